@@ -1,0 +1,161 @@
+"""The Python API for writing runs: one active run per process, module-level verbs.
+
+    import nbtrack
+    with nbtrack.start("baseline", tags=["faces"], params={"lr": 0.01}):
+        for step in range(100):
+            nbtrack.log(step=step, loss=...)
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from nbtrack.core.fingerprint import HashCache
+from nbtrack.core.identity import host_fields
+from nbtrack.core.ids import new_run_id
+from nbtrack.core.records import FAILED, FINISHED, RUNNING
+from nbtrack.core.run import ActiveRun
+from nbtrack.store.locate import index_path
+from nbtrack.store.store import Store, open_store
+
+ENV_REPLAY_OF = "NBTRACK_REPLAY_OF"
+ENV_FLUSH = "NBTRACK_FLUSH_INTERVAL"
+ENV_HEARTBEAT = "NBTRACK_HEARTBEAT"
+
+_active: ActiveRun | None = None
+_lock = threading.RLock()
+_exit_registered = False
+_uncaught: list[str] = []
+on_start: list[Callable[[ActiveRun], None]] = []  # called with each new run (capture registers here)
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def start(
+    name: str | None = None,
+    tags: Iterable[str] = (),
+    note: str | None = None,
+    params: dict[str, Any] | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+    **header: Any,
+) -> ActiveRun:
+    """Begin a run (finishing the active one first, with a warning) and make it active."""
+    global _active
+    with _lock:
+        if _active is not None and _active.status == RUNNING:
+            warnings.warn(f"nbtrack: finished the active run {_active.id} to start a new one", stacklevel=2)
+            _active.finish(FINISHED)
+        target = store if isinstance(store, Store) else open_store(store)
+        fields = {
+            "name": name or "",
+            "tags": [str(t) for t in ([tags] if isinstance(tags, str) else tags)],
+            "note": note,
+            "cwd": os.getcwd(),
+            "replay_of": os.environ.get(ENV_REPLAY_OF) or None,
+            **host_fields(),
+            **header,
+        }
+        run = ActiveRun(
+            target,
+            new_run_id(),
+            {k: v for k, v in fields.items() if v is not None},
+            flush_interval=_env_float(ENV_FLUSH, 1.0),
+            heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
+            hash_cache=HashCache(index_path(target.url).with_name("file-hashes.sqlite")),
+        )
+        run.store = target  # type: ignore[attr-defined]
+        if params:
+            run.log_params(**params)
+        _active = run
+        _register_exit()
+    for callback in list(on_start):
+        try:
+            callback(run)
+        except Exception as exc:
+            warnings.warn(f"nbtrack: a start hook failed and was skipped: {exc!r}", RuntimeWarning, stacklevel=2)
+    return run
+
+
+def active_run() -> ActiveRun | None:
+    return _active if _active is not None and _active.status == RUNNING else None
+
+
+def _require() -> ActiveRun:
+    run = _active
+    if run is None or run.status != RUNNING:
+        raise RuntimeError("nbtrack: no active run; call nbtrack.start() (or %nbtrack start) first")
+    return run
+
+
+def log(step: float | None = None, **scalars: object) -> None:
+    """Record scalar metrics on the active run (non-blocking)."""
+    run = _active
+    if run is None or run.status != RUNNING:
+        run = _require()
+    run.log(step, **scalars)
+
+
+def log_params(**params: Any) -> None:
+    _require().log_params(**params)
+
+
+def log_artifact(path_or_bytes: str | Path | bytes, name: str | None = None) -> str:
+    return _require().log_artifact(path_or_bytes, name)
+
+
+def track_data(path: str | Path) -> dict[str, Any]:
+    return _require().track_data(path)
+
+
+def note(text: str) -> None:
+    _require().note(text)
+
+
+def tag(*tags: str) -> None:
+    _require().tag(*tags)
+
+
+def flush() -> None:
+    _require().flush()
+
+
+def finish(status: str = FINISHED) -> None:
+    """Finish the active run (no-op when none is active)."""
+    run = active_run()
+    if run is not None:
+        run.finish(status)
+
+
+def _register_exit() -> None:
+    global _exit_registered
+    if _exit_registered:
+        return
+    _exit_registered = True
+    atexit.register(_at_exit)
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+        _uncaught.append(f"{exc_type.__name__}: {exc}")
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def _at_exit() -> None:
+    run = active_run()
+    if run is not None:
+        with contextlib.suppress(Exception):
+            run.finish(FAILED, error=_uncaught[-1]) if _uncaught else run.finish(FINISHED)

@@ -1,0 +1,210 @@
+"""Record kinds of a run log and their reduction into a run's state.
+
+Every record is a JSON object with ``t`` (its kind) and ``ts`` (seconds since the epoch). A run
+log starts with one ``run`` record. Any record may list blob hashes it keeps alive in ``refs``
+(``nbtrack gc`` keeps every blob some record refers to). Kinds this module does not know are kept
+in the log and ignored here, so newer writers never break older readers.
+
+=============  ============================================================================
+kind           fields
+=============  ============================================================================
+run            id, name, tags, user, host, boot_id, pid, platform, cwd, notebook, kernel_id,
+               replay_of, heartbeat (seconds), format
+metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
+params         values: {name: JSON value}
+note           text
+tags           add: [tag, ...]
+artifact       name, sha256, size, kind ("file" | "bytes" | "model"), refs
+data           path, sha256, files, bytes, manifest (blob of the file list), refs
+heartbeat      (nothing else)
+status         status, error (for failed runs)
+cell           one cell execution (see ``nbtrack.capture``)
+snapshot       manifest (blob), reason, refs: a notebook snapshot stored cell by cell
+env            sha256 (blob of the environment JSON), refs
+warning        kind, message, cells
+confusion      step, labels, matrix
+report         sha256 (blob of a replay's reproducibility report), verdict, refs
+=============  ============================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nbtrack.core.series import decode_metrics
+
+RUNNING, FINISHED, FAILED, CRASHED, KILLED = "running", "finished", "failed", "crashed", "killed"
+STATUSES = (RUNNING, FINISHED, FAILED, CRASHED, KILLED)
+FORMAT = 1
+
+
+@dataclass
+class MetricSummary:
+    last: float
+    min: float
+    max: float
+    step: float
+    count: int
+
+    def add(self, step: float, value: float) -> None:
+        self.last, self.step, self.count = value, step, self.count + 1
+        if not math.isnan(value):
+            self.min = value if math.isnan(self.min) else min(self.min, value)
+            self.max = value if math.isnan(self.max) else max(self.max, value)
+
+
+@dataclass
+class RunState:
+    """What a run is, reduced from its records. Cheap to keep and to serialise (the index row)."""
+
+    id: str = ""
+    name: str = ""
+    status: str = RUNNING
+    user: str = ""
+    host: str = ""
+    boot_id: str = ""
+    pid: int = 0
+    started: float = 0.0
+    ended: float | None = None
+    last_seen: float = 0.0
+    heartbeat: float = 10.0
+    tags: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    env: str | None = None
+    error: str | None = None
+    notebook: str | None = None
+    kernel_id: str | None = None
+    replay_of: str | None = None
+    report: dict[str, Any] | None = None
+    platform: str = ""
+    cwd: str = ""
+    cells: int = 0
+    confusions: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        data = dict(data)
+        data["metrics"] = {k: MetricSummary(**v) for k, v in data.get("metrics", {}).items()}
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def apply(state: RunState, record: dict[str, Any]) -> None:
+    """Fold one record into `state` (in place). Unknown kinds only refresh liveness."""
+    kind = record.get("t")
+    ts = float(record.get("ts") or 0.0)
+    if kind not in ("note", "tags"):  # annotations may come from others, later: not liveness
+        state.last_seen = max(state.last_seen, ts)
+    handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+    if handler is not None:
+        handler(state, record, ts)
+
+
+def _run(state: RunState, r: dict[str, Any], ts: float) -> None:
+    state.id = r.get("id", state.id)
+    state.name = r.get("name") or ""
+    state.started = ts
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of"):
+        if r.get(key) is not None:
+            setattr(state, key, r[key])
+    state.pid = int(r.get("pid") or 0)
+    state.heartbeat = float(r.get("heartbeat") or state.heartbeat)
+    _add_tags(state, r.get("tags") or [])
+    if r.get("note"):
+        state.notes.append({"time": ts, "text": r["note"]})
+
+
+def _metrics(state: RunState, r: dict[str, Any], ts: float) -> None:
+    keys, steps, _times, columns = decode_metrics(r)
+    for key, values in zip(keys, columns):
+        summary = state.metrics.get(key)
+        for step, value in zip(steps, values):
+            if summary is None:
+                summary = state.metrics[key] = MetricSummary(value, math.nan, math.nan, step, 0)
+            summary.add(step, value)
+
+
+def _add_tags(state: RunState, tags: list[str]) -> None:
+    for tag in tags:
+        if tag not in state.tags:
+            state.tags.append(tag)
+
+
+def _status(state: RunState, r: dict[str, Any], ts: float) -> None:
+    state.status = r.get("status", state.status)
+    if state.status != RUNNING:
+        state.ended = ts
+    state.error = r.get("error") or state.error
+
+
+def _snapshot(state: RunState, r: dict[str, Any], ts: float) -> None:
+    state.snapshots.append(
+        {"index": len(state.snapshots), "time": ts, "reason": r.get("reason", ""), "manifest": r.get("manifest")}
+    )
+
+
+def _artifact(state: RunState, r: dict[str, Any], ts: float) -> None:
+    entry = {k: r.get(k) for k in ("name", "sha256", "size", "kind")} | {"time": ts}
+    state.artifacts = [a for a in state.artifacts if a["name"] != entry["name"]] + [entry]
+
+
+def _data(state: RunState, r: dict[str, Any], ts: float) -> None:
+    entry = {k: r.get(k) for k in ("path", "sha256", "files", "bytes", "manifest")} | {"time": ts}
+    state.data = [d for d in state.data if d["path"] != entry["path"]] + [entry]
+
+
+def _count(attr: str):  # type: ignore[no-untyped-def]
+    def handler(state: RunState, r: dict[str, Any], ts: float) -> None:
+        setattr(state, attr, getattr(state, attr) + 1)
+
+    return handler
+
+
+def _report(state: RunState, r: dict[str, Any], ts: float) -> None:
+    state.report = {"sha256": r.get("sha256"), "verdict": r.get("verdict")}
+
+
+_HANDLERS = {
+    "run": _run,
+    "metrics": _metrics,
+    "params": lambda s, r, ts: s.params.update(r.get("values") or {}),
+    "note": lambda s, r, ts: s.notes.append({"time": ts, "text": str(r.get("text", ""))}),
+    "tags": lambda s, r, ts: _add_tags(s, list(r.get("add") or [])),
+    "status": _status,
+    "snapshot": _snapshot,
+    "artifact": _artifact,
+    "data": _data,
+    "env": lambda s, r, ts: setattr(s, "env", r.get("sha256")),
+    "warning": lambda s, r, ts: s.warnings.append({k: r.get(k) for k in ("kind", "message", "cells")}),
+    "cell": _count("cells"),
+    "confusion": _count("confusions"),
+    "report": _report,
+}
+
+
+def reduce(records: list[dict[str, Any]], state: RunState | None = None) -> RunState:
+    state = state or RunState()
+    for record in records:
+        apply(state, record)
+    return state
+
+
+def refs_of(record: dict[str, Any]) -> list[str]:
+    """Blob hashes a record keeps alive."""
+    refs = list(record.get("refs") or [])
+    for key in ("sha256", "manifest"):
+        value = record.get(key)
+        if isinstance(value, str) and len(value) == 64:
+            refs.append(value)
+    return refs

@@ -1,0 +1,61 @@
+"""`nbtrack demo`: execute a small example notebook under tracking, in a real kernel."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from nbtrack.store.locate import find_store
+
+DEMO_CELLS = [
+    ("markdown", "# nbtrack demo\nA small classifier, tracked: params, metrics, data fingerprint, snapshot."),
+    ("code", "seed = 0\nn_estimators = 25", ["parameters"]),
+    ("code", "%load_ext nbtrack\n%nbtrack start \"demo forest\" --tag demo --note \"does a bigger forest help?\""),
+    ("code", "import numpy as np\nfrom sklearn.datasets import load_digits\n"
+             "from sklearn.ensemble import RandomForestClassifier\nfrom sklearn.model_selection import train_test_split\n"
+             "X, y = load_digits(return_X_y=True)\n"
+             "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed)"),
+    ("code", "import nbtrack\nmodel = RandomForestClassifier(n_estimators=1, warm_start=True, random_state=seed)\n"
+             "for trees in range(1, n_estimators + 1):\n"
+             "    model.n_estimators = trees\n    model.fit(X_train, y_train)\n"
+             "    nbtrack.log(step=trees, train_acc=model.score(X_train, y_train), test_acc=model.score(X_test, y_test))\n"
+             "print(f'test accuracy: {model.score(X_test, y_test):.3f}')"),
+    ("code", "%nbtrack stop"),
+]
+
+
+def demo_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for kind, source, *tags in DEMO_CELLS:
+        cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags[0]
+        nb.cells.append(cell)
+    return nb
+
+
+def run_demo(store: str | None = None, keep: str | None = None, kernel_name: str = "python3") -> Path:
+    """Execute the demo notebook in a fresh kernel tracking into `store`; returns the notebook path."""
+    from nbclient import NotebookClient
+
+    folder = Path(keep or tempfile.mkdtemp(prefix="nbtrack-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo.ipynb"
+    nb = demo_notebook()
+    nbformat.write(nb, path)
+    env_store = os.path.abspath(find_store(store)) if "://" not in find_store(store) else find_store(store)
+    previous = os.environ.get("NBTRACK_STORE")
+    os.environ["NBTRACK_STORE"] = env_store
+    try:
+        NotebookClient(nb, kernel_name=kernel_name, timeout=600, resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        if previous is None:
+            os.environ.pop("NBTRACK_STORE", None)
+        else:
+            os.environ["NBTRACK_STORE"] = previous
+    nbformat.write(nb, path)
+    return path

@@ -1,0 +1,110 @@
+"""The storage primitives a store needs, and the registry that picks a backend by URL.
+
+A backend offers two kinds of object, both addressed by ``/``-separated keys:
+
+* **write-once objects** (blobs, annotations): written whole under a temporary name, made
+  durable, then published by an atomic rename (or an object-store PUT). Writing a key that
+  already exists is a success that changes nothing.
+* **append-only logs** (one per run, one writer each): a logical byte stream addressed by
+  offset. A local file grows by ``O_APPEND``; an object store, which has no append, stores each
+  append as an immutable numbered segment and reads the concatenation.
+
+Everything above (blob hashing, the log format, the index) is written once against this
+interface, so every backend behaves the same and one test suite covers them all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: float
+
+
+class Backend(ABC):
+    url: str
+
+    # write-once objects
+    @abstractmethod
+    def write_once(self, key: str, data: bytes) -> bool:
+        """Publish `data` at `key` atomically; False (and no change) if `key` exists."""
+
+    @abstractmethod
+    def read(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError if absent."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Write-once objects under `prefix` (logs excluded), any order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def temp_leftovers(self, older_than: float) -> list[str]:
+        """Keys of temporary files left by interrupted writes, older than `older_than` (epoch s)."""
+
+    # append-only logs
+    @abstractmethod
+    def append(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def sync(self, key: str) -> None:
+        """Make every append so far durable."""
+
+    @abstractmethod
+    def read_log(self, key: str, offset: int = 0) -> bytes:
+        """The log's bytes from `offset` on (empty if the log is absent or shorter)."""
+
+    @abstractmethod
+    def log_sizes(self, prefix: str) -> dict[str, int]:
+        """Size of every log keyed ``<prefix>/<name>/log``: one cheap call for change detection."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or handles."""
+
+
+BackendFactory = Callable[[str], Backend]
+_REGISTRY: dict[str, BackendFactory] = {}
+
+
+def register_backend(scheme: str, factory: BackendFactory) -> None:
+    """Make URLs of `scheme` (``s3``, ``gs``, ``memory``, ...) open with `factory(url)`."""
+    _REGISTRY[scheme] = factory
+
+
+def open_backend(url: str) -> Backend:
+    scheme = urlparse(url).scheme if "://" in url else ""
+    if scheme in ("", "file"):
+        from nbtrack.store.local import LocalBackend
+
+        return LocalBackend(url)
+    factory = _REGISTRY.get(scheme)
+    if factory is None:
+        _load_optional_backends()
+        factory = _REGISTRY.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted({"file", *_REGISTRY}))
+        raise ValueError(f"no store backend for {scheme!r} URLs ({url}); known: {known}")
+    return factory(url)
+
+
+def _load_optional_backends() -> None:
+    """Backends that need optional packages register themselves on import."""
+    import importlib
+
+    for module in ("nbtrack.store.fsspec_backend", "nbtrack.store.http_backend"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue

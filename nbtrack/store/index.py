@@ -1,0 +1,116 @@
+"""The derived index: a machine-local SQLite table of run states, refreshed from the logs.
+
+It is never the source of truth: ``rebuild()`` recreates it from the store, and ``refresh()``
+reads only what was appended since the last look (per run: the offset just past the last intact
+frame, and the log size seen then). Refreshes from several processes on one machine are
+serialised by SQLite's write lock; the database is never put inside a (possibly shared) store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbtrack.core.records import RunState, reduce
+
+if TYPE_CHECKING:
+    from nbtrack.store.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,      -- offset just past the last intact frame read
+    seen INTEGER NOT NULL,        -- log size when last read
+    notes INTEGER NOT NULL,       -- annotations applied
+    damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class Index:
+    def __init__(self, path: Path, store: Store) -> None:
+        self.path = path
+        self.store = store
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
+        self._lock = threading.RLock()  # one connection, shared by the kernel's threads
+
+    def close(self) -> None:
+        self._db.close()
+
+    def refresh(self) -> int:
+        """Bring the index up to date with the store; returns how many runs changed."""
+        sizes = {key.split("/")[1]: size for key, size in self.store.backend.log_sizes("runs").items()}
+        notes = self.store.annotation_counts()
+        with self._lock:
+            return self._apply(sizes, notes)
+
+    def _apply(self, sizes: dict[str, int], notes: dict[str, int]) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            known = {
+                row[0]: row[1:]
+                for row in db.execute("SELECT id, cursor, seen, notes, damaged, state FROM runs")
+            }
+            changed = []
+            for run_id, size in sizes.items():
+                row = known.get(run_id)
+                n_notes = notes.get(run_id, 0)
+                if row is not None and row[1] == size and row[2] == n_notes:
+                    continue
+                changed.append(self._read(run_id, row, n_notes))
+            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", changed)
+            gone = [(run_id,) for run_id in known if run_id not in sizes]
+            db.executemany("DELETE FROM runs WHERE id = ?", gone)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(changed) + len(gone)
+
+    def _read(
+        self, run_id: str, row: tuple[int, int, int, int, str] | None, n_notes: int
+    ) -> tuple[str, int, int, int, int, str]:
+        if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
+            log = self.store.read_run(run_id)
+            state, damaged = reduce(log.records), 0
+        else:
+            cursor, _seen, _notes, damaged, text = row
+            log = self.store.read_run(run_id, offset=cursor)
+            state = reduce(log.records, RunState.from_json(json.loads(text)))
+        damaged += sum(1 for d in log.damage if not (log.torn_tail and d.end == log.size))
+        state.id = state.id or run_id
+        return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()))
+
+    def rebuild(self) -> int:
+        with self._lock:
+            self._db.execute("DELETE FROM runs")
+        return self.refresh()
+
+    def states(self) -> list[RunState]:
+        self.refresh()
+        with self._lock:
+            rows = self._db.execute("SELECT state FROM runs ORDER BY id").fetchall()
+        return [RunState.from_json(json.loads(text)) for (text,) in rows]
+
+    def state(self, run_id: str) -> RunState:
+        self.refresh()
+        with self._lock:
+            row = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        return RunState.from_json(json.loads(row[0]))
+
+    def damaged_runs(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._db.execute("SELECT id, damaged FROM runs WHERE damaged > 0"))
+

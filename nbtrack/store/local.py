@@ -1,0 +1,147 @@
+"""The local-folder backend: the embedded default store, also right for a shared folder.
+
+Write-once objects are written to a temporary name in the destination folder, fsynced, then
+linked into place (``os.link`` fails if the key exists, so concurrent writers of the same blob
+never clobber each other and an existing blob is success). Logs are files opened with
+``O_APPEND``: each append is one ``write`` call, so a crash leaves at most one torn frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from nbtrack.store.backend import Backend, ObjectInfo
+
+TEMP_PREFIX = ".tmp-"
+LOG_NAME = "log"
+
+
+def path_from_url(url: str) -> Path:
+    if url.startswith("file://"):
+        return Path(unquote(urlparse(url).path))
+    return Path(url).expanduser()
+
+
+class LocalBackend(Backend):
+    def __init__(self, url: str) -> None:
+        self.root = path_from_url(url).resolve()
+        self.url = str(self.root)
+        self._fds: dict[str, int] = {}
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
+            raise ValueError(f"invalid store key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def write_once(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        if path.exists():
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            with open(temp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(temp, path)  # atomic, and refuses to replace an existing key
+            except FileExistsError:
+                return False
+            except OSError:  # filesystems without hard links (some network/FUSE mounts)
+                if path.exists():
+                    return False
+                os.replace(temp, path)
+                return True
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if name.startswith(TEMP_PREFIX) or name == LOG_NAME:
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:
+                    continue
+                yield ObjectInfo(Path(full).relative_to(self.root).as_posix(), st.st_size, st.st_mtime)
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def temp_leftovers(self, older_than: float) -> list[str]:
+        found = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                full = os.path.join(dirpath, name)
+                if name.startswith(TEMP_PREFIX) and os.stat(full).st_mtime < older_than:
+                    found.append(Path(full).relative_to(self.root).as_posix())
+        return found
+
+    def append(self, key: str, data: bytes) -> None:
+        fd = self._fds.get(key)
+        if fd is None:
+            path = self._path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = self._fds[key] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+    def sync(self, key: str) -> None:
+        fd = self._fds.get(key)
+        if fd is not None:
+            os.fsync(fd)
+
+    def read_log(self, key: str, offset: int = 0) -> bytes:
+        try:
+            with open(self._path(key), "rb") as fh:
+                fh.seek(offset)
+                return fh.read()
+        except FileNotFoundError:
+            return b""
+
+    def log_sizes(self, prefix: str) -> dict[str, int]:
+        base = self._path(prefix.rstrip("/"))
+        sizes: dict[str, int] = {}
+        try:
+            entries = list(os.scandir(base))
+        except FileNotFoundError:
+            return sizes
+        for entry in entries:
+            try:
+                size = os.stat(os.path.join(entry.path, LOG_NAME)).st_size
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            sizes[f"{prefix.rstrip('/')}/{entry.name}/{LOG_NAME}"] = size
+        return sizes
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,100 @@
+"""Store upkeep: verify everything (`fsck`) and remove what nothing refers to (`gc`)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+from nbtrack.core.records import refs_of
+from nbtrack.store.store import Store
+
+GRACE_SECONDS = 3600.0  # a blob younger than this may belong to a record not yet written
+
+
+@dataclass
+class FsckReport:
+    runs: int = 0
+    records: int = 0
+    blobs: int = 0
+    damaged_logs: dict[str, list[str]] = field(default_factory=dict)
+    corrupt_blobs: list[str] = field(default_factory=list)
+    missing_blobs: dict[str, list[str]] = field(default_factory=dict)  # run -> hashes
+
+    @property
+    def ok(self) -> bool:
+        return not (self.damaged_logs or self.corrupt_blobs or self.missing_blobs)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.runs} runs, {self.records} records, {self.blobs} blobs checked"]
+        for run_id, damage in self.damaged_logs.items():
+            out += [f"damaged log {run_id}: {d}" for d in damage]
+        out += [f"corrupt blob {sha}" for sha in self.corrupt_blobs]
+        for run_id, shas in self.missing_blobs.items():
+            out += [f"missing blob {sha} (referenced by run {run_id})" for sha in shas]
+        out.append("ok" if self.ok else "problems found")
+        return out
+
+
+def referenced_blobs(store: Store, report: FsckReport | None = None) -> dict[str, str]:
+    """Every blob hash some record refers to, with one run that refers to it."""
+    refs: dict[str, str] = {}
+    for run_id in store.run_ids():
+        log = store.read_run(run_id)
+        if report is not None:
+            report.runs += 1
+            report.records += len(log.records)
+            if log.damage:
+                report.damaged_logs[run_id] = [str(d) for d in log.damage]
+        for record in log.records:
+            for sha in refs_of(record):
+                refs.setdefault(sha, run_id)
+    return refs
+
+
+def fsck(store: Store) -> FsckReport:
+    report = FsckReport()
+    refs = referenced_blobs(store, report)
+    present = set()
+    for info in store.backend.list("blobs"):
+        sha = info.key.rsplit("/", 1)[-1]
+        present.add(sha)
+        report.blobs += 1
+        if hashlib.sha256(store.backend.read(info.key)).hexdigest() != sha:
+            report.corrupt_blobs.append(sha)
+    for sha, run_id in refs.items():
+        if sha not in present:
+            report.missing_blobs.setdefault(run_id, []).append(sha)
+    return report
+
+
+@dataclass
+class GcReport:
+    removed_blobs: list[str] = field(default_factory=list)
+    removed_bytes: int = 0
+    removed_temp: list[str] = field(default_factory=list)
+    kept: int = 0
+
+
+def gc(store: Store, dry_run: bool = False, grace: float = GRACE_SECONDS) -> GcReport:
+    """Remove blobs no record refers to (older than `grace`) and leftover temporary files."""
+    report = GcReport()
+    cutoff = time.time() - grace
+    refs = referenced_blobs(store)
+    for info in list(store.backend.list("blobs")):
+        sha = info.key.rsplit("/", 1)[-1]
+        if sha in refs or info.mtime >= cutoff:
+            report.kept += 1
+            continue
+        report.removed_blobs.append(sha)
+        report.removed_bytes += info.size
+        if not dry_run:
+            store.backend.delete(info.key)
+    for key in store.backend.temp_leftovers(cutoff):
+        report.removed_temp.append(key)
+        if not dry_run:
+            store.backend.delete(key)
+    return report
+
+
+

@@ -1,0 +1,164 @@
+"""A store: run logs, content-addressed blobs and annotations over one backend, plus this
+machine's derived index of it.
+
+Layout (keys)::
+
+    nbtrack-store.json        format marker
+    runs/<run id>/log         the run's append-only log (one writer: the run's process)
+    notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
+    blobs/<aa>/<sha256>       content-addressed blobs
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbtrack.core import framing
+from nbtrack.core.framing import Damage
+from nbtrack.core.ids import new_run_id, resolve_prefix
+from nbtrack.core.records import RunState, reduce
+from nbtrack.store.backend import Backend, open_backend
+from nbtrack.store.locate import find_store, index_path
+
+MARKER = "nbtrack-store.json"
+STORE_FORMAT = 1
+
+
+class BlobCorrupt(IOError):
+    """A blob's bytes do not hash to its name."""
+
+
+@dataclass
+class RunLog:
+    """Everything stored about one run, read back."""
+
+    run_id: str
+    records: list[dict[str, Any]]
+    damage: list[Damage] = field(default_factory=list)
+    torn_tail: bool = False
+    end: int = 0  # offset just past the last intact frame
+    size: int = 0  # offset just past the last byte read
+
+    def state(self) -> RunState:
+        return reduce(self.records)
+
+
+def log_key(run_id: str) -> str:
+    return f"runs/{run_id}/log"
+
+
+def blob_key(sha: str) -> str:
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise ValueError(f"not a sha256 hex digest: {sha!r}")
+    return f"blobs/{sha[:2]}/{sha}"
+
+
+class Store:
+    def __init__(self, backend: Backend, index_file: Path | None = None) -> None:
+        self.backend = backend
+        self.url = backend.url
+        self._index_file = index_file
+        self._index: Any = None
+        self._lock = threading.Lock()
+        if not backend.exists(MARKER):
+            backend.write_once(MARKER, json.dumps({"format": STORE_FORMAT}).encode())
+
+    # blobs
+    def put_blob(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        key = blob_key(sha)
+        if not self.backend.exists(key):
+            self.backend.write_once(key, data)
+        return sha
+
+    def get_blob(self, sha: str, verify: bool = True) -> bytes:
+        data = self.backend.read(blob_key(sha))
+        if verify and hashlib.sha256(data).hexdigest() != sha:
+            raise BlobCorrupt(f"blob {sha} is corrupt: its content does not match its hash")
+        return data
+
+    def has_blob(self, sha: str) -> bool:
+        return self.backend.exists(blob_key(sha))
+
+    def put_json(self, value: Any) -> str:
+        return self.put_blob(json.dumps(value, sort_keys=True, separators=(",", ":")).encode())
+
+    def get_json(self, sha: str) -> Any:
+        return json.loads(self.get_blob(sha))
+
+    # run logs (single writer per run)
+    def append(self, run_id: str, data: bytes) -> None:
+        self.backend.append(log_key(run_id), data)
+
+    def sync(self, run_id: str) -> None:
+        self.backend.sync(log_key(run_id))
+
+    def annotate(self, run_id: str, record: dict[str, Any]) -> None:
+        """Add a note or tags to any run, by anyone, without touching its writer's log."""
+        self.backend.write_once(f"notes/{run_id}/{new_run_id()}", framing.encode(record))
+
+    def annotation_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for info in self.backend.list("notes"):
+            run_id = info.key.split("/")[1]
+            counts[run_id] = counts.get(run_id, 0) + 1
+        return counts
+
+    def read_run(self, run_id: str, offset: int = 0) -> RunLog:
+        data = self.backend.read_log(log_key(run_id), offset)
+        decoded = framing.decode(data, base=offset)
+        records = decoded.records
+        if offset == 0:
+            records = records + self._annotations(run_id)
+        return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data))
+
+    def _annotations(self, run_id: str) -> list[dict[str, Any]]:
+        found = []
+        for info in sorted(self.backend.list(f"notes/{run_id}"), key=lambda i: i.key):
+            found.extend(framing.decode(self.backend.read(info.key)).records)
+        return found
+
+    def run_ids(self) -> list[str]:
+        return sorted(key.split("/")[1] for key in self.backend.log_sizes("runs"))
+
+    def resolve(self, prefix: str) -> str:
+        """A full run id from a unique prefix (or the id itself)."""
+        return resolve_prefix(prefix, self.run_ids())
+
+    # the derived index
+    @property
+    def index(self):  # type: ignore[no-untyped-def]  # -> Index (import cycle)
+        with self._lock:
+            if self._index is None:
+                from nbtrack.store.index import Index
+
+                self._index = Index(self._index_file or index_path(self.url), self)
+            return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+        self.backend.close()
+
+
+_OPEN: dict[str, Store] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_store(location: str | Path | None = None) -> Store:
+    """The store at `location` (path or URL), found as `find_store` says when None.
+
+    Stores are cached per URL within a process, so every part of a kernel shares one.
+    """
+    url = find_store(location)
+    with _OPEN_LOCK:
+        store = _OPEN.get(url)
+        if store is None:
+            store = _OPEN[url] = Store(open_backend(url))
+            _OPEN[store.url] = store
+        return store
