@@ -48,6 +48,26 @@ __all__ = [
 ]
 
 
+# Verbs that live in heavier layers (widgets, replay) load on first use, so `import nbtrack`
+# stays light and the core never imports ipywidgets or papermill.
+_LAZY = {
+    "show_live": "nbtrack.widgets",
+    "show_confusion_matrix": "nbtrack.widgets",
+    "table": "nbtrack.widgets",
+    "compare": "nbtrack.widgets",
+    "replay": "nbtrack.replay",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nbtrack``: registers the ``%nbtrack`` magic and the cell hooks."""
     from nbtrack.ipython import load_ipython_extension as load
