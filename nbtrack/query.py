@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.core.filters import predicate
-from nbtrack.core.identity import effective_status
+from nbtrack.core.identity import effective_status, liveness
 from nbtrack.core.records import RunState
 from nbtrack.core.series import decode_metrics
 from nbtrack.store.store import Store, open_store
@@ -33,41 +33,36 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
+def finish_summary(fields: dict[str, Any], now: float) -> dict[str, Any]:
+    """Summary fields as a RunSummary: effective status, ISO start, duration (in place)."""
+    status = liveness(fields["status"], fields.pop("boot_id"), fields.pop("pid"), fields.pop("heartbeat"),
+                      fields["last_seen"], now)
+    started, ended, last_seen = fields.pop("started"), fields.pop("ended"), fields.pop("last_seen")
+    end = ended if ended is not None else (now if status == "running" else last_seen)
+    fields.update(status=status, start=_iso(started), duration=max(end - started, 0.0))
+    return fields
+
+
 def summary(state: RunState, now: float | None = None) -> dict[str, Any]:
     """A run as a JSON-ready summary (the REST API's RunSummary)."""
-    now = time.time() if now is None else now
-    status = effective_status(state, now)
-    end = state.ended if state.ended is not None else (now if status == "running" else state.last_seen)
-    return {
-        "id": state.id,
-        "name": state.name,
-        "status": status,
-        "user": state.user,
-        "host": state.host,
-        "start": _iso(state.started),
-        "duration": max(end - state.started, 0.0),
-        "tags": list(state.tags),
-        "params": dict(state.params),
-        "metrics": {
-            k: {"last": m.last, "min": m.min, "max": m.max, "step": m.step, "count": m.count}
-            for k, m in state.metrics.items()
-        },
-        "notebook": state.notebook,
-        "replay_of": state.replay_of,
-        "notes": [n["text"] for n in state.notes],
-    }
+    return finish_summary(state.summary_fields(), time.time() if now is None else now)
 
 
 def summaries(store: StoreLike = None, filter: FilterSpec = None) -> list[dict[str, Any]]:
     """Summaries of every run in the store matching `filter`, oldest first."""
+    return [row for row, _flat in _matching(as_store(store), filter, flat=False)]
+
+
+def _matching(store: Store, filter: FilterSpec, flat: bool) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     now = time.time()
-    keep = predicate(filter)
-    rows = []
-    for state in as_store(store).index.states():
-        row = summary(state, now)
-        if keep(flat_row(row)):
-            rows.append(row)
-    return rows
+    keep = None if filter is None or filter == "" else predicate(filter)
+    out = []
+    for fields in store.index.summaries():
+        row = finish_summary(fields, now)
+        flat_view = flat_row(row) if flat or keep is not None else None
+        if keep is None or keep(flat_view):  # type: ignore[arg-type]
+            out.append((row, flat_view))
+    return out
 
 
 def flat_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +81,7 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     columns (``params.lr``, ``metrics.loss.last``/``min``/``max``)."""
     import pandas as pd
 
-    rows = [flat_row(r) for r in summaries(store, filter)]
+    rows = [flat for _row, flat in _matching(as_store(store), filter, flat=True)]
     base = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook", "replay_of"]
     frame = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base) - {"metrics"}))
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
@@ -192,3 +187,38 @@ class Run:
         path = target / Path(name).name
         path.write_bytes(self.artifact(name))
         return path
+
+    # ---- what capture recorded (cells, notebook snapshots, environment, warnings)
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        """Cell executions in the order they ran: the ``cell`` records (``outputs`` is the sha256
+        of the outputs blob; read them with `cell_outputs`)."""
+        return sorted(self.records_of("cell"), key=lambda r: (r.get("seq", 0), r.get("ts", 0.0)))
+
+    def cell_outputs(self, cell: dict[str, Any]) -> list[dict[str, Any]]:
+        """The nbformat v4 outputs of one cell execution (capped and redacted as stored)."""
+        sha = cell.get("outputs")
+        return list(self.store.get_json(sha)) if sha else []
+
+    @property
+    def snapshots(self) -> list[dict[str, Any]]:
+        """The notebook snapshots: ``snapshot`` records (manifest, reason, source, path), oldest first."""
+        return self.records_of("snapshot")
+
+    def notebook(self, index: int = -1) -> Any:  # -> nbformat.NotebookNode
+        """A notebook snapshot (the last by default) as a validated nbformat NotebookNode."""
+        from nbtrack.core.snapshot import load_notebook
+
+        snapshots = self.snapshots
+        if not snapshots:
+            raise KeyError(f"run {self.id} has no notebook snapshot")
+        return load_notebook(self.store.get_blob, snapshots[index]["manifest"])
+
+    def environment(self) -> dict[str, Any] | None:
+        """The environment the run ran in (python, platform, packages, git, ...), or None."""
+        return self.store.get_json(self.state.env) if self.state.env else None
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Reproducibility warnings: {kind, message, cells}."""
+        return list(self.state.warnings)

@@ -71,14 +71,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def effective_status(state: RunState, now: float | None = None) -> str:
+def liveness(
+    status: str, run_boot_id: str, pid: int, heartbeat: float, last_seen: float, now: float | None = None
+) -> str:
     """A `running` run whose process is gone (same machine) or whose heartbeats stopped reads
     as `crashed`; every other status is as recorded."""
-    if state.status != RUNNING:
-        return state.status
-    if state.boot_id == boot_id() and state.pid and not _pid_alive(state.pid):
+    if status != RUNNING:
+        return status
+    if run_boot_id == boot_id() and pid and not _pid_alive(pid):
         return CRASHED
-    stale_after = 3 * state.heartbeat + 5
-    if (now or time.time()) - state.last_seen > stale_after:
+    if (now or time.time()) - last_seen > 3 * heartbeat + 5:
         return CRASHED
     return RUNNING
+
+
+def effective_status(state: RunState, now: float | None = None) -> str:
+    return liveness(state.status, state.boot_id, state.pid, state.heartbeat, state.last_seen, now)

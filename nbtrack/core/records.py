@@ -92,6 +92,18 @@ class RunState:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary_fields(self) -> dict[str, Any]:
+        """The fields run tables show, plus what liveness needs (kept in the index as JSON)."""
+        return {
+            "id": self.id, "name": self.name, "status": self.status, "user": self.user,
+            "host": self.host, "boot_id": self.boot_id, "pid": self.pid, "started": self.started,
+            "ended": self.ended, "last_seen": self.last_seen, "heartbeat": self.heartbeat,
+            "tags": self.tags, "params": self.params,
+            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
+            "notes": [n["text"] for n in self.notes],
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         data = dict(data)

@@ -26,10 +26,12 @@ CREATE TABLE IF NOT EXISTS runs (
     seen INTEGER NOT NULL,        -- log size when last read
     notes INTEGER NOT NULL,       -- annotations applied
     damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
-    state TEXT NOT NULL
+    state TEXT NOT NULL,          -- RunState as JSON
+    summary TEXT NOT NULL         -- RunState.summary_fields() as JSON: what tables read
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+SCHEMA_VERSION = "2"
 
 
 class Index:
@@ -39,6 +41,10 @@ class Index:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
+            self._db.executescript("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS meta;")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
@@ -57,10 +63,7 @@ class Index:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            known = {
-                row[0]: row[1:]
-                for row in db.execute("SELECT id, cursor, seen, notes, damaged, state FROM runs")
-            }
+            known = {row[0]: row[1:] for row in db.execute("SELECT id, cursor, seen, notes, damaged FROM runs")}
             changed = []
             for run_id, size in sizes.items():
                 row = known.get(run_id)
@@ -68,7 +71,7 @@ class Index:
                 if row is not None and row[1] == size and row[2] == n_notes:
                     continue
                 changed.append(self._read(run_id, row, n_notes))
-            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", changed)
+            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", changed)
             gone = [(run_id,) for run_id in known if run_id not in sizes]
             db.executemany("DELETE FROM runs WHERE id = ?", gone)
             db.execute("COMMIT")
@@ -78,18 +81,20 @@ class Index:
         return len(changed) + len(gone)
 
     def _read(
-        self, run_id: str, row: tuple[int, int, int, int, str] | None, n_notes: int
-    ) -> tuple[str, int, int, int, int, str]:
+        self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int
+    ) -> tuple[str, int, int, int, int, str, str]:
         if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
             log = self.store.read_run(run_id)
             state, damaged = reduce(log.records), 0
         else:
-            cursor, _seen, _notes, damaged, text = row
+            cursor, _seen, _notes, damaged = row
+            (text,) = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
             log = self.store.read_run(run_id, offset=cursor)
             state = reduce(log.records, RunState.from_json(json.loads(text)))
         damaged += sum(1 for d in log.damage if not (log.torn_tail and d.end == log.size))
         state.id = state.id or run_id
-        return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()))
+        return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()),
+                json.dumps(state.summary_fields()))
 
     def rebuild(self) -> int:
         with self._lock:
@@ -101,6 +106,13 @@ class Index:
         with self._lock:
             rows = self._db.execute("SELECT state FROM runs ORDER BY id").fetchall()
         return [RunState.from_json(json.loads(text)) for (text,) in rows]
+
+    def summaries(self) -> list[dict]:
+        """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
+        self.refresh()
+        with self._lock:
+            rows = self._db.execute("SELECT summary FROM runs ORDER BY id").fetchall()
+        return [json.loads(text) for (text,) in rows]
 
     def state(self, run_id: str) -> RunState:
         self.refresh()
