@@ -14,10 +14,11 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbtrack.core.confusion import confusion_matrix
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields
 from nbtrack.core.ids import new_run_id
@@ -118,6 +119,19 @@ def log_artifact(path_or_bytes: str | Path | bytes, name: str | None = None) -> 
 
 def track_data(path: str | Path) -> dict[str, Any]:
     return _require().track_data(path)
+
+
+def log_confusion_matrix(
+    y_true: Iterable[Any], y_pred: Iterable[Any], labels: Sequence[Any] | None = None, step: int | None = None
+) -> dict[str, Any]:
+    """Store a confusion matrix on the active run (rows: truth, columns: prediction) at `step`
+    (the step of the latest ``log()`` when omitted); returns the stored record's fields."""
+    run = _require()
+    names, matrix = confusion_matrix(y_true, y_pred, labels)
+    if step is None:
+        step = run.last_step if run.last_step is not None else 0
+    run.record("confusion", step=step, labels=names, matrix=matrix)
+    return {"step": step, "labels": names, "matrix": matrix}
 
 
 def note(text: str) -> None:

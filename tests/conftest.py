@@ -6,11 +6,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import nbtrack
 from nbtrack.store import store as store_module
+
+pytest_plugins = ["tests.browser"]
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +42,25 @@ def child_env(tmp_path: Path) -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real S3-protocol server (moto in server mode) on a free loopback port, with a bucket;
+    `s3_server.url()` is a fresh empty store in it (tests/servers.py)."""
+    from tests.servers import start_s3_server
+
+    server = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Jupyter server serving a store over HTTP with token auth (tests/servers.py)."""
+    from tests.servers import start_store_server
+
+    server = start_store_server(tmp_path_factory.mktemp("jupyter"))
+    yield server
+    server.stop()
+

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from nbtrack.core import framing
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, FORMAT, KILLED, RUNNING, STATUSES
-from nbtrack.core.series import MetricHistory, Row, encode_metrics
+from nbtrack.core.series import Batch, MetricHistory, Row, encode_metrics, group_rows
 
 Record = dict[str, Any]
+BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
 Deferred = Callable[[], list[Record]]
 
 
@@ -33,6 +34,7 @@ class RunSink(Protocol):
 
     def append(self, run_id: str, data: bytes) -> None: ...
     def sync(self, run_id: str) -> None: ...
+    def end(self, run_id: str) -> None: ...
     def put_blob(self, data: bytes) -> str: ...
 
 
@@ -82,6 +84,8 @@ class ActiveRun:
         self.history = MetricHistory()
         self._hash_cache = hash_cache
         self._rows: deque[Row] = deque()
+        self._unwritten_batches: list[Batch] = []  # collected into the history, not yet encoded
+        self._collect_lock = threading.Lock()
         self._queue: deque[Record | Deferred] = deque()
         self._next_step = 0
         self._unwritten = b""
@@ -91,6 +95,7 @@ class ActiveRun:
         self._cond = threading.Condition()
         self._wanted = self._done = 0
         self._stop = False
+        self._urgent = False
         now = time.time()
         first = {"t": "run", "ts": now, "id": run_id, "heartbeat": heartbeat, "format": FORMAT, **header}
         sink.append(run_id, framing.encode(first))
@@ -106,17 +111,23 @@ class ActiveRun:
             raise RunFinished(f"run {self.id} is {self.status}; start a new one to log more")
         if not scalars:
             return
-        values: dict[str, float] = {}
-        for key, value in scalars.items():
-            kind = type(value)
-            values[key] = value if kind is float else float(value) if kind is int else to_float(key, value)  # type: ignore[assignment,arg-type]
+        for value in scalars.values():  # the caller's fresh kwargs dict is kept when all floats
+            if type(value) is not float:
+                scalars = {key: to_float(key, value) for key, value in scalars.items()}
+                break
         if step is None:
             step = self._next_step
-        elif type(step) is not int:
+            self._next_step = step + 1
+        elif type(step) is int:
+            self._next_step = step + 1
+        else:
             step = to_float("step", step)
-        if math.isfinite(step):
-            self._next_step = int(step) + 1
-        self._rows.append((step, time.time(), values))
+            if math.isfinite(step):
+                self._next_step = int(step) + 1
+        rows = self._rows
+        rows.append((step, time.time(), scalars))  # type: ignore[arg-type]
+        if len(rows) >= BACKLOG_ROWS:  # a very fast loop: write now rather than hold memory
+            self._wake()
 
     def record(self, kind: str, /, **fields: Any) -> None:
         """Queue one record of `kind` (written by the background writer)."""
@@ -162,6 +173,8 @@ class ActiveRun:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Write everything logged so far and make it durable."""
+        if threading.current_thread() is self._thread:
+            return  # asked by a listener on the writer thread, which cannot wait for itself
         with self._cond:
             self._wanted += 1
             wanted = self._wanted
@@ -179,6 +192,11 @@ class ActiveRun:
             self._stop = True
         self.flush()
         self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            try:
+                self.sink.end(self.id)
+            except Exception as exc:
+                self._report("end", f"nbtrack could not release run {self.id}'s log: {exc!r}")
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -192,24 +210,47 @@ class ActiveRun:
             self.finish(FAILED, error="".join(traceback.format_exception_only(exc_type, exc)).strip())
 
     # ---- the writer's side
-    def collect_metrics(self) -> list[Row]:
-        """Move logged rows into the history; returns them (for writing)."""
+    @property
+    def last_step(self) -> int | None:
+        """The step of the latest ``log()`` (None before the first)."""
+        return self._next_step - 1 if self._next_step else None
+
+    def collect_metrics(self) -> int:
+        """Move logged rows into the history (any thread may call this, e.g. a live chart);
+        returns how many rows moved. The writer still writes every row."""
         rows: list[Row] = []
         pop = self._rows.popleft
-        try:
-            for _ in range(len(self._rows)):
-                rows.append(pop())
-        except IndexError:
-            pass
-        if rows:
-            self.history.extend(rows)
-        return rows
+        with self._collect_lock:
+            try:
+                for _ in range(len(self._rows)):
+                    rows.append(pop())
+            except IndexError:
+                pass
+            if rows:
+                batches = group_rows(rows)
+                self.history.add(batches)
+                self._unwritten_batches.extend(batches)
+        return len(rows)
+
+    def _take_unwritten(self) -> list[Batch]:
+        self.collect_metrics()
+        with self._collect_lock:
+            batches, self._unwritten_batches = self._unwritten_batches, []
+        return batches
+
+    def _wake(self) -> None:
+        if not self._urgent:
+            with self._cond:
+                self._urgent = True
+                self._cond.notify_all()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._wanted > self._done or self._stop, self.flush_interval)
-                wanted, stopping = self._wanted, self._stop
+                self._cond.wait_for(
+                    lambda: self._wanted > self._done or self._stop or self._urgent, self.flush_interval
+                )
+                wanted, stopping, self._urgent = self._wanted, self._stop, False
             self._write(sync=wanted > self._done)
             with self._cond:
                 self._done = max(self._done, wanted)
@@ -219,7 +260,8 @@ class ActiveRun:
 
     def _write(self, sync: bool) -> None:
         now = time.time()
-        records: list[Record] = encode_metrics(self.collect_metrics(), now) if self._rows else []
+        batches = self._take_unwritten() if self._rows or self._unwritten_batches else []
+        records: list[Record] = encode_metrics(batches, now) if batches else []
         while self._queue:
             item = self._queue.popleft()
             if callable(item):

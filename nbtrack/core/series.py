@@ -12,14 +12,15 @@ import base64
 import sys
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Row = tuple[float, float, dict[str, float]]  # step, time, {key: value}
 
 
-def _pack(values: Iterable[float]) -> str:
-    arr = array("d", values)
+def _pack(values: Sequence[float]) -> str:
+    arr = array("d", values)  # a copy: byteswapping must not touch the caller's data
     if sys.byteorder == "big":
         arr.byteswap()
     return base64.b64encode(arr.tobytes()).decode("ascii")
@@ -33,22 +34,44 @@ def _unpack(text: str) -> array:
     return arr
 
 
-def encode_metrics(rows: list[Row], ts: float) -> list[dict[str, Any]]:
-    """Records for a batch of rows, one per distinct set of keys (in first-seen order)."""
-    groups: dict[tuple[str, ...], list[Row]] = {}
-    for row in rows:
-        groups.setdefault(tuple(row[2]), []).append(row)
+@dataclass
+class Batch:
+    """Points of one set of keys logged together, by column."""
+
+    keys: tuple[str, ...]
+    steps: Sequence[float]
+    times: Sequence[float]
+    columns: list[Sequence[float]]
+
+
+def group_rows(rows: Iterable[Row]) -> list[Batch]:
+    """Rows as column batches, one per distinct set of keys (in first-seen order)."""
+    groups: dict[tuple[str, ...], Batch] = {}
+    for step, ts, values in rows:
+        keys = tuple(values)
+        batch = groups.get(keys)
+        if batch is None:
+            batch = groups[keys] = Batch(keys, [], [], [[] for _ in keys])
+        batch.steps.append(step)  # type: ignore[attr-defined]
+        batch.times.append(ts)  # type: ignore[attr-defined]
+        for column, value in zip(batch.columns, values.values()):
+            column.append(value)  # type: ignore[attr-defined]
+    return list(groups.values())
+
+
+def encode_metrics(batches: list[Batch], ts: float) -> list[dict[str, Any]]:
+    """One ``metrics`` record per batch."""
     return [
         {
             "t": "metrics",
             "ts": ts,
-            "keys": list(keys),
-            "n": len(group),
-            "step": _pack(r[0] for r in group),
-            "time": _pack(r[1] for r in group),
-            "values": [_pack(r[2][k] for r in group) for k in keys],
+            "keys": list(b.keys),
+            "n": len(b.steps),
+            "step": _pack(b.steps),
+            "time": _pack(b.times),
+            "values": [_pack(column) for column in b.columns],
         }
-        for keys, group in groups.items()
+        for b in batches
     ]
 
 
@@ -64,16 +87,19 @@ class MetricHistory:
         self._lock = threading.Lock()
         self._series: dict[str, tuple[array, array, array]] = {}
 
-    def extend(self, rows: list[Row]) -> None:
+    def add(self, batches: list[Batch]) -> None:
         with self._lock:
-            for step, ts, values in rows:
-                for key, value in values.items():
+            for batch in batches:
+                for key, column in zip(batch.keys, batch.columns):
                     series = self._series.get(key)
                     if series is None:
                         series = self._series[key] = (array("d"), array("d"), array("d"))
-                    series[0].append(step)
-                    series[1].append(ts)
-                    series[2].append(value)
+                    series[0].extend(batch.steps)
+                    series[1].extend(batch.times)
+                    series[2].extend(column)
+
+    def extend(self, rows: list[Row]) -> None:
+        self.add(group_rows(rows))
 
     def keys(self) -> list[str]:
         with self._lock:

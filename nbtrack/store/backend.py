@@ -70,6 +70,13 @@ class Backend(ABC):
     def log_sizes(self, prefix: str) -> dict[str, int]:
         """Size of every log keyed ``<prefix>/<name>/log``: one cheap call for change detection."""
 
+    def prefetch_logs(self, offsets: dict[str, int]) -> None:  # noqa: B027 - optional hook
+        """A hint that the logs `offsets` (key -> offset) are about to be read: a remote backend
+        fetches them at once (concurrently) and serves the next ``read_log`` of each from that."""
+
+    def end_log(self, key: str) -> None:  # noqa: B027 - optional hook
+        """The writer of log `key` is done with it: release what appending held (file handles)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or handles."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.core.records import RunState, reduce
+from nbtrack.store.store import log_key
 
 if TYPE_CHECKING:
     from nbtrack.store.store import Store
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 SCHEMA_VERSION = "2"
+PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 
 
 class Index:
@@ -64,13 +66,19 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             known = {row[0]: row[1:] for row in db.execute("SELECT id, cursor, seen, notes, damaged FROM runs")}
-            changed = []
+            stale = []
             for run_id, size in sizes.items():
                 row = known.get(run_id)
                 n_notes = notes.get(run_id, 0)
                 if row is not None and row[1] == size and row[2] == n_notes:
                     continue
-                changed.append(self._read(run_id, row, n_notes))
+                stale.append((run_id, row, n_notes))
+            changed = []
+            for start in range(0, len(stale), PREFETCH_BATCH):
+                batch = stale[start : start + PREFETCH_BATCH]
+                self.store.backend.prefetch_logs(
+                    {log_key(r): (0 if row is None or row[2] != n else row[0]) for r, row, n in batch})
+                changed.extend(self._read(run_id, row, n_notes) for run_id, row, n_notes in batch)
             db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", changed)
             gone = [(run_id,) for run_id in known if run_id not in sizes]
             db.executemany("DELETE FROM runs WHERE id = ?", gone)
@@ -84,7 +92,7 @@ class Index:
         self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int
     ) -> tuple[str, int, int, int, int, str, str]:
         if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
-            log = self.store.read_run(run_id)
+            log = self.store.read_run(run_id, annotations=n_notes > 0)
             state, damaged = reduce(log.records), 0
         else:
             cursor, _seen, _notes, damaged = row

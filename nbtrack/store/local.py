@@ -21,6 +21,26 @@ TEMP_PREFIX = ".tmp-"
 LOG_NAME = "log"
 
 
+DRIVE_NOT_MOUNTED = (
+    "Google Drive is not mounted at {mount}: run `from google.colab import drive; "
+    "drive.mount('{mount}')` first (nbtrack will not create the store {path} on the VM's own disk, "
+    "which Colab deletes with the VM)"
+)
+
+
+def unmounted_drive(root: Path) -> str | None:
+    """The reason not to create a store at `root` when it lies under a Colab Google Drive mount
+    point (``.../content/drive/...``) that is not mounted, else None."""
+    parts = root.parts
+    for i in range(len(parts) - 2):
+        if parts[i] == "content" and parts[i + 1] == "drive":
+            mount = Path(*parts[: i + 2])
+            if root.exists() or (mount / "MyDrive").is_dir() or (mount / "Shareddrives").is_dir():
+                return None
+            return DRIVE_NOT_MOUNTED.format(mount=mount, path=root)
+    return None
+
+
 def path_from_url(url: str) -> Path:
     if url.startswith("file://"):
         return Path(unquote(urlparse(url).path))
@@ -30,6 +50,9 @@ def path_from_url(url: str) -> Path:
 class LocalBackend(Backend):
     def __init__(self, url: str) -> None:
         self.root = path_from_url(url).resolve()
+        problem = unmounted_drive(self.root)
+        if problem:
+            raise FileNotFoundError(problem)
         self.url = str(self.root)
         self._fds: dict[str, int] = {}
 
@@ -137,6 +160,12 @@ class LocalBackend(Backend):
             sizes[f"{prefix.rstrip('/')}/{entry.name}/{LOG_NAME}"] = size
         return sizes
 
+    def end_log(self, key: str) -> None:
+        fd = self._fds.pop(key, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def close(self) -> None:
         for fd in self._fds.values():
             with contextlib.suppress(OSError):
@@ -144,4 +173,7 @@ class LocalBackend(Backend):
         self._fds.clear()
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # at interpreter exit, module globals may already be gone
+            pass

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 STORE_DIR = ".nbtrack"
 ENV_STORE = "NBTRACK_STORE"
 ENV_INDEX_DIR = "NBTRACK_INDEX_DIR"
+SECRET_PARAM = re.compile(r"token|secret|key|passw|credential|session|signature|auth", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """`url` without secrets (a password, or query parameters such as ``token=`` or ``secret=``):
+    the form a store URL takes wherever it is kept (index, records, messages)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not SECRET_PARAM.search(k)]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def find_store(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> str:
@@ -35,5 +49,5 @@ def index_path(store_url: str) -> Path:
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
         folder = Path(cache) / "nbtrack"
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(store_url.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(redact_url(store_url).encode()).hexdigest()[:16]
     return folder / f"index-{digest}.sqlite"

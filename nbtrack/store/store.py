@@ -98,6 +98,10 @@ class Store:
     def sync(self, run_id: str) -> None:
         self.backend.sync(log_key(run_id))
 
+    def end(self, run_id: str) -> None:
+        """The run's writer is finished: release its log's handles."""
+        self.backend.end_log(log_key(run_id))
+
     def annotate(self, run_id: str, record: dict[str, Any]) -> None:
         """Add a note or tags to any run, by anyone, without touching its writer's log."""
         self.backend.write_once(f"notes/{run_id}/{new_run_id()}", framing.encode(record))
@@ -109,11 +113,13 @@ class Store:
             counts[run_id] = counts.get(run_id, 0) + 1
         return counts
 
-    def read_run(self, run_id: str, offset: int = 0) -> RunLog:
+    def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> RunLog:
+        """The run's records from `offset` on, plus its annotations when reading from the start
+        (`annotations=False` when the caller knows there are none: saves a listing)."""
         data = self.backend.read_log(log_key(run_id), offset)
         decoded = framing.decode(data, base=offset)
         records = decoded.records
-        if offset == 0:
+        if offset == 0 and annotations:
             records = records + self._annotations(run_id)
         return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data))
 
