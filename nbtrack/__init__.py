@@ -20,6 +20,7 @@ from nbtrack.api import (
     flush,
     log,
     log_artifact,
+    log_confusion_matrix,
     log_params,
     note,
     start,
@@ -38,6 +39,7 @@ __all__ = [
     "get_run",
     "log",
     "log_artifact",
+    "log_confusion_matrix",
     "log_params",
     "note",
     "open_store",
@@ -55,6 +57,7 @@ _LAZY = {
     "show_confusion_matrix": "nbtrack.widgets",
     "table": "nbtrack.widgets",
     "compare": "nbtrack.widgets",
+    "auto_live": "nbtrack.widgets",
     "replay": "nbtrack.replay",
 }
 
@@ -66,6 +69,25 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
+
+def _auto_live(run: Any) -> None:
+    """Start hook: live curves on the first ``log()`` inside a kernel (see nbtrack.widgets.auto)."""
+    import sys
+
+    if "ipykernel" in sys.modules:  # widgets load only in kernels, never in scripts
+        from nbtrack.widgets.auto import attach
+
+        attach(run)
+
+
+from nbtrack import api as _api  # noqa: E402
+
+_api.on_start.append(_auto_live)
+
+from nbtrack.capture.environment import register as _register_environment  # noqa: E402
+
+_register_environment()  # every run records its environment (in its writer thread)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -215,5 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m nbtrack.cli`: run the module plugins register into
+    from nbtrack.cli import main as imported_main
+
+    sys.exit(imported_main())

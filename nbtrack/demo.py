@@ -48,14 +48,20 @@ def run_demo(store: str | None = None, keep: str | None = None, kernel_name: str
     nb = demo_notebook()
     nbformat.write(nb, path)
     env_store = os.path.abspath(find_store(store)) if "://" not in find_store(store) else find_store(store)
-    previous = os.environ.get("NBTRACK_STORE")
-    os.environ["NBTRACK_STORE"] = env_store
+    # the kernel learns its store, and its notebook's path (nbclient, like papermill, gives none)
+    # and imports this very nbtrack (a checkout that is not installed included)
+    package_root = str(Path(__file__).resolve().parents[1])
+    python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    settings = {"NBTRACK_STORE": env_store, "NBTRACK_NOTEBOOK": str(path.resolve()), "PYTHONPATH": python_path}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         NotebookClient(nb, kernel_name=kernel_name, timeout=600, resources={"metadata": {"path": str(folder)}}).execute()
     finally:
-        if previous is None:
-            os.environ.pop("NBTRACK_STORE", None)
-        else:
-            os.environ["NBTRACK_STORE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     nbformat.write(nb, path)
     return path

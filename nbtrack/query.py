@@ -202,8 +202,9 @@ class Run:
 
     @property
     def snapshots(self) -> list[dict[str, Any]]:
-        """The notebook snapshots: ``snapshot`` records (manifest, reason, source, path), oldest first."""
-        return self.records_of("snapshot")
+        """The notebook snapshots: ``snapshot`` records (manifest, reason, source, path), oldest first
+        (by time: checkpoints added as annotations come after the log's records when read)."""
+        return sorted(self.records_of("snapshot"), key=lambda r: float(r.get("ts") or 0.0))
 
     def notebook(self, index: int = -1) -> Any:  # -> nbformat.NotebookNode
         """A notebook snapshot (the last by default) as a validated nbformat NotebookNode."""

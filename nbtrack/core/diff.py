@@ -67,3 +67,55 @@ def diff_states(a: RunState, b: RunState) -> RunDiff:
             "b": None if mb is None else {"last": mb.last, "min": mb.min, "max": mb.max},
         }
     return RunDiff(a.id, b.id, dict_changes(a.params, b.params), metrics)
+
+
+# ---- environment and cells (what capture records)
+ENV_SCALARS = (("python", "version"), ("python", "executable"), ("python", "implementation"),
+               ("platform", "system"), ("platform", "release"), ("platform", "machine"),
+               ("cpu_count",), ("memory_bytes",), ("kernel", "name"), ("conda", "name"),
+               ("git", "commit"), ("git", "branch"), ("git", "dirty"))
+
+
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return MISSING
+        data = data[key]
+    return data
+
+
+def environment_changes(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """Differences between two captured environments: packages (added, removed, changed
+    version), system (python, platform, hardware, kernel, git), environment variables, GPUs."""
+    a, b = a or {}, b or {}
+    system = {".".join(p): _dig(a, p) for p in ENV_SCALARS}, {".".join(p): _dig(b, p) for p in ENV_SCALARS}
+    gpus = ({"gpus": [g.get("name") for g in a.get("gpus") or []]}, {"gpus": [g.get("name") for g in b.get("gpus") or []]})
+    variables = [(_dig(x, ("env_vars", "allowlisted")) or {}) for x in (a, b)]
+    return {
+        "packages": [c.as_dict() for c in dict_changes(a.get("packages") or {}, b.get("packages") or {})],
+        "system": [c.as_dict() for c in dict_changes(*(
+            {k: v for k, v in side.items() if v is not MISSING} for side in system)) + dict_changes(*gpus)],
+        "env_vars": [c.as_dict() for c in dict_changes(*(v if isinstance(v, dict) else {} for v in variables))],
+    }
+
+
+def cell_changes(a: list[str], b: list[str], context: int = 2) -> list[dict[str, Any]]:
+    """Cells added, removed or changed from `a` to `b` (cell sources in notebook order), each
+    with its positions and, for changes, a unified diff of the source."""
+    import difflib
+
+    found: list[dict[str, Any]] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        pairs = min(a1 - a0, b1 - b0) if tag == "replace" else 0
+        for offset in range(pairs):
+            lines = difflib.unified_diff(a[a0 + offset].splitlines(), b[b0 + offset].splitlines(),
+                                         f"a/cell {a0 + offset + 1}", f"b/cell {b0 + offset + 1}", n=context, lineterm="")
+            found.append({"kind": "changed", "a": a0 + offset, "b": b0 + offset, "diff": "\n".join(lines)})
+        for index in range(a0 + pairs, a1):
+            found.append({"kind": "removed", "a": index, "b": None, "source": a[index]})
+        for index in range(b0 + pairs, b1):
+            found.append({"kind": "added", "a": None, "b": index, "source": b[index]})
+    return found

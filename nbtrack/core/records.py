@@ -161,9 +161,14 @@ def _status(state: RunState, r: dict[str, Any], ts: float) -> None:
 
 
 def _snapshot(state: RunState, r: dict[str, Any], ts: float) -> None:
-    state.snapshots.append(
-        {"index": len(state.snapshots), "time": ts, "reason": r.get("reason", ""), "manifest": r.get("manifest")}
-    )
+    # in time order: snapshots added later as annotations (checkpoints on save) may be older
+    # than the log's last ones; `index` is the position in time (as ``Run.snapshots``)
+    at = len(state.snapshots)
+    while at and state.snapshots[at - 1]["time"] > ts:
+        at -= 1
+    state.snapshots.insert(at, {"time": ts, "reason": r.get("reason", ""), "manifest": r.get("manifest")})
+    for index, entry in enumerate(state.snapshots[at:], start=at):
+        entry["index"] = index
 
 
 def _artifact(state: RunState, r: dict[str, Any], ts: float) -> None:

@@ -1,0 +1,154 @@
+"""The environment a run ran in, captured once per run and stored once per distinct content.
+
+Import-light on purpose (stdlib only at import): ``nbtrack`` imports this module so that plain
+``nbtrack.start()`` in a script records its environment too. The work itself (listing installed
+distributions, asking git and nvidia-smi) runs in the run's background writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from nbtrack.core.redact import Redactor, is_secret_name
+
+ALLOWED_VARIABLES = frozenset({
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "JAVA_HOME",
+    "SPARK_HOME", "MPLBACKEND", "TOKENIZERS_PARALLELISM", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "NUMEXPR_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "TRANSFORMERS_CACHE",
+})
+ALLOWED_PREFIXES = ("PYTHON", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "CONDA_", "TF_", "TORCH", "HF_",
+                    "JAX_", "XLA_", "KMP_", "NBTRACK_", "JUPYTER_", "SLURM_", "PIP_")
+GPU_QUERY = "name,memory.total,driver_version"
+ENV_SWITCH = "NBTRACK_CAPTURE_ENV"  # "0" turns environment capture off
+
+_context: dict[str, Any] = {}
+
+
+def set_context(**fields: Any) -> None:
+    """What the next run's environment should know that a script cannot tell (notebook folder,
+    kernel name); consumed by the next ``nbtrack.start``."""
+    _context.clear()
+    _context.update(fields)
+
+
+def environment_variables(environ: Mapping[str, str], redactor: Redactor) -> dict[str, Any]:
+    allowlisted: dict[str, str] = {}
+    redacted: list[str] = []
+    for name in sorted(environ):
+        if name not in ALLOWED_VARIABLES and not name.startswith(ALLOWED_PREFIXES):
+            continue
+        if is_secret_name(name):
+            redacted.append(name)
+        else:
+            allowlisted[name] = redactor.text(environ[name])
+    return {"allowlisted": allowlisted, "redacted": redacted}
+
+
+def packages() -> dict[str, str]:
+    """Installed distributions -> versions (importlib.metadata; no pip subprocess)."""
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+        except Exception:
+            continue
+        if name:
+            found.setdefault(name.lower().replace("_", "-"), dist.version)
+    return dict(sorted(found.items()))
+
+
+def memory_bytes() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except Exception:
+        return None
+
+
+def gpus() -> list[dict[str, str]]:
+    """NVIDIA GPUs through nvidia-smi when it is installed; [] otherwise."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return []
+    try:
+        done = subprocess.run([exe, f"--query-gpu={GPU_QUERY}", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in done.stdout.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            found.append({"name": parts[0], "memory_total": parts[1], "driver_version": parts[2]})
+    return found
+
+
+def conda() -> dict[str, Any] | None:
+    prefix = os.environ.get("CONDA_PREFIX")
+    if not prefix and os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
+        prefix = sys.prefix
+    if not prefix:
+        return None
+    return {"name": os.environ.get("CONDA_DEFAULT_ENV") or os.path.basename(prefix), "prefix": prefix}
+
+
+def capture(folder: str | None = None, kernel_name: str | None = None,
+            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The environment as a JSON-ready dict (see the module docstring); secrets redacted."""
+    from nbtrack.capture.git import git_state
+
+    env = os.environ if environ is None else environ
+    redactor = Redactor.from_environ(env)
+    git = git_state(folder or os.getcwd())
+    if git is not None:
+        git["diff"] = redactor.text(git["diff"])
+    return {
+        "python": {"version": platform.python_version(), "executable": sys.executable,
+                   "implementation": platform.python_implementation()},
+        "platform": {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
+                     "platform": platform.platform(), "libc": "-".join(platform.libc_ver()).strip("-") or None},
+        "cpu_count": os.cpu_count(),
+        "memory_bytes": memory_bytes(),
+        "gpus": gpus(),
+        "packages": packages(),
+        "conda": conda(),
+        "git": git,
+        "env_vars": environment_variables(env, redactor),
+        "kernel": {"name": kernel_name},
+    }
+
+
+def env_record(put_blob: Any, folder: str | None, kernel_name: str | None) -> dict[str, Any]:
+    data = json.dumps(capture(folder, kernel_name), sort_keys=True, separators=(",", ":")).encode()
+    return {"t": "env", "ts": __import__("time").time(), "sha256": put_blob(data)}
+
+
+def on_run_start(run: Any) -> None:
+    """``nbtrack.api.on_start`` callback: capture the environment in the run's writer thread."""
+    context = dict(_context)
+    _context.clear()
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    folder, kernel_name = context.get("folder"), context.get("kernel_name")
+    run.defer(lambda: [env_record(run.sink.put_blob, folder, kernel_name)])
+
+
+def register() -> None:
+    from nbtrack import api
+
+    if on_run_start not in api.on_start:
+        api.on_start.append(on_run_start)

@@ -1,0 +1,142 @@
+"""The cell hooks: IPython's ``pre_run_cell``/``post_run_cell`` events, kept cheap and harmless.
+
+On the hot path they read a clock, keep a reference to IPython's ExecutionInfo and hand a
+`CellRun` to the session (a deque append); output copying is a list append per write. Any
+exception inside them is reported once in the notebook, and the hooks then remove themselves:
+the user's cell never sees an nbtrack exception.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nbtrack.capture.outputs import OutputBuffer, OutputTee
+from nbtrack.capture.session import CellRun, Session
+from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
+from nbtrack.core.records import RUNNING
+
+FAILURE_MESSAGE = (
+    "nbtrack: cell capture stopped after an internal error ({error}); your cells are not affected "
+    "and the run goes on without cell capture. Please report this error.\n"
+)
+
+
+class CellRecorder:
+    def __init__(self, shell: Any, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> None:
+        self.shell = shell
+        self.max_output_bytes = max_output_bytes
+        self.session: Session | None = None
+        self.failed = False
+        self.installed = False
+        self._clock: Callable[[], float] = time.time
+        self._info: Any = None
+        self._started = 0.0
+        self._count_at_pre = 0
+        self._count_offset = 1
+        self._buffer: OutputBuffer | None = None
+        self._tee = OutputTee(shell, lambda: self._buffer, self.fail)
+
+    def install(self) -> None:
+        if self.installed or self.failed:
+            return
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+        self._tee.install()
+        self.installed = True
+
+    def remove(self) -> None:
+        for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            try:
+                self.shell.events.unregister(event, callback)
+            except ValueError:
+                pass
+        self._tee.remove()
+        self.installed = False
+
+    # ---- the hot path
+    def pre_run_cell(self, info: Any = None) -> None:
+        try:
+            self._started = self._clock()
+            self._info = info
+            self._count_at_pre = self.shell.execution_count
+            self._buffer = OutputBuffer(self.max_output_bytes)
+            self._tee.ensure_streams()
+        except Exception as exc:
+            self.fail(exc)
+
+    def post_run_cell(self, result: Any = None) -> None:
+        try:
+            session = self.session
+            if session is not None:
+                if session.run.status != RUNNING:  # finished through the Python API
+                    self.session = None
+                else:
+                    cell = self._cell(result, self._clock())
+                    if result is not None and result.execution_count is not None and info_is(result, self._info):
+                        self._count_offset = self._count_at_pre - result.execution_count
+                    if cell is not None:
+                        session.add_cell(cell)
+        except Exception as exc:
+            self.fail(exc)
+        finally:
+            self._info = self._buffer = None
+
+    def _cell(self, result: Any, ended: float) -> CellRun | None:
+        info = getattr(result, "info", None) or self._info
+        if info is None:
+            return None
+        started = self._started if info is self._info else getattr(self.session, "started", ended)
+        buffer = self._buffer
+        error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        meta = getattr(info, "cell_meta", None)
+        return CellRun(
+            source=info.raw_cell or "",
+            code=getattr(info, "transformed_cell", None),
+            cell_id=getattr(info, "cell_id", None),
+            tags=tuple(meta.get("tags") or ()) if isinstance(meta, dict) else (),
+            execution_count=getattr(result, "execution_count", None),
+            started=started,
+            ended=ended,
+            error=error,
+            items=buffer.items if buffer is not None else [],
+            dropped=buffer.dropped if buffer is not None else 0,
+        )
+
+    def current_cell(self) -> CellRun | None:
+        """The cell running now, as far as it got (for ``%nbtrack stop`` and snapshots)."""
+        if self._info is None:
+            return None
+        # IPython 9 counts the cell before pre_run_cell, IPython 8 after it: learned per shell
+        count = self._count_at_pre - self._count_offset if getattr(self._info, "store_history", True) else self._count_at_pre
+        result = _Partial(self._info, count)
+        return self._cell(result, self._clock())
+
+    # ---- failures
+    def fail(self, exc: BaseException) -> None:
+        """Report once in the notebook, then take the hooks out."""
+        if self.failed:
+            return
+        self.failed = True
+        try:
+            self.remove()
+        finally:
+            try:
+                sys.stderr.write(FAILURE_MESSAGE.format(error=f"{type(exc).__name__}: {exc}"))
+            except Exception:
+                pass
+
+
+def info_is(result: Any, info: Any) -> bool:
+    return getattr(result, "info", None) is info
+
+
+class _Partial:
+    """Stands in for an ExecutionResult while the cell is still running."""
+
+    def __init__(self, info: Any, execution_count: int | None) -> None:
+        self.info = info
+        self.execution_count = execution_count
+        self.error_in_exec = self.error_before_exec = None

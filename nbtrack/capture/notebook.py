@@ -1,0 +1,203 @@
+"""Which notebook this kernel runs, and reading it: disk, VS Code, Colab, or nothing (rebuild).
+
+Where the path comes from, most trusted first:
+
+1. ``$NBTRACK_NOTEBOOK`` (set by ``nbtrack replay`` and by anyone who knows better);
+2. ``__vsc_ipynb_file__`` in the user namespace (VS Code);
+3. the Jupyter server that started this kernel: its ``jpserver-*.json`` in the runtime folder
+   gives URL and token, and ``GET /api/sessions`` maps our kernel id to a notebook path;
+4. ``$JPY_SESSION_NAME``, only when the file exists, was modified after this kernel started
+   (minus a margin) and our parent is not itself a kernel: papermill children inherit the
+   variable from the notebook that launched them, so it can name another notebook.
+
+On Colab the notebook is asked for through its frontend API. Otherwise the snapshot is rebuilt
+from the captured cells (papermill and nbclient give the kernel no path at all).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_NOTEBOOK = "NBTRACK_NOTEBOOK"
+VSCODE_VARIABLE = "__vsc_ipynb_file__"
+SESSION_NAME_MARGIN = 3600.0  # seconds a notebook may have been saved before its kernel started
+SERVER_TIMEOUT = 0.5
+
+
+@dataclass
+class Location:
+    path: str | None  # absolute notebook path, when known
+    source: str  # "env" | "vscode" | "server" | "session-name" | "colab" | "rebuilt"
+    kernel_name: str | None = None
+
+
+def kernel_id() -> str | None:
+    """This kernel's id, from its connection file name ``kernel-<id>.json``."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:
+        return None
+    if name.startswith("kernel-") and name.endswith(".json"):
+        return name[len("kernel-") : -len(".json")]
+    return None
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None) -> Location:
+    """Where this kernel's notebook is (see the module docstring for the order)."""
+    if os.environ.get(ENV_NOTEBOOK):
+        return Location(os.path.abspath(os.environ[ENV_NOTEBOOK]), "env")
+    vscode = (user_ns or {}).get(VSCODE_VARIABLE)
+    if isinstance(vscode, str) and vscode:
+        return Location(vscode, "vscode")
+    if in_colab():
+        return Location(None, "colab")
+    found = server_session(kid if kid is not None else kernel_id())
+    if found is not None:
+        return found
+    named = session_name_path()
+    if named is not None:
+        return Location(named, "session-name")
+    return Location(None, "rebuilt")
+
+
+def runtime_dir() -> str:
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        return jupyter_runtime_dir()
+    except Exception:
+        return ""
+
+
+def server_session(kid: str | None) -> Location | None:
+    """Ask each running Jupyter server which notebook our kernel belongs to."""
+    if not kid:
+        return None
+    for info_file in sorted(glob.glob(os.path.join(runtime_dir(), "jpserver-*.json")), key=os.path.getmtime, reverse=True):
+        try:
+            with open(info_file) as f:
+                info = json.load(f)
+            if not _alive(int(info.get("pid") or 0)):
+                continue
+            request = urllib.request.Request(urllib.parse.urljoin(info["url"], "api/sessions"))
+            if info.get("token"):
+                request.add_header("Authorization", f"token {info['token']}")
+            with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT) as response:
+                sessions = json.load(response)
+        except Exception:
+            continue
+        for session in sessions:
+            kernel = session.get("kernel") or {}
+            if kernel.get("id") == kid:
+                relative = session.get("path") or (session.get("notebook") or {}).get("path") or ""
+                root = info.get("root_dir") or info.get("notebook_dir") or ""
+                return Location(os.path.join(root, relative) if relative else None, "server", kernel.get("name"))
+    return None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # unknown: try it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _process_start(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:
+        return None
+
+
+def _parent_is_kernel() -> bool:
+    try:
+        import psutil
+
+        cmdline = " ".join(psutil.Process(os.getppid()).cmdline())
+    except Exception:
+        return False
+    return "ipykernel" in cmdline or "papermill" in cmdline
+
+
+def session_name_path() -> str | None:
+    """``$JPY_SESSION_NAME`` when it plausibly names this kernel's notebook."""
+    name = os.environ.get("JPY_SESSION_NAME")
+    if not name or not name.endswith(".ipynb") or not os.path.isfile(name):
+        return None
+    started = _process_start(os.getpid()) or time.time()
+    if os.path.getmtime(name) < started - SESSION_NAME_MARGIN or _parent_is_kernel():
+        return None
+    return os.path.abspath(name)
+
+
+def read_notebook(location: Location) -> dict[str, Any] | None:
+    """The notebook as a dict (nbformat JSON), or None when it cannot be had (then: rebuild)."""
+    if location.source == "colab":
+        return fetch_colab()
+    if not location.path:
+        return None
+    try:  # plain JSON: importing nbformat costs seconds (jsonschema); it is validated later
+        with open(location.path, encoding="utf-8") as f:
+            notebook = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return notebook if isinstance(notebook, dict) and isinstance(notebook.get("cells"), list) else None
+
+
+def fetch_colab() -> dict[str, Any] | None:
+    try:
+        from nbtrack.capture.colab import fetch_notebook  # type: ignore[import-not-found]
+    except ImportError:
+        fetch_notebook = None
+    try:
+        if fetch_notebook is not None:
+            return fetch_notebook()  # type: ignore[no-any-return]
+        from google.colab import _message  # type: ignore[import-not-found]
+
+        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=10)
+        notebook = (reply or {}).get("ipynb")
+        return dict(notebook) if notebook else None
+    except Exception:
+        return None
+
+
+def kernel_name_for(executable: str = sys.executable) -> str | None:
+    """The kernelspec that runs `executable` (``python3`` preferred when several do)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager().get_all_specs()
+    except Exception:
+        return None
+    here = os.path.realpath(executable)
+    matches = []
+    for name, spec in specs.items():
+        argv = (spec.get("spec") or {}).get("argv") or []
+        # "python" in the native kernelspec means: the Python that launches it (this one)
+        if argv and (os.path.realpath(argv[0]) == here or (argv[0] in ("python", "python3") and name == "python3")):
+            matches.append(name)
+    if "python3" in matches:
+        return "python3"
+    return matches[0] if matches else None
