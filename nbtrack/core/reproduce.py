@@ -1,0 +1,284 @@
+"""The reproducibility report: does a replay give what its original gave?
+
+Pure logic (no papermill, no IPython): outputs are nbformat output dicts, metrics are numbers.
+
+* Outputs are turned into comparable texts: consecutive streams merged, carriage-return
+  overwrites resolved, one representation per rich output (text/plain unless it is only an
+  object repr, images by content hash), errors as ``Name: message``; widget views (random
+  model ids) are left out.
+* Texts are normalised: durations and rates, memory addresses (``0x7f...``), dates and times,
+  UUIDs and nbtrack run ids become placeholders, so they never count as differences.
+* Two normalised texts are *identical*, *within tolerance* (same text around the numbers and
+  every number equal within a relative tolerance) or *different*.
+* The verdict: ``failed`` when the replay did not run to the end, ``differs`` when any cell or
+  metric differs, ``reproduced within tolerance`` when something only agrees within tolerance,
+  else ``reproduced``. Environment and data differences are reported, never a verdict by
+  themselves (re-targeting a run on new data is a main use of replay).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+IDENTICAL, WITHIN, DIFFERENT = "identical", "within tolerance", "different"
+NOT_RUN, NO_ORIGINAL = "not run", "no original"  # cells outside the verdict or failing it
+REPRODUCED, REPRODUCED_WITHIN, DIFFERS, FAILED = "reproduced", "reproduced within tolerance", "differs", "failed"
+VERDICTS = (REPRODUCED, REPRODUCED_WITHIN, DIFFERS, FAILED)
+EXIT_CODES = {REPRODUCED: 0, REPRODUCED_WITHIN: 0, DIFFERS: 1, FAILED: 3}
+DEFAULT_TOLERANCE = 1e-6
+ABS_ZERO = 1e-12  # numbers this close to zero count as zero (a relative tolerance cannot)
+
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_RICH_ORDER = ("text/plain", "text/markdown", "text/html", "text/latex", "application/json", "image/svg+xml")
+_OBJECT_REPR = re.compile(r"^<[\w.]+ object(?: at [^>]*)?>$")
+
+_UNIT = r"(?:ns|µs|μs|us|ms|s|sec|secs|seconds?|min|mins|minutes?|h|hrs?|hours?)"
+_NUMBER_TEXT = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
+# Order matters: whole timestamps before their parts, durations before bare numbers.
+_NORMALISERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "<address>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)?"), "<datetime>"),
+    (re.compile(rf"\b(?:{_DAY},?\s+)?{_MONTH}\.?\s+\d{{1,2}},?\s+(?:\d{{4}}\s+)?\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s+[A-Z]{{2,5}})?(?:\s+\d{{4}})?"), "<datetime>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "<date>"),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b|\[\d+:\d{2}(?:<[\d:?]+)?"), "<time>"),
+    (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?(?:it|s|items?|B|kB|MB)/s\b"), "<rate>"),
+    (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?{_UNIT}(?![\w/])"), "<duration>"),
+]
+_OWN_WARNING = re.compile(r"^[^\n]*Warning: nbtrack\b[^\n]*\n(?:[ \t]+[^\n]*\n)?", re.MULTILINE)
+_RUN_ID = re.compile(r"\b[0-9][0-9a-hjkmnp-tv-z]{15}\b")
+_NUMBER = re.compile(rf"(?<![\w.]){_NUMBER_TEXT}(?![\w])|\bnan\b|\b-?inf\b", re.IGNORECASE)
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _looks_like_run_id(text: str) -> bool:
+    """16 Crockford base32 characters whose time part falls within 2015..2100."""
+    millis = 0
+    for char in text[:10]:
+        millis = millis * 32 + _ALPHABET.index(char)
+    return 1.42e12 < millis < 4.1e12 and any(c.isalpha() for c in text)
+
+
+def normalise(text: str) -> str:
+    """`text` with what legitimately changes between executions replaced by placeholders."""
+    for pattern, placeholder in _NORMALISERS:
+        text = pattern.sub(placeholder, text)
+    return _RUN_ID.sub(lambda m: "<run id>" if _looks_like_run_id(m.group()) else m.group(), text)
+
+
+def _resolve_carriage_returns(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        lines.append(line.rsplit("\r", 1)[-1] if "\r" in line else line)
+    return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(_text(value).encode()).hexdigest()[:16]
+
+
+def _rich_text(data: Mapping[str, Any]) -> str | None:
+    """The output's text representation, plus the content hash of each image it carries."""
+    text = None
+    for mime in _RICH_ORDER:
+        if mime in data:
+            value = _text(data[mime]) if mime != "application/json" else repr(data[mime])
+            if mime == "text/plain" and _OBJECT_REPR.match(value.strip()) and len(data) > 1:
+                continue  # `<IPython.core.display.HTML object>`: compare the real representation
+            text = f"[{mime}]\n{value}"
+            break
+    images = [f"[{mime}] sha256 {_digest(data[mime])}" for mime in sorted(data)
+              if mime.startswith("image/") and mime != "image/svg+xml"]
+    parts = [p for p in (text, *images) if p]
+    return "\n".join(parts) if parts else None
+
+
+def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One normalised text per output that carries a result (see the module docstring)."""
+    texts: list[str] = []
+    last_stream: str | None = None
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            name, text = output.get("name", "stdout"), _text(output.get("text", ""))
+            if name == "stderr":
+                text = _OWN_WARNING.sub("", text)  # the tracker's own messages are not results
+                if not text:
+                    continue
+            if last_stream == name:
+                texts[-1] += text
+            else:
+                texts.append(f"[{name}]\n" + text)
+            last_stream = name
+            continue
+        data = output.get("data") or {}
+        if _WIDGET_MIME in data:
+            continue  # a live view: nothing to compare, and no break between streams
+        last_stream = None
+        if kind in ("execute_result", "display_data"):
+            text = _rich_text(data)
+            if text is not None:
+                texts.append(text)
+        elif kind == "error":
+            texts.append(f"[error]\n{output.get('ename', '')}: {output.get('evalue', '')}")
+    return [normalise(_resolve_carriage_returns(t)) for t in texts]
+
+
+def numbers_close(a: float, b: float, tolerance: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if a == b:
+        return True
+    return math.isclose(a, b, rel_tol=tolerance, abs_tol=ABS_ZERO)
+
+
+def compare_text(original: str, replayed: str, tolerance: float) -> str:
+    """IDENTICAL, WITHIN (same words, numbers within `tolerance`) or DIFFERENT."""
+    if original == replayed:
+        return IDENTICAL
+    nums_a, nums_b = _NUMBER.findall(original), _NUMBER.findall(replayed)
+    if len(nums_a) != len(nums_b) or _NUMBER.sub("#", original) != _NUMBER.sub("#", replayed):
+        return DIFFERENT
+    for a, b in zip(nums_a, nums_b):
+        if not numbers_close(float(a), float(b), tolerance):
+            return DIFFERENT
+    return WITHIN
+
+
+def _worst(statuses: Iterable[str]) -> str:
+    rank = {IDENTICAL: 0, WITHIN: 1, DIFFERENT: 2}
+    return max(statuses, key=lambda s: rank[s], default=IDENTICAL)
+
+
+def text_difference(original: str, replayed: str, limit: int = 20) -> str:
+    """A short unified diff of two texts (at most `limit` lines)."""
+    lines = list(difflib.unified_diff(original.splitlines(), replayed.splitlines(), "original", "replay", lineterm="", n=1))
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
+    return "\n".join(lines)
+
+
+def compare_outputs(
+    original: Sequence[Mapping[str, Any]], replayed: Sequence[Mapping[str, Any]], tolerance: float
+) -> tuple[str, list[str]]:
+    """Status of a cell's outputs and the texts of its differences."""
+    texts_a, texts_b = comparable_outputs(original), comparable_outputs(replayed)
+    statuses, differences = [], []
+    for a, b in zip(texts_a, texts_b):
+        status = compare_text(a, b, tolerance)
+        statuses.append(status)
+        if status == DIFFERENT:
+            differences.append(text_difference(a, b))
+    for extra in texts_a[len(texts_b):]:
+        statuses.append(DIFFERENT)
+        differences.append("missing from the replay:\n" + extra[:2000])
+    for extra in texts_b[len(texts_a):]:
+        statuses.append(DIFFERENT)
+        differences.append("only in the replay:\n" + extra[:2000])
+    return _worst(statuses), differences
+
+
+@dataclass
+class CellComparison:
+    index: int  # position in the replayed notebook
+    source: str
+    status: str
+    differences: list[str] = field(default_factory=list)
+    cell_id: str | None = None
+    execution_count: int | None = None  # in the original
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "cell_id": self.cell_id, "execution_count": self.execution_count,
+                "source": self.source, "status": self.status, "differences": list(self.differences)}
+
+
+def compare_metrics(original: Mapping[str, float], replayed: Mapping[str, float], tolerance: float) -> list[dict[str, Any]]:
+    """Each metric's final value in both runs and whether they agree (IDENTICAL/WITHIN/DIFFERENT)."""
+    rows = []
+    for key in sorted(set(original) | set(replayed)):
+        a, b = original.get(key), replayed.get(key)
+        if a is None or b is None:
+            status = DIFFERENT
+        elif a == b or (math.isnan(a) and math.isnan(b)):
+            status = IDENTICAL
+        else:
+            status = WITHIN if numbers_close(a, b, tolerance) else DIFFERENT
+        rows.append({"key": key, "original": a, "replay": b, "status": status, "agree": status != DIFFERENT})
+    return rows
+
+
+def normalise_package(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def compare_packages(original: Mapping[str, str], current: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Packages whose version differs, or that only one side has (PEP 503 names)."""
+    a = {normalise_package(k): str(v) for k, v in original.items()}
+    b = {normalise_package(k): str(v) for k, v in current.items()}
+    rows = []
+    for name in sorted(set(a) | set(b)):
+        if a.get(name) != b.get(name):
+            kind = "missing" if name not in b else "added" if name not in a else "changed"
+            rows.append({"package": name, "original": a.get(name), "replay": b.get(name), "kind": kind})
+    return rows
+
+
+def verdict_of(cells: Iterable[CellComparison], metrics: Iterable[Mapping[str, Any]], error: str | None) -> str:
+    if error:
+        return FAILED
+    statuses = [c.status for c in cells] + [m["status"] for m in metrics]
+    if DIFFERENT in statuses:
+        return DIFFERS
+    return REPRODUCED_WITHIN if WITHIN in statuses else REPRODUCED
+
+
+@dataclass
+class Report:
+    """What a replay reproduced. `to_dict()` is the REST API's ``Report``."""
+
+    original: str
+    replay: str | None
+    cells: list[CellComparison]
+    metrics: list[dict[str, Any]]
+    environment: list[dict[str, Any]] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    order: str = "notebook"
+    tolerance: float = DEFAULT_TOLERANCE
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.cells, self.metrics, self.error)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict, "original": self.original, "replay": self.replay, "order": self.order,
+            "tolerance": self.tolerance, "parameters": dict(self.parameters), "error": self.error,
+            "cells": [c.to_dict() for c in self.cells], "metrics": list(self.metrics),
+            "environment": list(self.environment), "data": list(self.data),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        cells = [CellComparison(c["index"], c["source"], c["status"], list(c.get("differences") or []),
+                                c.get("cell_id"), c.get("execution_count")) for c in data.get("cells", [])]
+        return cls(data.get("original", ""), data.get("replay"), cells, list(data.get("metrics", [])),
+                   list(data.get("environment", [])), list(data.get("data", [])), dict(data.get("parameters") or {}),
+                   data.get("order", "notebook"), float(data.get("tolerance", DEFAULT_TOLERANCE)), data.get("error"))

@@ -1,0 +1,195 @@
+"""Assembling a replay's reproducibility report from the two runs, storing it and printing it.
+
+The comparisons themselves are pure (``nbtrack.core.reproduce``); this module gathers their
+inputs: the executed notebook against each cell's original, the runs' final metric values,
+their environments and their data fingerprints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+
+from nbtrack.core.fingerprint import HashCache, fingerprint
+from nbtrack.core.records import RunState
+from nbtrack.core.reproduce import (
+    DIFFERENT,
+    IDENTICAL,
+    NO_ORIGINAL,
+    NOT_RUN,
+    WITHIN,
+    CellComparison,
+    Report,
+    compare_outputs,
+    compare_packages,
+)
+from nbtrack.replay.build import BuiltNotebook
+from nbtrack.store.store import Store
+
+SOURCE_CHARS = 300
+
+
+def compare_cells(built: BuiltNotebook, executed: NotebookNode, failed_cell: int | None, tolerance: float) -> list[CellComparison]:
+    """Every replayed code cell against the original execution it replays."""
+    rows = []
+    for index, (cell, origin) in enumerate(zip(built.nb.cells, built.origins)):
+        if origin is None or cell.cell_type != "code" or not cell.source.strip():
+            continue
+        source = cell.source[:SOURCE_CHARS]
+        done = executed.cells[index] if index < len(executed.cells) else None
+        ran = done is not None and (done.get("execution_count") is not None or failed_cell == index)
+        if (failed_cell is not None and index > failed_cell) or not ran:
+            status, differences = NOT_RUN, []
+        elif origin.outputs is None:
+            status, differences = NO_ORIGINAL, []
+        else:
+            status, differences = compare_outputs(origin.outputs, done.get("outputs") or [], tolerance)  # type: ignore[union-attr]
+        rows.append(CellComparison(index, source, status, differences, origin.cell_id, origin.execution_count))
+    return rows
+
+
+def final_metrics(state: RunState | None) -> dict[str, float]:
+    return {} if state is None else {key: summary.last for key, summary in state.metrics.items()}
+
+
+def environment_differences(original: Mapping[str, Any] | None, replayed: Mapping[str, Any] | None,
+                            current_packages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Python and package versions that differ (the replay's recorded environment, else what is
+    installed for the replay kernel)."""
+    if not original:
+        return [{"package": "*", "original": None, "replay": None, "kind": "unknown",
+                 "note": "the original run recorded no environment"}]
+    rows = []
+    version_a = (original.get("python") or {}).get("version")
+    version_b = ((replayed or {}).get("python") or {}).get("version")
+    if version_a and version_b and version_a != version_b:
+        rows.append({"package": "python", "original": version_a, "replay": version_b, "kind": "changed"})
+    packages_b = (replayed or {}).get("packages") if replayed else current_packages
+    if packages_b is not None:
+        rows += compare_packages(original.get("packages") or {}, packages_b)
+    return rows
+
+
+def _candidates(path: str, original_cwd: str, cwd: Path) -> list[Path]:
+    recorded = Path(path)
+    found = [recorded]
+    if original_cwd and path.startswith(original_cwd.rstrip("/") + "/"):
+        found.append(cwd / recorded.relative_to(original_cwd))
+    return found
+
+
+def fingerprint_now(path: str, original_cwd: str, cwd: Path, cache: HashCache | None) -> dict[str, Any] | None:
+    """The current fingerprint of a recorded data path (also looked for under the replay's folder)."""
+    for candidate in _candidates(path, original_cwd, cwd):
+        if candidate.exists():
+            try:
+                return fingerprint(candidate, cache).as_record()
+            except OSError:
+                return None
+    return None
+
+
+def data_checks(original: RunState, replay: RunState | None, before: Mapping[str, dict[str, Any] | None],
+                after: Mapping[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Each dataset the original tracked: its fingerprint then, before and after the replay, and
+    what the replay tracked in its place (paired by path, else in tracking order)."""
+    replayed = list(replay.data) if replay else []
+    by_path = {d["path"]: d for d in replayed}
+    unpaired = [d for d in replayed if d["path"] not in {o["path"] for o in original.data}]
+    rows = []
+    for item in original.data:
+        path = item["path"]
+        twin = by_path.get(path) or (unpaired.pop(0) if unpaired else None)
+        now, later = before.get(path), after.get(path)
+        if twin is not None:
+            status = "same" if twin["sha256"] == item["sha256"] else "different"
+        elif now is None:
+            status = "missing"
+        else:
+            status = "same (not tracked by the replay)" if now["sha256"] == item["sha256"] else "different"
+        row = {"path": path, "status": status, "original": item["sha256"],
+               "before": now and now["sha256"], "after": later and later["sha256"],
+               "replay_path": twin and twin["path"], "replay": twin and twin["sha256"]}
+        if now and later and now["sha256"] != later["sha256"]:
+            row["note"] = "the data changed during the replay"
+        rows.append(row)
+    rows += [{"path": d["path"], "status": "only in the replay", "original": None, "before": None, "after": None,
+              "replay_path": d["path"], "replay": d["sha256"]} for d in unpaired]
+    return rows
+
+
+def store_report(store: Store, run_id: str, report: Report) -> str:
+    """The report as a blob, and a ``report`` annotation on the replay run pointing at it."""
+    sha = store.put_json(report.to_dict())
+    store.annotate(run_id, {"t": "report", "ts": time.time(), "sha256": sha, "verdict": report.verdict, "refs": [sha]})
+    return sha
+
+
+def load_report(store: Store, state: RunState) -> Report | None:
+    """The report stored with a replay run, if any."""
+    if not state.report or not state.report.get("sha256"):
+        return None
+    return Report.from_dict(store.get_json(state.report["sha256"]))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.10g}"
+    return "-" if value is None else str(value)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
+def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
+    """The report as terminal lines (user text escaped, never interpreted)."""
+    lines = [f"replay {report.replay or '(no run)'} of {report.original}  (order {report.order}, "
+             f"relative tolerance {report.tolerance:g})"]
+    lines += [f"note: {_printable(n)}" for n in notes]
+    if report.parameters:
+        lines.append("parameters: " + ", ".join(f"{_printable(k)}={_printable(json.dumps(v, default=str))}"
+                                                for k, v in report.parameters.items()))
+    if report.error:
+        lines.append(f"error: {_printable(report.error)}")
+    counts = {s: sum(1 for c in report.cells if c.status == s) for s in (IDENTICAL, WITHIN, DIFFERENT, NOT_RUN, NO_ORIGINAL)}
+    lines.append("cells: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if report.cells else "cells: none compared")
+    for cell in report.cells:
+        if cell.status in (IDENTICAL, NO_ORIGINAL):
+            continue
+        first = _printable(cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:70]
+        count = f" [In {cell.execution_count}]" if cell.execution_count is not None else ""
+        lines.append(f"  cell {cell.index + 1}{count} {cell.status}: {first}")
+        for difference in cell.differences[:3]:
+            lines += ["      " + _printable(line) for line in difference.splitlines()]
+    if report.metrics:
+        width = max(len(m["key"]) for m in report.metrics)
+        lines.append("metrics (final values):")
+        lines.append(f"  {'':{width}}  {'original':>14}  {'replay':>14}")
+        lines += [f"  {_printable(m['key']):{width}}  {_value(m['original']):>14}  {_value(m['replay']):>14}  {m['status']}"
+                  for m in report.metrics]
+    if report.environment:
+        lines.append(f"environment: {len(report.environment)} differences")
+        lines += [f"  {_printable(e['package'])}: {_value(e['original'])} -> {_value(e['replay'])}"
+                  + (f" ({e['note']})" if e.get("note") else "") for e in report.environment[:50]]
+        if len(report.environment) > 50:
+            lines.append(f"  ... and {len(report.environment) - 50} more")
+    else:
+        lines.append("environment: same packages")
+    for item in report.data:
+        where = f" (replay used {_printable(item['replay_path'])})" if item.get("replay_path") not in (None, item["path"]) else ""
+        lines.append(f"data {_printable(item['path'])}: {item['status']}{where}" + (f"; {item['note']}" if item.get("note") else ""))
+    lines.append(f"verdict: {report.verdict}")
+    return lines
+
+
+def output_path_for(notebook: str | None, original_id: str, folder: Path) -> Path:
+    stem = Path(notebook).stem if notebook else "notebook"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return folder / f"{stem}.replay-{original_id[:10]}-{stamp}.ipynb"

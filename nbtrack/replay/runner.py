@@ -1,0 +1,240 @@
+"""``replay()``: re-execute a run's notebook with papermill, track it as a new run linked to its
+origin, and report whether it reproduced.
+
+The replayed notebook is a snapshot of a tracked notebook, so it starts tracking itself
+(``%nbtrack start``) in the replay kernel; the kernel gets ``NBTRACK_REPLAY_OF`` (the run header's
+``replay_of``), ``NBTRACK_STORE`` and ``NBTRACK_NOTEBOOK`` (the output notebook). This process
+then finds that run, and adds the report to it as an annotation (never writing another
+process's log). When no run appears (the kernel never started, or died before tracking), the
+failure is recorded here as a failed run linked to its origin, with the report.
+
+Thread-safe and silent by default (the server calls it from worker threads): nothing
+process-wide changes (no chdir, no os.environ), and messages go to the `log` callback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbtrack.core.fingerprint import HashCache
+from nbtrack.core.identity import host_fields, user_name
+from nbtrack.core.ids import new_run_id
+from nbtrack.core.records import FAILED
+from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
+from nbtrack.core.run import ActiveRun
+from nbtrack.query import Run, as_store
+from nbtrack.replay import envs
+from nbtrack.replay.build import build
+from nbtrack.replay.execute import Progress, execute
+from nbtrack.replay.report import (
+    compare_cells,
+    data_checks,
+    environment_differences,
+    final_metrics,
+    fingerprint_now,
+    output_path_for,
+    store_report,
+)
+from nbtrack.store.locate import index_path
+from nbtrack.store.store import Store
+
+CURRENT, RECREATE = "current", "recreate"
+Log = Callable[[str], None]
+
+
+class ReplayRefused(PermissionError):
+    """Replaying someone else's run needs a confirmation (``yes=True`` / ``--yes``)."""
+
+
+@dataclass
+class ReplayResult:
+    run_id: str | None  # the replay run
+    report: Report
+    output_path: Path
+    original_id: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.report.exit_code
+
+    @property
+    def verdict(self) -> str:
+        return self.report.verdict
+
+
+def owner_warning(original: Run) -> str | None:
+    """Whose code a replay would run, when it is not the current user's run."""
+    state = original.state
+    if not state.user or state.user == user_name():
+        return None
+    return (f"run {original.id} was recorded by {state.user} on {state.host or 'an unknown host'}: "
+            "replaying it runs their code on this machine")
+
+
+def _kernel_name(original: Run, nb: Any, environment: Mapping[str, Any]) -> str:
+    header = next(iter(original.records_of("run")), {})
+    for name in (header.get("kernel_name"), (environment.get("kernel") or {}).get("name"),
+                 nb.metadata.get("kernelspec", {}).get("name")):
+        if name:
+            return str(name)
+    return "python3"
+
+
+def _kernel_exists(name: str) -> bool:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+        return True
+    except NoSuchKernel:
+        return False
+
+
+def _store_location(store: str | os.PathLike[str] | Store | None, target: Store) -> str:
+    location = os.fspath(store) if isinstance(store, (str, os.PathLike)) else target.url
+    return location if "://" in location else os.path.abspath(location)
+
+
+def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float) -> Run | None:
+    """The run the replay kernel started: linked to the original, started after `since`; the
+    one writing our output notebook when several replays of one run ran at once."""
+    floor = new_run_id(since - 2.0)[:10]
+    found = []
+    for run_id in reversed(store.run_ids()):
+        if run_id[:10] < floor:
+            break
+        run = Run(store, run_id)
+        if run.state.replay_of == original_id:
+            found.append(run)
+    mine = [r for r in found if r.state.notebook and os.path.abspath(r.state.notebook) == str(notebook)]
+    return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
+
+
+def _record_failure(store: Store, original: Run, notebook: Path, error: str) -> str:
+    """A failed run linked to the original, for a replay that never started tracking."""
+    header = {"name": original.state.name, "tags": list(original.state.tags), "replay_of": original.id,
+              "cwd": os.getcwd(), "notebook": str(notebook), **host_fields()}
+    run = ActiveRun(store, new_run_id(), header, flush_interval=60.0, heartbeat=60.0)
+    run.finish(FAILED, error=f"replay failed before tracking started: {error}")
+    return run.id
+
+
+def replay(
+    run: str | Run,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    order: str = "notebook",
+    kernel: str | None = None,
+    env: str = CURRENT,
+    cwd: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    allow_missing: bool = False,
+    store: str | os.PathLike[str] | Store | None = None,
+    progress: Progress | None = None,
+    yes: bool = True,
+    progress_bar: bool = False,
+    log: Log | None = None,
+) -> ReplayResult:
+    """Re-execute `run`'s notebook (papermill), tracked as a new run with ``replay_of`` = `run`,
+    and compare it with the original (see ``nbtrack.core.reproduce``).
+
+    `parameters` override the notebook's parameters (papermill's way); `order` is ``notebook``
+    (top to bottom) or ``executed`` (as the original session ran its cells); `env` is ``current``
+    (the kernel `kernel`, else the recorded one) or ``recreate`` (a virtual environment of the
+    recorded packages); `cwd` is the kernel's folder (default: the original's when it exists
+    here, else this process's); `out` the executed notebook (default: next to it). `progress`
+    is called with (done, total) after each executed cell. With ``yes=False``, replaying
+    another user's run raises `ReplayRefused`.
+    """
+    say = log or (lambda message: None)
+    if env not in (CURRENT, RECREATE):
+        raise ValueError(f"env must be {CURRENT!r} or {RECREATE!r}, not {env!r}")
+    if env == RECREATE and kernel:
+        raise ValueError("a recreated environment brings its own kernel: give either kernel or env='recreate'")
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be a number >= 0, not {tolerance!r}")
+    target = as_store(store if not isinstance(run, Run) else run.store if store is None else store)
+    original = run if isinstance(run, Run) else Run(target, target.resolve(run))
+    warning = owner_warning(original)
+    if warning and not yes:
+        raise ReplayRefused(warning + "; confirm to go on")
+    try:
+        snapshot = original.notebook()
+    except KeyError:
+        raise ValueError(f"run {original.id} has no notebook snapshot: only notebook runs can be replayed") from None
+    parameters = dict(parameters or {})
+    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+                  run_name=original.state.name or "replay")
+    notes = list(built.notes)
+    environment = original.environment() or {}
+    original_cwd = original.state.cwd
+    folder = Path(cwd) if cwd else Path(original_cwd) if original_cwd and Path(original_cwd).is_dir() else Path.cwd()
+    folder = folder.resolve()
+    output = Path(out).resolve() if out else output_path_for(original.state.notebook, original.id, folder)
+    kernel_env = dict(os.environ)
+    current_packages: dict[str, str] | None = None
+    wanted: dict[str, str] | None = None  # a recreated environment holds only these on purpose
+    if env == RECREATE:
+        sources = [c.source for c in built.nb.cells if c.cell_type == "code"]
+        recreated = envs.recreate(environment, sources, allow_missing)
+        kernel_name, wanted = recreated.kernel_name, recreated.requirements
+        notes += recreated.notes
+        for name in ("PYTHONPATH", "PYTHONHOME"):
+            kernel_env.pop(name, None)
+        kernel_env["VIRTUAL_ENV"] = str(recreated.folder)
+    else:
+        kernel_name = kernel or _kernel_name(original, built.nb, environment)
+        if not kernel and not _kernel_exists(kernel_name):
+            notes.append(f"the original kernel {kernel_name!r} is not installed here: using 'python3'")
+            kernel_name = "python3"
+        current_packages = envs.installed_packages(envs.kernel_python(kernel_name))
+        if environment and current_packages is not None:
+            for row in environment_differences(environment, None, current_packages):
+                say(f"environment: {row['package']} {row['original'] or '-'} in the original, "
+                    f"{row['replay'] or '-'} here")
+    for note in notes:
+        say(note)
+    built.nb.metadata["kernelspec"] = {**built.nb.metadata.get("kernelspec", {}), "name": kernel_name}
+    built.nb.metadata["nbtrack"] = {"replay_of": original.id, "order": order}
+    kernel_env.update(NBTRACK_REPLAY_OF=original.id, NBTRACK_STORE=_store_location(store, target),
+                      NBTRACK_NOTEBOOK=str(output))
+    cache = HashCache(index_path(target.url).with_name("file-hashes.sqlite"))
+    before = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
+    for path, found in before.items():
+        recorded = next(d["sha256"] for d in original.data if d["path"] == path)
+        if found is None or found["sha256"] != recorded:
+            say(f"data {path}: {'not found here' if found is None else 'differs from the original'}")
+
+    started = time.time()
+    execution = execute(built.nb, output, kernel_name=kernel_name, cwd=folder, env=kernel_env,
+                        progress=progress, progress_bar=progress_bar,
+                        source_label=f"nbtrack run {original.id} ({order} order)")
+    after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
+    replayed = _find_replay_run(target, original.id, output, started)
+    replay_id = replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
+    if replayed is not None and parameters:
+        missing = {k: v for k, v in parameters.items() if replayed.state.params.get(k) != v}
+        if missing:  # the kernel did not record them itself (e.g. no parameters cell ran under tracking)
+            target.annotate(replayed.id, {"t": "params", "ts": time.time(), "values": missing})
+    replay_env = replayed.environment() if replayed else None
+    differences = environment_differences(environment, replay_env, current_packages)
+    if wanted is not None:  # left out on purpose is no difference; a needed package missing is
+        differences = [d for d in differences if d["kind"] == "changed" or d["package"] in wanted]
+    report = Report(
+        original=original.id, replay=replay_id,
+        cells=compare_cells(built, execution.nb, execution.failed_cell, tolerance),
+        metrics=compare_metrics(final_metrics(original.state), final_metrics(replayed.state if replayed else None), tolerance),
+        environment=differences,
+        data=data_checks(original.state, replayed.state if replayed else None, before, after),
+        parameters=parameters, order=order, tolerance=tolerance,
+        error=execution.error or (None if replayed else "the replay did not start a tracked run"),
+    )
+    store_report(target, replay_id, report)
+    return ReplayResult(replay_id, report, output, original.id, notes)
