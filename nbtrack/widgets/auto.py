@@ -1,0 +1,78 @@
+"""Showing live curves on a run's first ``log()``, in notebooks only.
+
+Decision: the chart appears automatically when the run lives in an IPython *kernel* (ipykernel:
+JupyterLab, Notebook 7, VS Code, Colab, and also papermill/nbclient, where it costs a few
+throttled comm messages and leaves a widget view with a text fallback in the output notebook);
+never in plain scripts or terminal IPython, and never in nbtrack replays (``NBTRACK_REPLAY_OF``
+set). ``NBTRACK_AUTO_LIVE=0`` turns it off, ``=1`` forces it on (still only inside a kernel);
+``nbtrack.widgets.auto_live(False)`` does the same from code and wins over the variable.
+
+The chart is displayed by the run's writer thread right after the first metrics are written
+(within the flush interval, ~1 s). A thread without its own output context writes to the cell
+that is executing at that moment, i.e. the training loop's cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from nbtrack.core.run import ActiveRun
+
+ENV_AUTO_LIVE = "NBTRACK_AUTO_LIVE"
+_switch: bool | None = None  # set by auto_live(); None: follow the environment variable
+
+
+def auto_live(enabled: bool | None = True) -> None:
+    """Turn automatic live curves on or off for runs started from now on (None: back to
+    ``NBTRACK_AUTO_LIVE`` / the default)."""
+    global _switch
+    _switch = enabled
+
+
+def in_kernel() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None or "ipykernel" not in sys.modules:
+        return False
+    ip = shell.get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+def wanted() -> bool:
+    if _switch is not None:
+        enabled = _switch
+    else:
+        value = os.environ.get(ENV_AUTO_LIVE, "").strip().lower()
+        if value in ("0", "false", "no", "off"):
+            return False
+        enabled = True
+        if not value and os.environ.get("NBTRACK_REPLAY_OF"):
+            return False
+    return enabled and in_kernel()
+
+
+def attach(run: ActiveRun) -> None:
+    """Start hook: show live curves under the cell that logs first (if wanted)."""
+    if not wanted():
+        return
+
+    shown = False
+
+    def on_write(active: ActiveRun) -> None:
+        nonlocal shown
+        if shown or not active.history.keys():
+            return
+        shown = True
+        from nbtrack.widgets.live import _shown, show_live
+
+        if active.id in _shown:
+            return
+        try:
+            from IPython.display import display
+
+            display(show_live(run=active))
+        except Exception as exc:  # never break the user's run for a chart
+            warnings.warn(f"nbtrack: could not show live curves: {exc!r}", RuntimeWarning, stacklevel=2)
+
+    run.add_listener(on_write)

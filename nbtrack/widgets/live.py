@@ -1,0 +1,230 @@
+"""Live metric curves: a light anywidget that follows a run while its cell is still running.
+
+The training loop only appends to the run's queue (``log()`` is untouched). A poller thread
+wakes every `interval` seconds (0.2 s: at most 5 front-end messages a second, whatever the
+logging rate), moves new points into the run's history (``collect_metrics``), reads them with
+its own cursor (``history.since``), folds them into one min/max ``Envelope`` per metric, and
+sends only the delta in one custom message. Messages are numbered; a view that missed one
+(it connected late) ignores deltas until the next full message, which the poller sends every
+`resync_seconds` (10 s) while the run goes on and on a view's request (served once the kernel
+is idle). The stored data stays whole; only the display is downsampled.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import anywidget
+import traitlets
+
+from nbtrack.core.downsample import Delta, Envelope
+from nbtrack.core.records import RUNNING
+from nbtrack.core.run import ActiveRun
+from nbtrack.core.series import Batch, MetricHistory, decode_metrics
+from nbtrack.query import StoreLike
+from nbtrack.widgets._common import RunSpec, enable_colab_widgets, front_end, stored_run
+
+MetricsSpec = str | Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None
+
+_SPLIT_PREFIX = re.compile(r"^(train|training|val|valid|validation|test|eval|dev)[_\-.]", re.IGNORECASE)
+
+
+def group_name(key: str) -> str:
+    """The chart a metric goes on: its last path part without a split prefix, so ``loss``,
+    ``train/loss``, ``val_loss`` and ``eval.loss`` share the chart ``loss``."""
+    leaf = re.split(r"[/]", key)[-1]
+    return _SPLIT_PREFIX.sub("", leaf) or leaf
+
+
+def metric_groups(keys: Iterable[str], metrics: MetricsSpec = None) -> list[dict[str, Any]]:
+    """Charts as ``[{"title", "keys"}]``. `metrics`: None (every key, grouped by `group_name`),
+    a key, a list of keys and/or lists of keys (each list one chart), or {title: [keys]}."""
+    keys = list(keys)
+    if metrics is None:
+        groups: dict[str, list[str]] = {}
+        for key in keys:
+            groups.setdefault(group_name(key), []).append(key)
+        return [{"title": title, "keys": members} for title, members in groups.items()]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if isinstance(metrics, Mapping):
+        return [{"title": str(t), "keys": [str(k) for k in ks]} for t, ks in metrics.items()]
+    charts = []
+    for item in metrics:
+        members = [item] if isinstance(item, str) else [str(k) for k in item]
+        charts.append({"title": " · ".join(members) if len(members) > 1 else members[0], "keys": members})
+    return charts
+
+
+def _wanted(groups: list[dict[str, Any]]) -> set[str]:
+    return {k for g in groups for k in g["keys"]}
+
+
+class LiveCurves(anywidget.AnyWidget):
+    """One chart per metric group; smoothing, log scale and x axis (step/time) in the view."""
+
+    _esm = front_end("live.js")
+    _css = front_end("widgets.css")
+    title = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode(RUNNING).tag(sync=True)
+    groups = traitlets.List(traitlets.Dict()).tag(sync=True)
+    x_axis = traitlets.Enum(["step", "time"], "step").tag(sync=True)
+    smoothing = traitlets.Float(0.0, min=0.0, max=0.99).tag(sync=True)
+    log_scale = traitlets.Bool(False).tag(sync=True)
+    height = traitlets.Int(220).tag(sync=True)
+
+    def __init__(self, metrics: MetricsSpec = None, capacity: int = 600, interval: float = 0.2, **kwargs: Any) -> None:
+        enable_colab_widgets()
+        super().__init__(**kwargs)
+        self.metrics_spec = metrics
+        self.capacity = capacity
+        self.interval = interval
+        self.envelopes: dict[str, Envelope] = {}
+        self.messages_sent = 0
+        self.resync_seconds = 10.0
+        self._seq = 0
+        self._last_full = time.monotonic()
+        self._t0 = 0.0
+        self._lock = threading.Lock()
+        self._run: ActiveRun | None = None
+        self._cursor: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.on_msg(self._on_front_end_message)
+
+    # ---- data in
+    def follow(self, run: ActiveRun) -> LiveCurves:
+        """Poll `run` in the background until it finishes (or the widget closes)."""
+        self._run = run
+        self.title = run.name or run.id
+        self._thread = threading.Thread(target=self._poll_loop, name=f"nbtrack-live-{run.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def load(self, history: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]], t0: float) -> LiveCurves:
+        """Show finished series (key -> steps, times, values) once."""
+        self._t0 = t0
+        self._ingest(dict(history))
+        return self
+
+    def _poll_loop(self) -> None:
+        run = self._run
+        assert run is not None
+        while not self._stop.wait(self.interval):
+            finished = run.status != RUNNING
+            try:
+                self.poll()
+            except Exception:  # a closed comm or a broken front end: stop quietly
+                return
+            if finished:
+                self.status = run.status
+                return
+
+    def poll(self) -> int:
+        """Fold the run's new points in and send one delta; returns how many points were new."""
+        run = self._run
+        if run is None:
+            return 0
+        run.collect_metrics()
+        return self._ingest(run.history.since(self._cursor))
+
+    def _ingest(self, new: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]) -> int:
+        if not new:
+            return 0
+        count = 0
+        deltas: dict[str, Delta] = {}
+        with self._lock:
+            for key, (steps, times, values) in new.items():
+                envelope = self.envelopes.get(key)
+                if envelope is None:
+                    envelope = self.envelopes[key] = Envelope(self.capacity)
+                deltas[key] = envelope.extend(steps, times, values)
+                count += len(values)
+            full = time.monotonic() - self._last_full >= self.resync_seconds
+            if full:  # now and then everything: a view that missed messages heals itself
+                deltas = {k: e.snapshot() for k, e in self.envelopes.items()}
+            self._regroup()
+            self._send_series({k: self._wire(d.as_json()) for k, d in deltas.items()}, full)
+        return count
+
+    def _regroup(self) -> None:
+        groups = metric_groups(self.envelopes, self.metrics_spec)
+        if self.metrics_spec is not None:  # explicit charts: keep them, even before data arrives
+            groups = [g for g in groups if g["keys"]]
+        if groups != self.groups:
+            self.groups = groups
+
+    def _wire(self, delta: dict[str, Any]) -> dict[str, Any]:
+        if not self._t0 and delta["time"]:  # a live run: time counts from its first point
+            self._t0 = min(delta["time"])
+        delta["time"] = [round(t - self._t0, 3) for t in delta["time"]]
+        delta["step"] = [int(x) if x.is_integer() else x for x in delta["step"]]
+        return delta
+
+    def _stats(self) -> dict[str, Any]:
+        return {k: {"count": e.count, "skipped": e.skipped, "width": e.width} for k, e in self.envelopes.items()}
+
+    def _send_series(self, series: dict[str, Any], full: bool) -> None:
+        """Send under the lock, so `seq` follows the order of sending (views detect gaps)."""
+        wanted = _wanted(self.groups)
+        payload = {k: v for k, v in series.items() if k in wanted}
+        if payload:
+            self._seq += 1
+            if full:
+                self._last_full = time.monotonic()
+            self.send({"type": "delta", "seq": self._seq, "full": full, "series": payload, "stats": self._stats()})
+            self.messages_sent += 1
+
+    def _on_front_end_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "sync":
+            with self._lock:
+                series = {k: self._wire(e.snapshot().as_json()) for k, e in self.envelopes.items()}
+                self._send_series(series, True)
+
+    def close(self) -> None:
+        stop = getattr(self, "_stop", None)  # close() also runs from __del__ of half-built widgets
+        if stop is not None:
+            stop.set()
+        super().close()
+
+
+_shown: set[str] = set()  # run ids with a live chart already (auto-show shows one at most)
+
+
+def show_live(
+    metrics: MetricsSpec = None,
+    run: RunSpec = None,
+    store: StoreLike = None,
+    interval: float = 0.2,
+    capacity: int = 600,
+) -> LiveCurves:
+    """Live curves of the active run (or of `run`): one chart per metric group, updated while
+    the cell runs. `metrics` picks or groups the keys (see `metric_groups`). A finished run's
+    curves are drawn once from the store."""
+    if run is None or isinstance(run, ActiveRun):
+        from nbtrack import api
+
+        active = run if isinstance(run, ActiveRun) else api.active_run()
+        if active is not None and active.status == RUNNING:
+            _shown.add(active.id)
+            widget = LiveCurves(metrics, capacity=capacity, interval=interval)
+            widget.follow(active)
+            widget.poll()
+            return widget
+    stored = stored_run(run, store)
+    widget = LiveCurves(metrics, capacity=capacity, interval=interval, title=stored.name or stored.id)
+    widget.status = stored.status
+    widget.load(_stored_history(stored.records_of("metrics")), stored.state.started)
+    return widget
+
+
+def _stored_history(records: list[dict[str, Any]]) -> dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]:
+    history = MetricHistory()
+    for record in records:
+        keys, steps, times, columns = decode_metrics(record)
+        history.add([Batch(tuple(keys), steps, times, columns)])
+    return history.since({})

@@ -1,0 +1,131 @@
+"""compare(): curves, params, environment and the cell-by-cell notebook diff, from runs that
+real kernels recorded (nbclient executes two notebooks with ``%nbtrack``); and the automatic
+live chart in those kernels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import nbtrack
+from nbtrack.widgets.compare import compare, plotly_text
+from nbtrack.widgets.notebook_diff import notebook_cells_diff
+from tests.capture.kernels import kernel_environment
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def notebook(cells: list[tuple[str, list[dict]]]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    for source, outputs in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        nb.cells.append(cell)
+    return nb
+
+
+def stream(text: str) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def test_cells_diff_sources_and_outputs() -> None:
+    a = notebook([("import x", []), ("print(1)", [stream("1\n")]), ("old = 1", []), ("fit()", [stream("acc 0.9\n")])])
+    b = notebook([("import x", []), ("print(1)", [stream("1\n")]), ("fit()", [stream("acc 0.8\n")]), ("extra()", [])])
+    cells = notebook_cells_diff(a, b)
+    assert [(c["status"], c["a"], c["b"]) for c in cells] == [
+        ("unchanged", 0, 0), ("unchanged", 1, 1), ("removed", 2, None), ("outputs changed", 3, 2), ("added", None, 3)]
+    assert cells[3]["outputs"] == [[" ", "[stdout]"], ["-", "acc 0.9"], ["+", "acc 0.8"]]
+    assert cells[2]["source"] == [["-", "old = 1"]]
+    edited = notebook_cells_diff(a, notebook([("import x", []), ("print(2)", [stream("2\n")]), ("old = 1", []), ("fit()", [stream("acc 0.9\n")])]))
+    changed = [c for c in edited if c["status"] == "changed"]
+    assert len(changed) == 1 and ["-", "print(1)"] in changed[0]["source"] and ["+", "print(2)"] in changed[0]["source"]
+    assert ["+", "2"] in changed[0]["outputs"]
+
+
+def sources(name: str, lr: float, result: float, extra: bool) -> list[str]:
+    cells = [
+        f"%load_ext nbtrack\n%nbtrack start {name!r}",
+        "import time\nimport nbtrack\n"
+        f"nbtrack.log_params(lr={lr}, depth=3)\n"
+        "for i in range(60):\n    nbtrack.log(step=i, loss=1 / (i + 1) + " + str(lr) + ")\n    time.sleep(0.02)",
+        f"print('accuracy', {result})",
+    ]
+    if extra:
+        cells.append("extra = 1")
+    return [*cells, "%nbtrack stop"]
+
+
+def execute(sources: list[str], workdir: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb
+
+
+def widget_views(cell: nbformat.NotebookNode) -> list[dict]:
+    return [o for o in cell.outputs if WIDGET_VIEW in (o.get("data") or {})]
+
+
+@pytest.mark.slow
+def test_compare_two_kernel_runs_and_auto_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store"
+    kernel_environment(monkeypatch, store)
+    first = execute(sources("<b>first</b>", 0.1, 0.91, extra=False), tmp_path)
+    monkeypatch.setenv("NBTRACK_AUTO_LIVE", "0")
+    second = execute(sources("second", 0.2, 0.93, extra=True), tmp_path)
+    # the live chart showed itself under the logging cell, only where it was not switched off
+    assert len(widget_views(first.cells[1])) == 1
+    assert widget_views(second.cells[1]) == []
+
+    runs = sorted(nbtrack.runs(store=store).itertuples(), key=lambda r: r.start)
+    comparison = compare(runs[0].id, runs[1].id, store=store)
+    data = comparison.data
+    assert [r["name"] for r in data["runs"]] == ["<b>first</b>", "second"]
+    params = {row["key"]: row for row in data["params"]["rows"]}
+    assert params["lr"]["changed"] and params["lr"]["values"] == ["0.1", "0.2"]
+    assert not params["depth"]["changed"]
+    assert data["environment"]["available"] is True  # both recorded; same machine and venv
+    assert all(row["key"].split(":")[0] in ("packages", "system", "env_vars") for row in data["environment"]["rows"])
+    cells = data["cells"]
+    assert cells["available"] is True
+    by_status = {}
+    for cell in cells["cells"]:
+        by_status.setdefault(cell["status"], []).append(cell)
+    assert [c["source"] for c in by_status["added"]] == [[["+", "extra = 1"]]]
+    edited = by_status["changed"]  # the logging cell (lr) and the print cell (result)
+    assert any(["+", "accuracy 0.93"] in c["outputs"] for c in edited)
+    assert any(["-", "print('accuracy', 0.91)"] in c["source"] for c in edited)
+    # the figure: one line per run and metric, names as literal text
+    figure = comparison.figure
+    assert [t.name for t in figure.data] == [plotly_text(f"{r.name} [{r.id[:8]}]") for r in comparison.runs]
+    assert figure.data[0].name.startswith("&lt;b&gt;first&lt;/b&gt;")
+    assert len(figure.data[0].x) == 60
+    assert json.loads(json.dumps(data))  # the view's state is plain JSON
+
+
+def test_compare_needs_two_runs(tmp_path: Path) -> None:
+    with nbtrack.start("only", store=tmp_path / "s") as run:
+        nbtrack.log(loss=1.0)
+    with pytest.raises(ValueError, match="at least two"):
+        compare(run.id, store=tmp_path / "s")
+
+
+def test_long_series_downsampled_and_missing_snapshots_explained(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    ids = []
+    for name in ("a", "b"):
+        with nbtrack.start(name, store=store) as run:
+            for i in range(20_000):
+                nbtrack.log(step=i, loss=(i % 97) / 97)
+        ids.append(run.id)
+    comparison = compare(*ids, store=store)
+    assert all(len(trace.x) <= 2000 for trace in comparison.figure.data)
+    assert max(comparison.figure.data[0].y) == 96 / 97
+    assert comparison.data["cells"] == {"available": False, "reason": f"run {ids[0]} has no notebook snapshot"}
+    assert comparison.data["environment"]["rows"] == []  # same process, same environment
