@@ -1,0 +1,46 @@
+"""nbtrack's Jupyter server extension: the REST API under ``<base_url>nbtrack/api/``
+(docs/rest-api.md) and checkpoints of notebooks on save.
+
+Enabled on install by ``jupyter-config/server-config/nbtrack.json`` (installed into
+``etc/jupyter/jupyter_server_config.d``); configured with ``c.NBTrack.*`` (see
+``nbtrack.server.config.NBTrack``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+API_PREFIX = "nbtrack/api"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "nbtrack.server"}]
+
+
+def _raw_store_routes() -> list[tuple[str, type]]:
+    """The team store's raw routes (``nbtrack.server.store_handlers``), when that module exists."""
+    try:
+        from nbtrack.server.store_handlers import HANDLERS
+    except ImportError:
+        return []
+    return list(HANDLERS)
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from nbtrack.server.checkpoint import SaveCheckpointer
+    from nbtrack.server.config import NBTrack
+    from nbtrack.server.handlers import ROUTES
+    from nbtrack.store.locate import redact_url
+
+    nbtrack = NBTrack(parent=serverapp, root_dir=str(serverapp.root_dir))
+    web_app = serverapp.web_app
+    web_app.settings["nbtrack"] = nbtrack
+    base = url_path_join(web_app.settings["base_url"], API_PREFIX)
+    routes = ROUTES + _raw_store_routes()
+    web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes])
+    if nbtrack.checkpoint_on_save:
+        nbtrack.checkpointer = SaveCheckpointer(nbtrack.open_store, nbtrack.root_dir, serverapp.log)
+        serverapp.contents_manager.register_post_save_hook(nbtrack.checkpointer)
+    serverapp.log.info("nbtrack: REST API at %s (store: %s)", base, redact_url(nbtrack.store_location))
