@@ -1,0 +1,111 @@
+"""Copy what is missing from one store to another: runs (their logs, byte for byte), their
+annotations and every blob their records refer to.
+
+A run's log in the destination is always a byte-prefix of its log in the source, so copying is
+"append the bytes the destination does not have yet": a live run is copied again later and only
+its new bytes travel, a second copy of a finished run copies nothing, and a destination whose log
+is longer (the run's own store) is left alone. A destination log that is not a prefix of the
+source's (two different histories under one run id) is reported as a conflict and never touched.
+
+Blobs go first and logs last, so a reader of the destination never meets a record whose blob is
+not there yet. Every blob is verified against its hash as it is read from the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from nbtrack.core import framing
+from nbtrack.core.records import refs_of
+from nbtrack.store.store import Store, blob_key, log_key
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SyncReport:
+    new_runs: list[str] = field(default_factory=list)
+    extended_runs: list[str] = field(default_factory=list)
+    unchanged_runs: int = 0
+    conflicts: dict[str, str] = field(default_factory=dict)
+    blobs: int = 0
+    notes: int = 0
+    bytes: int = 0
+
+    @property
+    def copied_anything(self) -> bool:
+        return bool(self.new_runs or self.extended_runs or self.blobs or self.notes)
+
+    def line(self) -> str:
+        text = (f"{len(self.new_runs)} new runs, {len(self.extended_runs)} extended, "
+                f"{self.unchanged_runs} unchanged; {self.blobs} blobs, {self.notes} notes, "
+                f"{self.bytes} bytes copied")
+        if self.conflicts:
+            text += f"; {len(self.conflicts)} conflicts"
+        return text
+
+
+def run_sizes(store: Store) -> dict[str, int]:
+    return {key.split("/")[1]: size for key, size in store.backend.log_sizes("runs").items()}
+
+
+def sync_stores(
+    source: Store,
+    target: Store,
+    run_ids: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Copy the runs `run_ids` (all runs when None) and what they need from `source` to
+    `target`; returns what was copied. Safe to repeat and to run while runs are being written."""
+    report = SyncReport()
+    source_sizes = run_sizes(source)
+    target_sizes = run_sizes(target)
+    wanted = sorted(source_sizes) if run_ids is None else list(dict.fromkeys(run_ids))
+    missing = [r for r in wanted if r not in source_sizes]
+    if missing:
+        raise FileNotFoundError(f"no run {missing[0]} in {source.url}")
+    target_blobs: set[str] | None = None
+    target_notes = {info.key for info in target.backend.list("notes")}
+    for run_id in wanted:
+        have = target_sizes.get(run_id, 0)
+        source_notes = [info.key for info in source.backend.list(f"notes/{run_id}")]
+        new_notes = [key for key in source_notes if key not in target_notes]
+        if have >= source_sizes[run_id] and not new_notes:
+            report.unchanged_runs += 1  # same size (or more: its own store): nothing to copy
+            continue
+        data = source.backend.read_log(log_key(run_id)) if have < source_sizes[run_id] else b""
+        if 0 < have < len(data) and target.backend.read_log(log_key(run_id))[:have] != data[:have]:
+            report.conflicts[run_id] = "the two stores hold different logs for this run id"
+            continue
+        note_bytes = {key: source.backend.read(key) for key in new_notes}
+        refs = {sha for record in framing.decode(data).records for sha in refs_of(record)}
+        for raw in note_bytes.values():
+            refs.update(sha for record in framing.decode(raw).records for sha in refs_of(record))
+        if refs:
+            if target_blobs is None:
+                target_blobs = {info.key.rsplit("/", 1)[-1] for info in target.backend.list("blobs")}
+            for sha in sorted(refs - target_blobs):
+                if not source.has_blob(sha):
+                    continue  # referenced but never stored (fsck reports it); nothing to copy
+                blob = source.get_blob(sha, verify=True)
+                target.backend.write_once(blob_key(sha), blob)
+                target_blobs.add(sha)
+                report.blobs += 1
+                report.bytes += len(blob)
+        for key, raw in note_bytes.items():
+            if target.backend.write_once(key, raw):
+                report.notes += 1
+                report.bytes += len(raw)
+            target_notes.add(key)
+        if len(data) > have:
+            target.append(run_id, data[have:])
+            target.sync(run_id)
+            report.bytes += len(data) - have
+            (report.new_runs if have == 0 else report.extended_runs).append(run_id)
+            if progress:
+                progress(run_id)
+        elif new_notes:
+            report.extended_runs.append(run_id)
+    return report
+

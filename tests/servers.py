@@ -1,0 +1,132 @@
+"""Real servers on loopback for tests: an S3-protocol server (moto in server mode) and a Jupyter
+server running the nbtrack store handlers. Each is started once per session by a fixture."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+BUCKET = "nbtrack-tests"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"no answer from {url} within {timeout} s")
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    def url(self, prefix: str | None = None) -> str:
+        """A fresh, empty store URL in the test bucket."""
+        return f"s3://{BUCKET}/{prefix or uuid.uuid4().hex}?endpoint_url={self.endpoint}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_s3_server(log_dir: Path) -> S3Server:
+    """moto's S3 server in its own process on a free loopback port, with the test bucket."""
+    os.environ.update(S3_ENV)
+    port = free_port()
+    log = open(log_dir / "moto.log", "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ | S3_ENV,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_for_http(endpoint, process)
+    import s3fs
+
+    s3fs.S3FileSystem(endpoint_url=endpoint).mkdir(BUCKET)
+    return S3Server(endpoint, process)
+
+
+@dataclass
+class StoreServer:
+    """A real Jupyter server serving the store at `store_dir` over HTTP (token auth)."""
+
+    base: str
+    token: str
+    store_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}nbtrack?token={self.token}"
+
+    def wipe(self) -> None:
+        """Empty the served store (between tests sharing the one server)."""
+        import shutil
+
+        shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_store_server(work: Path) -> StoreServer:
+    """`jupyter server` with the nbtrack extension on a free loopback port, serving
+    `work/served-store` (its ``$NBTRACK_STORE``)."""
+    port = free_port()
+    token = uuid.uuid4().hex
+    store_dir = work / "served-store"
+    root = work / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "NBTRACK_STORE": str(store_dir),
+        "NBTRACK_INDEX_DIR": str(work / "server-index"),
+        "JUPYTER_CONFIG_DIR": str(work / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),
+    }
+    log = open(work / "jupyter-server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--ServerApp.jpserver_extensions={'nbtrack': True}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    wait_for_http(f"{base}api/status?token={token}", process)
+    return StoreServer(base, token, store_dir, process)

@@ -1,0 +1,98 @@
+"""What is particular to buckets: logs as immutable segments, exclusive creation, and URLs that
+carry options (and sometimes credentials) which must never be kept."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from nbtrack.store.fsspec_backend import FsspecBackend, segment_name
+from nbtrack.store.locate import index_path, redact_url
+from nbtrack.store.store import log_key, open_store
+
+
+@pytest.fixture(params=["memory", "s3"])
+def bucket_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return f"memory://bucket-{uuid.uuid4().hex}"
+    return str(request.getfixturevalue("s3_server").url())
+
+
+def test_each_append_is_one_immutable_segment_named_by_its_offset(bucket_url: str) -> None:
+    backend = FsspecBackend(bucket_url)
+    key = log_key("01segments000001")
+    for chunk in (b"abc", b"defg", b"h"):
+        backend.append(key, chunk)
+    names = sorted(backend.fs.find(f"{backend.root}/{key}"))
+    assert [n.rsplit("/", 1)[1] for n in names] == [segment_name(0), segment_name(3), segment_name(7)]
+    assert backend.read_log(key) == b"abcdefgh" and backend.read_log(key, 5) == b"fgh"
+    assert backend.log_sizes("runs") == {key: 8}
+    assert [i.key for i in backend.list("")] == []  # segments are not objects
+    assert backend.temp_leftovers(float("inf")) == []
+
+    resumed = FsspecBackend(bucket_url)  # a writer that starts again finds the end itself
+    resumed.append(key, b"ij")
+    assert backend.read_log(key) == b"abcdefghij"
+
+
+def test_a_retried_append_replaces_its_segment_and_a_gap_ends_the_log(bucket_url: str) -> None:
+    backend = FsspecBackend(bucket_url)
+    key = log_key("01segments000002")
+    backend.append(key, b"first ")
+    backend._next[key] = 0  # the answer to the PUT was lost: the writer re-sends from offset 0
+    backend.append(key, b"first second ")
+    backend.append(key, b"third")
+    assert backend.read_log(key) == b"first second third"
+
+    backend.fs.rm_file(f"{backend.root}/{key}/{segment_name(13)}")  # a segment goes missing
+    backend.append(key, b" fourth")
+    assert backend.read_log(key) == b"first second "  # nothing after a gap is trusted
+    assert backend.log_sizes("runs")[key] == 13
+
+
+def test_write_once_from_many_writers_at_once(bucket_url: str) -> None:
+    backends = [FsspecBackend(bucket_url) for _ in range(6)]
+    results: list[bool] = []
+    barrier = threading.Barrier(len(backends))
+
+    def write(backend: FsspecBackend) -> None:
+        barrier.wait()
+        results.append(backend.write_once("blobs/aa/same-key", b"same bytes"))
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in backends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) >= 1 and len(results) == 6
+    assert backends[0].read("blobs/aa/same-key") == b"same bytes"
+    assert backends[0].write_once("blobs/aa/same-key", b"other") is False
+    assert backends[0].read("blobs/aa/same-key") == b"same bytes"
+
+
+def test_credentials_in_a_store_url_are_used_but_never_kept(s3_server) -> None:  # type: ignore[no-untyped-def]
+    plain = s3_server.url("creds")
+    with_secrets = plain + "&key=testing&secret=testing"  # s3fs storage options from the URL
+    store = open_store(with_secrets)
+    store.put_blob(b"reachable with the credentials")
+    assert "secret" not in store.url and "key=" not in store.url
+    assert store.url == redact_url(plain)
+    assert index_path(with_secrets) == index_path(plain)
+    assert redact_url("https://user:pw@host/nbtrack?token=abc&x=1") == "https://host/nbtrack?x=1"
+
+
+def test_prefetched_logs_serve_one_read_each(bucket_url: str) -> None:
+    writer = FsspecBackend(bucket_url)
+    keys = [log_key(f"01prefetch{i:06d}") for i in range(12)]
+    for i, key in enumerate(keys):
+        writer.append(key, b"x" * i)
+        writer.append(key, b"y")
+    reader = FsspecBackend(bucket_url)
+    assert reader.log_sizes("runs") == {key: i + 1 for i, key in enumerate(keys)}
+    reader.prefetch_logs({key: (1 if i == 5 else 0) for i, key in enumerate(keys)})
+    writer.append(keys[0], b"z")  # after the prefetch: the prefetched bytes are what was listed
+    assert [reader.read_log(key, 1 if i == 5 else 0) for i, key in enumerate(keys)] == [
+        (b"x" * i + b"y")[1 if i == 5 else 0:] for i in range(12)]
+    assert reader.read_log(keys[0]) == b"yz"  # each prefetch serves one read: then a new look
