@@ -33,13 +33,14 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
-def finish_summary(fields: dict[str, Any], now: float) -> dict[str, Any]:
-    """Summary fields as a RunSummary: effective status, ISO start, duration (in place)."""
+def finish_summary(fields: dict[str, Any], now: float, iso: bool = True) -> dict[str, Any]:
+    """Summary fields as a RunSummary: effective status, ISO start (epoch seconds when not
+    `iso`), duration (in place)."""
     status = liveness(fields["status"], fields.pop("boot_id"), fields.pop("pid"), fields.pop("heartbeat"),
                       fields["last_seen"], now)
     started, ended, last_seen = fields.pop("started"), fields.pop("ended"), fields.pop("last_seen")
     end = ended if ended is not None else (now if status == "running" else last_seen)
-    fields.update(status=status, start=_iso(started), duration=max(end - started, 0.0))
+    fields.update(status=status, start=_iso(started) if iso else started, duration=max(end - started, 0.0))
     return fields
 
 
@@ -53,12 +54,15 @@ def summaries(store: StoreLike = None, filter: FilterSpec = None) -> list[dict[s
     return [row for row, _flat in _matching(as_store(store), filter, flat=False)]
 
 
-def _matching(store: Store, filter: FilterSpec, flat: bool) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+def _matching(
+    store: Store, filter: FilterSpec, flat: bool, iso: bool = True
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     now = time.time()
     keep = None if filter is None or filter == "" else predicate(filter)
+    iso = iso or keep is not None  # filters read the ISO form
     out = []
     for fields in store.index.summaries():
-        row = finish_summary(fields, now)
+        row = finish_summary(fields, now, iso)
         flat_view = flat_row(row) if flat or keep is not None else None
         if keep is None or keep(flat_view):  # type: ignore[arg-type]
             out.append((row, flat_view))
@@ -81,10 +85,11 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     columns (``params.lr``, ``metrics.loss.last``/``min``/``max``)."""
     import pandas as pd
 
-    rows = [flat for _row, flat in _matching(as_store(store), filter, flat=True)]
+    rows = [flat for _row, flat in _matching(as_store(store), filter, flat=True, iso=False)]
     base = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook", "replay_of"]
     frame = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base) - {"metrics"}))
-    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    numeric = pd.api.types.is_numeric_dtype(frame["start"])
+    frame["start"] = pd.to_datetime(frame["start"], unit="s" if numeric else None, utc=True)
     return frame
 
 

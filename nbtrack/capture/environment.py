@@ -51,8 +51,33 @@ def environment_variables(environ: Mapping[str, str], redactor: Redactor) -> dic
     return {"allowlisted": allowlisted, "redacted": redacted}
 
 
+_packages_cache: tuple[tuple[tuple[str, int], ...], dict[str, str]] | None = None
+
+
+def _path_state() -> tuple[tuple[str, int], ...]:
+    """sys.path folders with their modification times: an install or uninstall changes one."""
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(state)
+
+
 def packages() -> dict[str, str]:
-    """Installed distributions -> versions (importlib.metadata; no pip subprocess)."""
+    """Installed distributions -> versions (importlib.metadata; no pip subprocess). Listed once
+    per process and again only after something was installed or removed."""
+    global _packages_cache
+    state = _path_state()
+    if _packages_cache is not None and _packages_cache[0] == state:
+        return dict(_packages_cache[1])
+    found = _list_packages()
+    _packages_cache = (state, found)
+    return dict(found)
+
+
+def _list_packages() -> dict[str, str]:
     from importlib import metadata
 
     found: dict[str, str] = {}

@@ -12,19 +12,35 @@ function; so the package itself is callable and calls `replay`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from typing import Any
 
-from nbtrack.core.reproduce import Report
-from nbtrack.replay.envs import EnvironmentBuildError
-from nbtrack.replay.runner import ReplayRefused, ReplayResult, owner_warning, replay
+# Loaded on first use: the CLI imports this package for its command, and papermill/nbformat
+# take seconds to import.
+_EXPORTS = {
+    "EnvironmentBuildError": "nbtrack.replay.envs",
+    "ReplayRefused": "nbtrack.replay.runner",
+    "ReplayResult": "nbtrack.replay.runner",
+    "Report": "nbtrack.core.reproduce",
+    "owner_warning": "nbtrack.replay.runner",
+    "replay": "nbtrack.replay.runner",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = ["EnvironmentBuildError", "ReplayRefused", "ReplayResult", "Report", "owner_warning", "replay"]
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbtrack.replay' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 class _CallablePackage(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> ReplayResult:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from nbtrack.replay.runner import replay
+
         return replay(*args, **kwargs)
 
 

@@ -14,9 +14,6 @@ from typing import Any
 from nbtrack.cli import arguments, command, printable
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
 from nbtrack.query import as_store, get_run
-from nbtrack.replay.envs import EnvironmentBuildError
-from nbtrack.replay.report import render
-from nbtrack.replay.runner import owner_warning, replay
 
 
 def parse_value(text: str) -> Any:
@@ -63,6 +60,10 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces")
 @arguments(_add)
 def cmd_replay(args: argparse.Namespace) -> int:
+    from nbtrack.replay.envs import EnvironmentBuildError
+    from nbtrack.replay.report import render
+    from nbtrack.replay.runner import owner_warning, replay
+
     store = as_store(args.store)
     original = get_run(args.run, store)
     warning = owner_warning(original)

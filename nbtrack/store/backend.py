@@ -70,6 +70,11 @@ class Backend(ABC):
     def log_sizes(self, prefix: str) -> dict[str, int]:
         """Size of every log keyed ``<prefix>/<name>/log``: one cheap call for change detection."""
 
+    def log_sizes_except(self, prefix: str, final: set[str]) -> dict[str, int | None]:
+        """`log_sizes`, where a backend may answer None for the logs in `final` (known to be
+        complete) instead of measuring them: the local folder then skips their stat calls."""
+        return dict(self.log_sizes(prefix))
+
     def prefetch_logs(self, offsets: dict[str, int]) -> None:  # noqa: B027 - optional hook
         """A hint that the logs `offsets` (key -> offset) are about to be read: a remote backend
         fetches them at once (concurrently) and serves the next ``read_log`` of each from that."""

@@ -12,9 +12,9 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nbtrack.core.records import RunState, reduce
+from nbtrack.core.records import RUNNING, RunState, reduce
 from nbtrack.store.store import log_key
 
 if TYPE_CHECKING:
@@ -28,11 +28,12 @@ CREATE TABLE IF NOT EXISTS runs (
     notes INTEGER NOT NULL,       -- annotations applied
     damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
     state TEXT NOT NULL,          -- RunState as JSON
-    summary TEXT NOT NULL         -- RunState.summary_fields() as JSON: what tables read
+    summary TEXT NOT NULL,        -- RunState.summary_fields() as JSON: what tables read
+    final INTEGER NOT NULL        -- the writer recorded an end: its log will not grow
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 
 
@@ -50,13 +51,17 @@ class Index:
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
+        self._parsed: dict[str, tuple[int, int, dict[str, Any]]] = {}  # id -> (seen, notes, summary)
 
     def close(self) -> None:
         self._db.close()
 
     def refresh(self) -> int:
         """Bring the index up to date with the store; returns how many runs changed."""
-        sizes = {key.split("/")[1]: size for key, size in self.store.backend.log_sizes("runs").items()}
+        with self._lock:
+            final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
+        listed = self.store.backend.log_sizes_except("runs", final)
+        sizes = {key.split("/")[1]: size for key, size in listed.items()}
         notes = self.store.annotation_counts()
         with self._lock:
             return self._apply(sizes, notes)
@@ -70,8 +75,8 @@ class Index:
             for run_id, size in sizes.items():
                 row = known.get(run_id)
                 n_notes = notes.get(run_id, 0)
-                if row is not None and row[1] == size and row[2] == n_notes:
-                    continue
+                if row is not None and size in (None, row[1]) and row[2] == n_notes:
+                    continue  # unchanged (None: a finished log, not even looked at)
                 stale.append((run_id, row, n_notes))
             changed = []
             for start in range(0, len(stale), PREFETCH_BATCH):
@@ -79,7 +84,7 @@ class Index:
                 self.store.backend.prefetch_logs(
                     {log_key(r): (0 if row is None or row[2] != n else row[0]) for r, row, n in batch})
                 changed.extend(self._read(run_id, row, n_notes) for run_id, row, n_notes in batch)
-            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", changed)
+            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changed)
             gone = [(run_id,) for run_id in known if run_id not in sizes]
             db.executemany("DELETE FROM runs WHERE id = ?", gone)
             db.execute("COMMIT")
@@ -90,7 +95,7 @@ class Index:
 
     def _read(
         self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int
-    ) -> tuple[str, int, int, int, int, str, str]:
+    ) -> tuple[str, int, int, int, int, str, str, int]:
         if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
             log = self.store.read_run(run_id, annotations=n_notes > 0)
             state, damaged = reduce(log.records), 0
@@ -102,7 +107,7 @@ class Index:
         damaged += sum(1 for d in log.damage if not (log.torn_tail and d.end == log.size))
         state.id = state.id or run_id
         return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()),
-                json.dumps(state.summary_fields()))
+                json.dumps(state.summary_fields()), int(state.status != RUNNING))
 
     def rebuild(self) -> int:
         with self._lock:
@@ -115,12 +120,25 @@ class Index:
             rows = self._db.execute("SELECT state FROM runs ORDER BY id").fetchall()
         return [RunState.from_json(json.loads(text)) for (text,) in rows]
 
-    def summaries(self) -> list[dict]:
-        """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every run's summary fields (see ``RunState.summary_fields``), oldest first: fresh
+        top-level dicts, parsed again only for runs that changed since this process last asked."""
         self.refresh()
         with self._lock:
-            rows = self._db.execute("SELECT summary FROM runs ORDER BY id").fetchall()
-        return [json.loads(text) for (text,) in rows]
+            versions = self._db.execute("SELECT id, seen, notes FROM runs ORDER BY id").fetchall()
+            parsed = self._parsed
+            stale = [run_id for run_id, seen, notes in versions if parsed.get(run_id, (None, None))[:2] != (seen, notes)]
+            for start in range(0, len(stale), 500):
+                chunk = stale[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for run_id, seen, notes, text in self._db.execute(
+                    f"SELECT id, seen, notes, summary FROM runs WHERE id IN ({marks})", chunk
+                ):
+                    parsed[run_id] = (seen, notes, json.loads(text))
+            if len(parsed) > len(versions):
+                keep = {run_id for run_id, _seen, _notes in versions}
+                self._parsed = parsed = {k: v for k, v in parsed.items() if k in keep}
+            return [dict(parsed[run_id][2]) for run_id, _seen, _notes in versions]
 
     def state(self, run_id: str) -> RunState:
         self.refresh()

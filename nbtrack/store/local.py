@@ -146,18 +146,24 @@ class LocalBackend(Backend):
             return b""
 
     def log_sizes(self, prefix: str) -> dict[str, int]:
+        return self.log_sizes_except(prefix, set())  # type: ignore[return-value]
+
+    def log_sizes_except(self, prefix: str, final: set[str]) -> dict[str, int | None]:
         base = self._path(prefix.rstrip("/"))
-        sizes: dict[str, int] = {}
+        sizes: dict[str, int | None] = {}
         try:
             entries = list(os.scandir(base))
         except FileNotFoundError:
             return sizes
         for entry in entries:
+            key = f"{prefix.rstrip('/')}/{entry.name}/{LOG_NAME}"
+            if key in final:
+                sizes[key] = None
+                continue
             try:
-                size = os.stat(os.path.join(entry.path, LOG_NAME)).st_size
+                sizes[key] = os.stat(os.path.join(entry.path, LOG_NAME)).st_size
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            sizes[f"{prefix.rstrip('/')}/{entry.name}/{LOG_NAME}"] = size
         return sizes
 
     def end_log(self, key: str) -> None:
