@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbtrack.core.identity import pid_alive
+
 ENV_NOTEBOOK = "NBTRACK_NOTEBOOK"
 VSCODE_VARIABLE = "__vsc_ipynb_file__"
 SESSION_NAME_MARGIN = 3600.0  # seconds a notebook may have been saved before its kernel started
@@ -92,7 +94,8 @@ def server_session(kid: str | None) -> Location | None:
         try:
             with open(info_file) as f:
                 info = json.load(f)
-            if not _alive(int(info.get("pid") or 0)):
+            pid = int(info.get("pid") or 0)
+            if pid > 0 and not pid_alive(pid):  # an unknown pid: try the server anyway
                 continue
             request = urllib.request.Request(urllib.parse.urljoin(info["url"], "api/sessions"))
             if info.get("token"):
@@ -108,18 +111,6 @@ def server_session(kid: str | None) -> Location | None:
                 root = info.get("root_dir") or info.get("notebook_dir") or ""
                 return Location(os.path.join(root, relative) if relative else None, "server", kernel.get("name"))
     return None
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return True  # unknown: try it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _process_start(pid: int) -> float | None:

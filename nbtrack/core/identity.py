@@ -61,7 +61,8 @@ def host_fields() -> dict[str, str | int]:
     }
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -78,7 +79,7 @@ def liveness(
     as `crashed`; every other status is as recorded."""
     if status != RUNNING:
         return status
-    if run_boot_id == boot_id() and pid and not _pid_alive(pid):
+    if run_boot_id == boot_id() and pid and not pid_alive(pid):
         return CRASHED
     if (now or time.time()) - last_seen > 3 * heartbeat + 5:
         return CRASHED
