@@ -19,8 +19,9 @@ _HERE = Path(__file__).resolve().parent
 
 @cache
 def front_end(name: str) -> str:
-    """The ES module `name` shipped in this package (no CDN: widgets work offline)."""
-    return (_HERE / name).read_text(encoding="utf-8")
+    """The ES module `name` shipped in this package (no CDN: widgets work offline), after the
+    shared DOM helpers of dom.js (`el`, `text`, `SVG`)."""
+    return (_HERE / "dom.js").read_text(encoding="utf-8") + (_HERE / name).read_text(encoding="utf-8")
 
 
 _colab_enabled = False

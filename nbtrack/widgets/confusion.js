@@ -1,19 +1,5 @@
 // nbtrack confusion matrix: SVG heatmap (colour = row-normalised rate) with counts, a step
 // slider, and per-class precision/recall. Labels are user text: textContent / SVG text only.
-const SVG = "http://www.w3.org/2000/svg";
-
-function el(tag, attrs = {}, parent = null, ns = null) {
-  const node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function text(tag, content, attrs = {}, parent = null, ns = null) {
-  const node = el(tag, attrs, parent, ns);
-  node.textContent = content;
-  return node;
-}
 
 const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
 const shade = (rate) => `rgb(${Math.round(247 - 200 * rate)},${Math.round(251 - 150 * rate)},${Math.round(255 - 80 * rate)})`;

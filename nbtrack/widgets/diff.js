@@ -1,17 +1,5 @@
 // nbtrack run comparison: params and metrics tables (differences highlighted), environment
 // changes, and a cell-by-cell notebook diff. All user text goes through textContent.
-function el(tag, attrs = {}, parent = null) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function text(tag, content, attrs = {}, parent = null) {
-  const node = el(tag, attrs, parent);
-  node.textContent = content ?? "";
-  return node;
-}
 
 function grid(parent, runs, section, cls, onlyChanged) {
   const table = el("table", { class: cls }, parent);

@@ -1,21 +1,7 @@
 // nbtrack live curves: SVG charts fed by deltas from the kernel (no dependencies, works offline).
 // User text (metric keys, run names) is set with textContent only.
-const SVG = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const PAD = { left: 56, right: 12, top: 10, bottom: 26 };
-
-function el(tag, attrs = {}, parent = null, ns = null) {
-  const node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function text(tag, content, attrs = {}, parent = null, ns = null) {
-  const node = el(tag, attrs, parent, ns);
-  node.textContent = content;
-  return node;
-}
 
 export function formatNumber(v) {
   if (!Number.isFinite(v)) return String(v);

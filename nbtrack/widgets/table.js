@@ -1,17 +1,5 @@
 // nbtrack run table: one page of rows from the kernel; sort, filter, paging and selection go back
 // to it. Every cell is set with textContent (run names, tags and params are user text).
-function el(tag, attrs = {}, parent = null) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function text(tag, content, attrs = {}, parent = null) {
-  const node = el(tag, attrs, parent);
-  node.textContent = content;
-  return node;
-}
 
 function render({ model, el: host }) {
   const root = el("div", { class: "nbtrack-table" }, host);
