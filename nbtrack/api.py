@@ -15,6 +15,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ def _env_float(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+@cache
+def _hash_cache(path: str) -> HashCache:
+    """One file-hash cache (one SQLite connection) per process, shared by every run."""
+    return HashCache(Path(path))
 
 
 def start(
@@ -75,7 +82,7 @@ def start(
             {k: v for k, v in fields.items() if v is not None},
             flush_interval=_env_float(ENV_FLUSH, 1.0),
             heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
-            hash_cache=HashCache(index_path(target.url).with_name("file-hashes.sqlite")),
+            hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
         run.store = target  # type: ignore[attr-defined]
         if params:
