@@ -54,7 +54,7 @@ def _case(cells: int) -> dict[str, Any]:
         shell.run_cell("%nbtrack stop", store_history=True)
         stop_s = time.perf_counter() - t0
         after = _time_cells(shell, cells, 2 * cells)
-        from nbtrack.query import get_run
+        from nbtrack.api import get_run
         from nbtrack.store.store import open_store
 
         store = open_store(str(folder / "store"))

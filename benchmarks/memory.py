@@ -11,7 +11,8 @@ steps, and finishes. A sampler thread reads the RSS of the process *and its chil
 
 The peers log 200k points, not 1M (W&B takes ~250 µs a point, so 1M would take 5-10 min;
 their RSS does not grow with the points they log); MLflow logs through ``log_batch`` of
-1,000 points per call (one call per point would take ~90 min for 1M at ~5 ms a call). floor: the same loop in a bare interpreter, keeping nothing.
+1,000 points per call (one call per point would take ~90 min for 1M at ~5 ms a call). floor:
+the same loop in a bare interpreter, keeping nothing.
 """
 
 from __future__ import annotations

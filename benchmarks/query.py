@@ -19,6 +19,7 @@ The OS file cache is warm in every case (the store was just built or read).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -78,26 +79,21 @@ def _capture_environment_once() -> None:
     Capture (distributions, git, GPUs) costs ~0.1-0.2 s per run, which would make a 100k-run
     store take hours; the logs come out the same (one ``env`` record pointing at one blob).
     """
-    try:
-        from nbtrack import api
-        from nbtrack.capture import environment
-    except ImportError:
-        return
-    hook = getattr(environment, "on_run_start", None)
-    if hook not in api.on_start:
-        return
-    api.on_start.remove(hook)
-    cached: dict[str, Any] = {}
+    from nbtrack.capture import environment
+    from nbtrack.core import records
+
+    cached: dict[str, str] = {}
 
     def env_once(run: Any) -> None:
-        def work() -> list[dict[str, Any]]:
-            if "record" not in cached:
-                cached["record"] = environment.env_record(run.sink.put_blob, None, None)
-            return [{**cached["record"], "ts": time.time()}]
+        def work() -> list[Any]:
+            if "sha" not in cached:
+                data = json.dumps(environment.capture(), sort_keys=True, separators=(",", ":")).encode()
+                cached["sha"] = run.store.put_blob(data)
+            return [records.env(cached["sha"])]
 
         run.defer(work)
 
-    api.on_start.append(env_once)
+    environment.capture_for = env_once  # what nbtrack.start() calls for each run
 
 
 def build_nbtrack(store: str, first: int, count: int) -> dict[str, Any]:

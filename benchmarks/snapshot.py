@@ -61,7 +61,7 @@ def _case(cells: int) -> dict[str, Any]:
     import_nbtrack()
     from nbtrack.core.redact import Redactor
     from nbtrack.core.snapshot import SnapshotWriter
-    from nbtrack.store.backend import open_backend
+    from nbtrack.store.registry import open_backend
     from nbtrack.store.store import Store
 
     with scratch_dir() as folder:

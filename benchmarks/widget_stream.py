@@ -113,7 +113,9 @@ def _kernel_case(n: int, repeats: int) -> dict[str, Any]:
         out[f"{spin_name}_ratio"] = with_chart / base
         if min(r["seconds"] for r in live_runs) >= 1.0:  # a rate needs a loop of a second or more
             out[f"{spin_name}_msgs_per_s"] = statistics.median(r["messages"] / r["seconds"] for r in live_runs)
-        out[f"{spin_name}_bytes_per_msg"] = statistics.median(r["bytes"] / max(r["total_messages"], 1) for r in live_runs)
+        out[f"{spin_name}_bytes_per_msg"] = statistics.median(
+            r["bytes"] / max(r["total_messages"], 1) for r in live_runs
+        )
     return out
 
 

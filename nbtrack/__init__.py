@@ -7,28 +7,39 @@ In a notebook: ``%load_ext nbtrack`` then ``%nbtrack start``. From Python::
     nbtrack.log(step=0, loss=0.9)
     nbtrack.finish()
     nbtrack.runs()          # a DataFrame of every run in the store
+
+This module is the facade over the layers (``docs/architecture.md``). Importing it registers
+nothing; inside an IPython kernel, ``%load_ext nbtrack`` or the first `start` attach the kernel's
+behaviour to runs (live charts) through ``nbtrack.api.lifecycle``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 from nbtrack._version import __version__
 from nbtrack.api import (
+    Run,
     active_run,
     finish,
     flush,
+    get_run,
     log,
     log_artifact,
     log_confusion_matrix,
     log_params,
     note,
-    start,
+    runs,
     tag,
     track_data,
 )
-from nbtrack.query import Run, get_run, runs
+from nbtrack.api import write as _write
+from nbtrack.core.run import ActiveRun
 from nbtrack.store.store import open_store
+
+P = ParamSpec("P")
 
 __all__ = [
     "Run",
@@ -48,6 +59,20 @@ __all__ = [
     "tag",
     "track_data",
 ]
+
+
+def _with_kernel(write_start: Callable[P, ActiveRun]) -> Callable[P, ActiveRun]:
+    """`write_start` that first gives an IPython kernel's runs the kernel's behaviour."""
+
+    @functools.wraps(write_start)
+    def start(*args: P.args, **kwargs: P.kwargs) -> ActiveRun:
+        _attach_kernel()
+        return write_start(*args, **kwargs)
+
+    return start
+
+
+start = _with_kernel(_write.start)
 
 
 # Verbs that live in heavier layers (widgets, replay) load on first use, so `import nbtrack`
@@ -71,29 +96,22 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _auto_live(run: Any) -> None:
-    """Start hook: live curves on the first ``log()`` inside a kernel (see nbtrack.widgets.auto)."""
-    import sys
+def _attach_kernel() -> None:
+    """Inside an IPython kernel: live curves on each run's first ``log()`` (once per process)."""
+    from nbtrack.capture.notebook import in_kernel
 
-    if "ipykernel" in sys.modules:  # widgets load only in kernels, never in scripts
+    if in_kernel():
+        from nbtrack.api import lifecycle
         from nbtrack.widgets.auto import attach
 
-        attach(run)
-
-
-from nbtrack import api as _api  # noqa: E402
-
-_api.on_start.append(_auto_live)
-
-from nbtrack.capture.environment import register as _register_environment  # noqa: E402
-
-_register_environment()  # every run records its environment (in its writer thread)
+        lifecycle.add(lifecycle.on_start, attach)
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nbtrack``: registers the ``%nbtrack`` magic and the cell hooks."""
     from nbtrack.ipython import load_ipython_extension as load
 
+    _attach_kernel()
     load(ipython)
 
 

@@ -23,6 +23,7 @@ fi
 .venv/bin/python -m pip install -q "torch==2.13.0" || echo "torch 2.13.0 (CPU) not installable here" >&2
 
 .venv/bin/ruff check nbtrack tests benchmarks
+.venv/bin/mypy  # nbtrack/, as configured in pyproject.toml
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

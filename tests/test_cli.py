@@ -11,7 +11,9 @@ import nbtrack
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nbtrack.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nbtrack", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_runs_show_diff_reindex_fsck_gc(tmp_path: Path, child_env: dict[str, str]) -> None:

@@ -28,8 +28,9 @@ from nbtrack.store.local import DRIVE_NOT_MOUNTED, unmounted_drive
 
 GET_IPYNB_TIMEOUT = 10.0
 _prepared = False
+_widgets_enabled = False
 
-__all__ = ["DRIVE_NOT_MOUNTED", "fetch_notebook", "in_colab", "prepare_kernel", "unmounted_drive"]
+__all__ = ["DRIVE_NOT_MOUNTED", "enable_widgets", "fetch_notebook", "in_colab", "prepare_kernel", "unmounted_drive"]
 
 
 def in_colab() -> bool:
@@ -47,7 +48,7 @@ def fetch_notebook(timeout: float = GET_IPYNB_TIMEOUT) -> dict[str, Any] | None:
     if not in_colab():
         return None
     try:
-        from google.colab import _message  # type: ignore[import-not-found]
+        from google.colab import _message
 
         reply = _message.blocking_request("get_ipynb", request="", timeout_sec=timeout)
     except Exception:
@@ -75,6 +76,25 @@ def normalise(notebook: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+def enable_widgets() -> bool:
+    """In Colab, turn on its custom widget manager (needed for any third-party widget), once;
+    returns whether it is on. Outside Colab: False, and nothing happens."""
+    global _widgets_enabled
+    if not in_colab():
+        return False
+    if not _widgets_enabled:
+        try:
+            from google.colab import output
+
+            output.enable_custom_widget_manager()
+        except Exception as exc:
+            print(f"nbtrack: Colab's custom widget manager could not be enabled ({exc!r}); "
+                  "live views may not render", file=sys.stderr)
+            return False
+        _widgets_enabled = True
+    return True
+
+
 def prepare_kernel() -> bool:
     """In Colab: enable the custom widget manager (once) and point out attribution; elsewhere
     nothing. Returns whether this is Colab."""
@@ -84,13 +104,7 @@ def prepare_kernel() -> bool:
     if _prepared:
         return True
     _prepared = True
-    try:
-        from google.colab import output  # type: ignore[import-not-found]
-
-        output.enable_custom_widget_manager()
-    except Exception as exc:
-        print(f"nbtrack: Colab's custom widget manager could not be enabled ({exc!r}); "
-              "live views may not render", file=sys.stderr)
+    enable_widgets()
     if not os.environ.get(ENV_USER) and user_name() == "root":
         print(f"nbtrack: Colab does not tell the kernel who you are; runs will name 'root' until you "
               f"set %env {ENV_USER}=your-name", file=sys.stderr)

@@ -1,8 +1,8 @@
 """The environment a run ran in, captured once per run and stored once per distinct content.
 
-Import-light on purpose (stdlib only at import): ``nbtrack`` imports this module so that plain
-``nbtrack.start()`` in a script records its environment too. The work itself (listing installed
-distributions, asking git and nvidia-smi) runs in the run's background writer.
+Import-light on purpose (stdlib only at import): ``nbtrack.start()`` calls `capture_for` for every
+run, scripts included. The work itself (listing installed distributions, asking git and
+nvidia-smi) runs in the run's background writer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from nbtrack.core import records
 from nbtrack.core.redact import Redactor, is_secret_name
 
 ALLOWED_VARIABLES = frozenset({
@@ -27,16 +28,6 @@ ALLOWED_PREFIXES = ("PYTHON", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "CONDA_", "TF_
                     "JAX_", "XLA_", "KMP_", "NBTRACK_", "JUPYTER_", "SLURM_", "PIP_")
 GPU_QUERY = "name,memory.total,driver_version"
 ENV_SWITCH = "NBTRACK_CAPTURE_ENV"  # "0" turns environment capture off
-
-_context: dict[str, Any] = {}
-
-
-def set_context(**fields: Any) -> None:
-    """What the next run's environment should know that a script cannot tell (notebook folder,
-    kernel name); consumed by the next ``nbtrack.start``."""
-    _context.clear()
-    _context.update(fields)
-
 
 def environment_variables(environ: Mapping[str, str], redactor: Redactor) -> dict[str, Any]:
     allowlisted: dict[str, str] = {}
@@ -157,23 +148,18 @@ def capture(folder: str | None = None, kernel_name: str | None = None,
     }
 
 
-def env_record(put_blob: Any, folder: str | None, kernel_name: str | None) -> dict[str, Any]:
-    data = json.dumps(capture(folder, kernel_name), sort_keys=True, separators=(",", ":")).encode()
-    return {"t": "env", "ts": __import__("time").time(), "sha256": put_blob(data)}
-
-
-def on_run_start(run: Any) -> None:
-    """``nbtrack.api.on_start`` callback: capture the environment in the run's writer thread."""
-    context = dict(_context)
-    _context.clear()
+def capture_for(run: Any) -> None:
+    """Record `run`'s environment once, in its writer thread (unless ``$NBTRACK_CAPTURE_ENV=0``):
+    git state of the notebook's folder (else the working folder), the kernel from its header."""
     if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
         return
-    folder, kernel_name = context.get("folder"), context.get("kernel_name")
-    run.defer(lambda: [env_record(run.sink.put_blob, folder, kernel_name)])
+    header = run.header
+    notebook = header.get("notebook")
+    folder = os.path.dirname(notebook) if notebook else header.get("cwd")
+    kernel_name = header.get("kernel_name")
 
+    def record() -> list[records.EnvRecord]:
+        data = json.dumps(capture(folder, kernel_name), sort_keys=True, separators=(",", ":")).encode()
+        return [records.env(run.store.put_blob(data))]
 
-def register() -> None:
-    from nbtrack import api
-
-    if on_run_start not in api.on_start:
-        api.on_start.append(on_run_start)
+    run.defer(record)

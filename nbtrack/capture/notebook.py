@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbtrack.capture.colab import fetch_notebook, in_colab
 from nbtrack.core.identity import pid_alive
 
 ENV_NOTEBOOK = "NBTRACK_NOTEBOOK"
@@ -55,8 +56,14 @@ def kernel_id() -> str | None:
     return None
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
+def in_kernel() -> bool:
+    """Whether this process is an IPython kernel (ipykernel: JupyterLab, Notebook 7, VS Code,
+    Colab, papermill, nbclient), not a script or a terminal IPython."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None) -> Location:
@@ -90,7 +97,9 @@ def server_session(kid: str | None) -> Location | None:
     """Ask each running Jupyter server which notebook our kernel belongs to."""
     if not kid:
         return None
-    for info_file in sorted(glob.glob(os.path.join(runtime_dir(), "jpserver-*.json")), key=os.path.getmtime, reverse=True):
+    for info_file in sorted(
+        glob.glob(os.path.join(runtime_dir(), "jpserver-*.json")), key=os.path.getmtime, reverse=True
+    ):
         try:
             with open(info_file) as f:
                 info = json.load(f)
@@ -146,7 +155,7 @@ def session_name_path() -> str | None:
 def read_notebook(location: Location) -> dict[str, Any] | None:
     """The notebook as a dict (nbformat JSON), or None when it cannot be had (then: rebuild)."""
     if location.source == "colab":
-        return fetch_colab()
+        return fetch_notebook()
     if not location.path:
         return None
     try:  # plain JSON: importing nbformat costs seconds (jsonschema); it is validated later
@@ -155,23 +164,6 @@ def read_notebook(location: Location) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return notebook if isinstance(notebook, dict) and isinstance(notebook.get("cells"), list) else None
-
-
-def fetch_colab() -> dict[str, Any] | None:
-    try:
-        from nbtrack.capture.colab import fetch_notebook  # type: ignore[import-not-found]
-    except ImportError:
-        fetch_notebook = None
-    try:
-        if fetch_notebook is not None:
-            return fetch_notebook()  # type: ignore[no-any-return]
-        from google.colab import _message  # type: ignore[import-not-found]
-
-        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=10)
-        notebook = (reply or {}).get("ipynb")
-        return dict(notebook) if notebook else None
-    except Exception:
-        return None
 
 
 def kernel_name_for(executable: str = sys.executable) -> str | None:

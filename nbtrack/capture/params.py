@@ -79,9 +79,11 @@ def parameter_cells(sources: Sequence[str], tags: Sequence[Sequence[str]] | None
     return found
 
 
-def parameters_of(sources: Sequence[str], tags: Sequence[Sequence[str]] | None = None) -> dict[str, Any]:
-    """The run's params: the parameters cell's values, overridden by injected ones."""
-    cells = parameter_cells(sources, tags)
+def parameters_of(sources: Sequence[str], tags: Sequence[Sequence[str]] | None = None,
+                  cells: dict[int, str] | None = None) -> dict[str, Any]:
+    """The run's params: the parameters cell's values, overridden by injected ones (`cells`: the
+    `parameter_cells` of `sources` when the caller has them already)."""
+    cells = parameter_cells(sources, tags) if cells is None else cells
     values: dict[str, Any] = {}
     for kind in (PARAMETERS_TAG, INJECTED_TAG):
         for index, found in sorted(cells.items()):

@@ -23,14 +23,16 @@ from nbtrack.capture.params import (
     PARAMETERS_TAG,
     is_papermill_injected,
     parameter_cells,
+    parameters_of,
     parse_parameters,
 )
+from nbtrack.core import records
 from nbtrack.core.cells import Execution, analyse, make_execution
+from nbtrack.core.nbjson import cell_source
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES, cap_output
+from nbtrack.core.records import Record
 from nbtrack.core.redact import Redactor
 from nbtrack.core.snapshot import SnapshotWriter, canonical, rebuild_notebook
-
-Record = dict[str, Any]
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Session:
         self.pre_start = pre_start or PreStart()
         self.max_output_bytes = max_output_bytes
         self.redactor = redactor or Redactor.from_environ()
-        self.snapshots = snapshots or SnapshotWriter(run.sink.put_blob, self.redactor, max_output_bytes)
+        self.snapshots = snapshots or SnapshotWriter(run.store.put_blob, self.redactor, max_output_bytes)
         self.seq = 0
         self.started = time.time()
         self.executions: list[Execution] = []  # appended by the writer thread
@@ -93,7 +95,7 @@ class Session:
         notebook = read_notebook(self.location) if self.location.source != "rebuilt" else None
         found, new = self._analyse(notebook)
         for record in new:
-            self.run.record("warning", **{k: v for k, v in record.items() if k not in ("t", "ts")})
+            self.run.write(record)
         return found
 
     # ---- the writer's thread
@@ -106,23 +108,19 @@ class Session:
         outputs = [redactor.value(cap_output(o, self.max_output_bytes))
                    for o in to_nbformat(cell.items, cell.dropped, cell.execution_count, error)]
         source = redactor.text(cell.source, code=True)  # after the outputs: it learned from them
-        sha = self.run.sink.put_blob(canonical(outputs)) if outputs else None
+        sha = self.run.store.put_blob(canonical(outputs)) if outputs else None
         execution = make_execution(seq, cell.cell_id, cell.source, cell.execution_count, cell.code)
         with self._lock:
             self.executions.append(execution)
             self._captured.pop(execution.key, None)  # a re-run moves to its latest position
             self._captured[execution.key] = {"source": source, "cell_id": cell.cell_id, "tags": list(cell.tags),
                                              "execution_count": cell.execution_count, "outputs": outputs}
-        records: list[Record] = [{
-            "t": "cell", "ts": cell.ended, "seq": seq, "cell_id": cell.cell_id,
-            "execution_count": cell.execution_count, "source": source, "started": cell.started,
-            "duration": max(cell.ended - cell.started, 0.0), "ok": cell.error is None, "error": error,
-            "outputs": sha, "refs": [sha] if sha else [],
-        }]
+        written: list[Record] = [records.cell(seq, cell.cell_id, cell.execution_count, source, cell.started,
+                                              cell.ended, error, sha)]
         params = self._cell_params(cell)
         if params:
-            records.append({"t": "params", "ts": cell.ended, "values": redactor.mapping(params)})
-        return records
+            written.append(records.params(redactor.mapping(params), cell.ended))
+        return written
 
     def _cell_params(self, cell: CellRun) -> dict[str, Any]:
         if INJECTED_TAG in cell.tags or PARAMETERS_TAG in cell.tags:
@@ -142,14 +140,10 @@ class Session:
     def _pre_start_params(self) -> None:
         pre = self.pre_start
         found = parameter_cells(pre.sources, pre.tags)
-        values: dict[str, Any] = {}
-        for kind in (PARAMETERS_TAG, INJECTED_TAG):
-            for index, which in sorted(found.items()):
-                if which == kind:
-                    values.update(parse_parameters(pre.sources[index]))
+        values = parameters_of(pre.sources, cells=found)
         self._pre_start_kinds = found
         if values:
-            self.run.record("params", values=self.redactor.mapping(values))
+            self.run.write(records.params(self.redactor.mapping(values)))
         self.pre_start = PreStart(pre.sources, pre.tags, pre.names - set(values), pre.counts)
 
     def _snapshot_records(self, reason: str, notebook: dict[str, Any] | None, current: CellRun | None) -> list[Record]:
@@ -166,9 +160,8 @@ class Session:
                 raise
             notebook, source = self.rebuilt(current), "rebuilt"  # an unreadable file: rebuild
             manifest, cells = self.snapshots.store(notebook)
-        records: list[Record] = [{"t": "snapshot", "ts": time.time(), "manifest": manifest, "reason": reason,
-                                  "source": source, "path": self.location.path, "refs": cells}]
-        return records + self._analyse(notebook if source != "rebuilt" else None)[1]
+        written: list[Record] = [records.snapshot(manifest, cells, reason, source, self.location.path)]
+        return written + self._analyse(notebook if source != "rebuilt" else None)[1]
 
     def rebuilt(self, current: CellRun | None = None) -> Any:
         """The notebook rebuilt from what ran: pre-start cells, then each cell at its last run."""
@@ -176,8 +169,13 @@ class Session:
         cells: list[dict[str, Any]] = []
         for index, source in enumerate(pre.sources):
             kind = self._pre_start_kinds.get(index)
-            cells.append({"source": self.redactor.text(source, code=True), "execution_count": pre.counts[index] if index < len(pre.counts) else None,
-                          "tags": [kind] if kind else list(pre.tags[index] if index < len(pre.tags) else ())})
+            cells.append(
+                {
+                    "source": self.redactor.text(source, code=True),
+                    "execution_count": pre.counts[index] if index < len(pre.counts) else None,
+                    "tags": [kind] if kind else list(pre.tags[index] if index < len(pre.tags) else ()),
+                }
+            )
         with self._lock:
             cells += [dict(c) for c in self._captured.values()]
         if current is not None:
@@ -196,9 +194,7 @@ class Session:
         for cell in merged.get("cells", []):
             if cell.get("cell_type") != "code":
                 continue
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            found = by_id.get(cell.get("id")) or by_source.get(self.redactor.text(source, code=True))
+            found = by_id.get(cell.get("id")) or by_source.get(self.redactor.text(cell_source(cell), code=True))
             if found is not None:
                 cell["outputs"] = found["outputs"]
                 cell["execution_count"] = found["execution_count"]
@@ -210,18 +206,16 @@ class Session:
             executions = list(self.executions)
         cells: Sequence[tuple[str | None, str]] | None = None
         if notebook is not None:
-            cells = [(c.get("id"), "".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", ""))
-                     for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
-        found = analyse(executions, cells, self.pre_start.names)
-        found = [self.redactor.value(w) for w in found]
-        records = []
+            cells = [(c.get("id"), cell_source(c)) for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+        found: list[Record] = [self.redactor.value(w) for w in analyse(executions, cells, self.pre_start.names)]
+        found_new: list[Record] = []
         with self._lock:
             for warning in found:
                 key = json.dumps([warning["kind"], warning["cells"]])
                 if key not in self._warned:
                     self._warned.add(key)
-                    records.append({"t": "warning", "ts": time.time(), **warning})
-        return found, records
+                    found_new.append(records.warning(warning["kind"], warning["message"], warning["cells"]))
+        return found, found_new
 
 
 def _kernelspec(name: str | None) -> dict[str, str]:

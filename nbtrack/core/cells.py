@@ -83,7 +83,7 @@ class _Names(ast.NodeVisitor):
             if alias.name != "*":
                 self._define(alias.asname or alias.name.split(".")[0])
 
-    visit_ImportFrom = visit_Import  # type: ignore[assignment]
+    visit_ImportFrom = visit_Import
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for default in [*node.args.defaults, *node.args.kw_defaults]:
@@ -100,7 +100,7 @@ class _Names(ast.NodeVisitor):
             self.visit(statement)
         self.scopes.pop()
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # type: ignore[assignment]
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.bases, *node.decorator_list]:
@@ -123,7 +123,7 @@ class _Names(ast.NodeVisitor):
                 self.visit(getattr(node, part))
         self.scopes.pop()
 
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension  # type: ignore[assignment]
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
 
 def names_of(code: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -177,8 +177,8 @@ def stale_dependencies(executions: Sequence[Execution]) -> list[dict[str, Any]]:
             source = definer.get(name)
             if source is not None and source.key != ex.key:
                 by_definer.setdefault(source.seq, (source, set()))[1].add(name)
-        for source, names in by_definer.values():
-            used_from.append((source, ex, frozenset(names)))
+        for source, borrowed in by_definer.values():
+            used_from.append((source, ex, frozenset(borrowed)))
         for name in ex.defines:
             definer[name] = ex
         last_seq[ex.key] = ex.seq
@@ -262,7 +262,7 @@ def analyse(
     if notebook_cells is None:
         return warnings + edits(executions)
     ids = {cid for cid, _ in notebook_cells if cid}
-    positions = {}
+    positions: dict[str, int] = {}
     for index, (cid, source) in enumerate(notebook_cells):
         positions.setdefault(cell_key(cid, source), index)
         positions.setdefault(cell_key(None, source), index)

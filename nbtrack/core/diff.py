@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack.core.records import RunState
+from nbtrack.core.state import RunState
 
 MISSING = object()
 
@@ -89,7 +89,10 @@ def environment_changes(a: dict[str, Any] | None, b: dict[str, Any] | None) -> d
     version), system (python, platform, hardware, kernel, git), environment variables, GPUs."""
     a, b = a or {}, b or {}
     system = {".".join(p): _dig(a, p) for p in ENV_SCALARS}, {".".join(p): _dig(b, p) for p in ENV_SCALARS}
-    gpus = ({"gpus": [g.get("name") for g in a.get("gpus") or []]}, {"gpus": [g.get("name") for g in b.get("gpus") or []]})
+    gpus = (
+        {"gpus": [g.get("name") for g in a.get("gpus") or []]},
+        {"gpus": [g.get("name") for g in b.get("gpus") or []]},
+    )
     variables = [(_dig(x, ("env_vars", "allowlisted")) or {}) for x in (a, b)]
     return {
         "packages": [c.as_dict() for c in dict_changes(a.get("packages") or {}, b.get("packages") or {})],
@@ -111,8 +114,14 @@ def cell_changes(a: list[str], b: list[str], context: int = 2) -> list[dict[str,
             continue
         pairs = min(a1 - a0, b1 - b0) if tag == "replace" else 0
         for offset in range(pairs):
-            lines = difflib.unified_diff(a[a0 + offset].splitlines(), b[b0 + offset].splitlines(),
-                                         f"a/cell {a0 + offset + 1}", f"b/cell {b0 + offset + 1}", n=context, lineterm="")
+            lines = difflib.unified_diff(
+                a[a0 + offset].splitlines(),
+                b[b0 + offset].splitlines(),
+                f"a/cell {a0 + offset + 1}",
+                f"b/cell {b0 + offset + 1}",
+                n=context,
+                lineterm="",
+            )
             found.append({"kind": "changed", "a": a0 + offset, "b": b0 + offset, "diff": "\n".join(lines)})
         for index in range(a0 + pairs, a1):
             found.append({"kind": "removed", "a": index, "b": None, "source": a[index]})

@@ -122,7 +122,9 @@ def parse(text: str) -> Filter:
     return Filter(tuple(comparisons), words)
 
 
-def predicate(spec: str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None) -> Callable[[Mapping[str, Any]], bool]:
+def predicate(
+    spec: str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None,
+) -> Callable[[Mapping[str, Any]], bool]:
     """A row predicate from a filter string, a {field: value} mapping, or a callable."""
     if spec is None or spec == "":
         return lambda row: True

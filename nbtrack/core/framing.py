@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ class Decoded:
     torn_tail: bool  # the bytes after `end` look like an incomplete final frame
 
 
-def encode(record: dict[str, Any]) -> bytes:
+def encode(record: Mapping[str, Any]) -> bytes:
     """One record as a frame. NaN and infinities are kept (JSON extension, read back exactly)."""
     payload = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
     flags = 0
@@ -60,7 +60,7 @@ def encode(record: dict[str, Any]) -> bytes:
     return MAGIC + HEADER.pack(flags, len(payload), crc) + payload
 
 
-def encode_many(records: list[dict[str, Any]]) -> bytes:
+def encode_many(records: Iterable[Mapping[str, Any]]) -> bytes:
     return b"".join(encode(r) for r in records)
 
 
@@ -124,7 +124,3 @@ def decode(data: bytes, base: int = 0) -> Decoded:
 def _next_magic(data: bytes, pos: int) -> int:
     found = data.find(MAGIC, pos)
     return len(data) if found < 0 else found
-
-
-def iter_records(data: bytes) -> Iterator[dict[str, Any]]:
-    yield from decode(data).records

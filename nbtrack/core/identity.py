@@ -11,7 +11,8 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from nbtrack.core.records import CRASHED, RUNNING, RunState
+from nbtrack.core.records import CRASHED, RUNNING
+from nbtrack.core.state import RunState
 
 ENV_USER = "NBTRACK_USER"
 

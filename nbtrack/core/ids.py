@@ -27,10 +27,6 @@ def new_run_id(now: float | None = None) -> str:
     return _base32(millis, 10) + _base32(secrets.randbits(30), 6)
 
 
-def is_valid_id(text: str) -> bool:
-    return len(text) == 16 and all(c in _ALPHABET for c in text)
-
-
 class AmbiguousId(LookupError):
     pass
 
@@ -50,4 +46,6 @@ def resolve_prefix(prefix: str, ids: Iterable[str]) -> str:
     if not matches:
         raise UnknownRun(f"no run matches {prefix!r}")
     shown = ", ".join(sorted(matches)[:5])
-    raise AmbiguousId(f"{prefix!r} matches {len(matches)} runs ({shown}{', ...' if len(matches) > 5 else ''}); type more characters")
+    raise AmbiguousId(
+        f"{prefix!r} matches {len(matches)} runs ({shown}{', ...' if len(matches) > 5 else ''}); type more characters"
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nbtrack.core.nbjson import multiline
+
 DEFAULT_MAX_OUTPUT_BYTES = 512 * 1024
 
 
@@ -36,8 +38,7 @@ def cap_output(output: dict[str, Any], limit: int = DEFAULT_MAX_OUTPUT_BYTES) ->
     a note (binary and JSON data), so the stored output says what is missing."""
     kind = output.get("output_type")
     if kind == "stream":
-        text = output.get("text", "")
-        text = "".join(text) if isinstance(text, list) else str(text)
+        text = multiline(output.get("text", ""))
         return {**output, "text": cap_text(text, limit, f"{output.get('name', 'stream')} output")}
     if kind == "error":
         traceback = [str(line) for line in output.get("traceback") or []]
@@ -56,13 +57,12 @@ def cap_output(output: dict[str, Any], limit: int = DEFAULT_MAX_OUTPUT_BYTES) ->
         if size <= limit:
             capped[mime] = value
         elif mime.startswith("text/") and mime != "text/html" and isinstance(value, (str, list)):
-            text = "".join(value) if isinstance(value, list) else value
+            text = multiline(value)
             capped[mime] = cap_text(text, limit, f"{mime} output")
         else:
             notes.append(f"[nbtrack: {mime} output of {size} bytes not stored (limit {limit})]")
             metadata.pop(mime, None)
     if notes:
-        plain = capped.get("text/plain", "")
-        plain = "".join(plain) if isinstance(plain, list) else plain
+        plain = multiline(capped.get("text/plain", ""))
         capped["text/plain"] = (plain + "\n" if plain else "") + "\n".join(notes)
     return {**output, "data": capped, "metadata": metadata}

@@ -1,25 +1,29 @@
-"""Record kinds of a run log and their reduction into a run's state.
+"""The record kinds of a run log: one typed constructor per kind, used by every writer.
 
 Every record is a JSON object with ``t`` (its kind) and ``ts`` (seconds since the epoch). A run
 log starts with one ``run`` record. Any record may list blob hashes it keeps alive in ``refs``
-(``nbtrack gc`` keeps every blob some record refers to). Kinds this module does not know are kept
-in the log and ignored here, so newer writers never break older readers.
+(``nbtrack gc`` keeps every blob some record refers to). Kinds a reader does not know are kept
+in the log and ignored (``nbtrack.core.state`` folds the known ones into a run's state), so
+newer writers never break older readers. Records written by others than the run's own process
+(notes, tags, save checkpoints, replay reports, server stamps) are annotations: separate
+write-once objects beside the log (``Store.annotate``).
 
 =============  ============================================================================
 kind           fields
 =============  ============================================================================
-run            id, name, tags, user, host, boot_id, pid, platform, cwd, notebook, kernel_id,
-               replay_of, heartbeat (seconds), format
+run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, notebook,
+               kernel_id, kernel_name, replay_of, heartbeat (seconds), format
 metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
 params         values: {name: JSON value}
-note           text
-tags           add: [tag, ...]
+note           text, user (annotations)
+tags           add: [tag, ...], user (annotations)
 artifact       name, sha256, size, kind ("file" | "bytes" | "model"), refs
 data           path, sha256, files, bytes, manifest (blob of the file list), refs
 heartbeat      (nothing else)
 status         status, error (for failed runs)
-cell           one cell execution (see ``nbtrack.capture``)
-snapshot       manifest (blob), reason, refs: a notebook snapshot stored cell by cell
+cell           one cell execution: seq, cell_id, execution_count, source, started, duration,
+               ok, error, outputs (blob), refs
+snapshot       manifest (blob), reason, source, path, refs: a notebook stored cell by cell
 env            sha256 (blob of the environment JSON), refs
 warning        kind, message, cells
 confusion      step, labels, matrix
@@ -29,198 +33,271 @@ report         sha256 (blob of a replay's reproducibility report), verdict, refs
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from nbtrack.core.series import decode_metrics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
 RUNNING, FINISHED, FAILED, CRASHED, KILLED = "running", "finished", "failed", "crashed", "killed"
 STATUSES = (RUNNING, FINISHED, FAILED, CRASHED, KILLED)
-FORMAT = 1
+FORMAT = 1  # the log format a run header declares
+
+Record = Mapping[str, Any]  # any record: one built here, or one read back from a log
 
 
-@dataclass
-class MetricSummary:
-    last: float
-    min: float
-    max: float
+def _now(ts: float | None) -> float:
+    return time.time() if ts is None else ts
+
+
+def _refs(*shas: str | None) -> list[str]:
+    return sorted({sha for sha in shas if sha})
+
+
+class RunHeader(TypedDict, total=False):
+    t: Literal["run"]
+    ts: float
+    id: str
+    heartbeat: float
+    format: int
+    name: str
+    tags: list[str]
+    note: str
+    user: str
+    host: str
+    boot_id: str
+    pid: int
+    platform: str
+    cwd: str
+    notebook: str
+    kernel_id: str
+    kernel_name: str
+    replay_of: str
+
+
+def run_header(run_id: str, heartbeat: float, fields: Mapping[str, Any], ts: float | None = None) -> RunHeader:
+    """The first record of a run's log: who, where, and what the run is (`fields`: the
+    optional header fields of the table above; None values are left out)."""
+    header: dict[str, Any] = {"t": "run", "ts": _now(ts), "id": run_id, "heartbeat": heartbeat, "format": FORMAT}
+    header.update({k: v for k, v in fields.items() if v is not None})
+    return header  # type: ignore[return-value]
+
+
+class MetricsRecord(TypedDict):
+    t: Literal["metrics"]
+    ts: float
+    keys: list[str]
+    n: int
+    step: str
+    time: str
+    values: list[str]
+
+
+def metrics(
+    keys: Sequence[str], n: int, step: str, times: str, values: list[str], ts: float | None = None
+) -> MetricsRecord:
+    """One batch of points of `keys` logged together (columns packed by ``core.series``)."""
+    return {"t": "metrics", "ts": _now(ts), "keys": list(keys), "n": n, "step": step, "time": times, "values": values}
+
+
+class ParamsRecord(TypedDict):
+    t: Literal["params"]
+    ts: float
+    values: dict[str, Any]
+
+
+def params(values: dict[str, Any], ts: float | None = None) -> ParamsRecord:
+    return {"t": "params", "ts": _now(ts), "values": dict(values)}
+
+
+class NoteRecord(TypedDict, total=False):
+    t: Literal["note"]
+    ts: float
+    text: str
+    user: str
+
+
+def note(text: str, user: str | None = None, ts: float | None = None) -> NoteRecord:
+    record: NoteRecord = {"t": "note", "ts": _now(ts), "text": str(text)}
+    if user is not None:
+        record["user"] = user
+    return record
+
+
+class TagsRecord(TypedDict, total=False):
+    t: Literal["tags"]
+    ts: float
+    add: list[str]
+    user: str
+
+
+def tags(add: Sequence[str], user: str | None = None, ts: float | None = None) -> TagsRecord:
+    record: TagsRecord = {"t": "tags", "ts": _now(ts), "add": [str(t) for t in add]}
+    if user is not None:
+        record["user"] = user
+    return record
+
+
+class ArtifactRecord(TypedDict):
+    t: Literal["artifact"]
+    ts: float
+    name: str
+    sha256: str
+    size: int
+    kind: str
+    refs: list[str]
+
+
+def artifact(name: str, sha256: str, size: int, kind: str, ts: float | None = None) -> ArtifactRecord:
+    return {"t": "artifact", "ts": _now(ts), "name": name, "sha256": sha256, "size": size, "kind": kind,
+            "refs": [sha256]}
+
+
+class DataRecord(TypedDict):
+    t: Literal["data"]
+    ts: float
+    path: str
+    sha256: str
+    files: int
+    bytes: int
+    manifest: str
+    refs: list[str]
+
+
+def data(path: str, sha256: str, files: int, size: int, manifest: str, ts: float | None = None) -> DataRecord:
+    """A data fingerprint: the path as given, the tree's hash, its file count and size, and the
+    blob listing each file (relative path -> size, sha256)."""
+    return {"t": "data", "ts": _now(ts), "path": path, "sha256": sha256, "files": files, "bytes": size,
+            "manifest": manifest, "refs": [manifest]}
+
+
+class HeartbeatRecord(TypedDict):
+    t: Literal["heartbeat"]
+    ts: float
+
+
+def heartbeat(ts: float | None = None) -> HeartbeatRecord:
+    return {"t": "heartbeat", "ts": _now(ts)}
+
+
+class StatusRecord(TypedDict, total=False):
+    t: Literal["status"]
+    ts: float
+    status: str
+    error: str
+
+
+def status(value: str, error: str | None = None, ts: float | None = None) -> StatusRecord:
+    if value not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
+    record: StatusRecord = {"t": "status", "ts": _now(ts), "status": value}
+    if error:
+        record["error"] = error
+    return record
+
+
+class CellRecord(TypedDict):
+    t: Literal["cell"]
+    ts: float
+    seq: int
+    cell_id: str | None
+    execution_count: int | None
+    source: str
+    started: float
+    duration: float
+    ok: bool
+    error: dict[str, Any] | None
+    outputs: str | None
+    refs: list[str]
+
+
+def cell(seq: int, cell_id: str | None, execution_count: int | None, source: str, started: float, ended: float,
+         error: dict[str, Any] | None, outputs: str | None) -> CellRecord:
+    """One cell execution: its source as it ran, timing, error (ename, evalue, traceback) and the
+    blob of its outputs (nbformat v4 output dicts)."""
+    return {"t": "cell", "ts": ended, "seq": seq, "cell_id": cell_id, "execution_count": execution_count,
+            "source": source, "started": started, "duration": max(ended - started, 0.0), "ok": error is None,
+            "error": error, "outputs": outputs, "refs": _refs(outputs)}
+
+
+class SnapshotRecord(TypedDict):
+    t: Literal["snapshot"]
+    ts: float
+    manifest: str
+    reason: str
+    source: str
+    path: str | None
+    refs: list[str]
+
+
+def snapshot(manifest: str, cells: Sequence[str], reason: str, source: str, path: str | None,
+             ts: float | None = None) -> SnapshotRecord:
+    """A notebook snapshot: the manifest blob listing its cells' blobs (``core.snapshot``);
+    `source` says where the notebook came from (disk, colab, vscode, rebuilt, ...)."""
+    return {"t": "snapshot", "ts": _now(ts), "manifest": manifest, "reason": reason, "source": source,
+            "path": path, "refs": _refs(*cells)}
+
+
+class EnvRecord(TypedDict):
+    t: Literal["env"]
+    ts: float
+    sha256: str
+    refs: list[str]
+
+
+def env(sha256: str, ts: float | None = None) -> EnvRecord:
+    return {"t": "env", "ts": _now(ts), "sha256": sha256, "refs": [sha256]}
+
+
+class WarningRecord(TypedDict):
+    t: Literal["warning"]
+    ts: float
+    kind: str
+    message: str
+    cells: list[str]
+
+
+def warning(kind: str, message: str, cells: Sequence[str], ts: float | None = None) -> WarningRecord:
+    return {"t": "warning", "ts": _now(ts), "kind": kind, "message": message, "cells": list(cells)}
+
+
+class ConfusionRecord(TypedDict):
+    t: Literal["confusion"]
+    ts: float
     step: float
-    count: int
-
-    def add(self, step: float, value: float) -> None:
-        self.last, self.step, self.count = value, step, self.count + 1
-        if not math.isnan(value):
-            self.min = value if math.isnan(self.min) else min(self.min, value)
-            self.max = value if math.isnan(self.max) else max(self.max, value)
+    labels: list[Any]
+    matrix: list[list[int]]
 
 
-@dataclass
-class RunState:
-    """What a run is, reduced from its records. Cheap to keep and to serialise (the index row)."""
-
-    id: str = ""
-    name: str = ""
-    status: str = RUNNING
-    user: str = ""
-    host: str = ""
-    boot_id: str = ""
-    pid: int = 0
-    started: float = 0.0
-    ended: float | None = None
-    last_seen: float = 0.0
-    heartbeat: float = 10.0
-    tags: list[str] = field(default_factory=list)
-    notes: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, MetricSummary] = field(default_factory=dict)
-    artifacts: list[dict[str, Any]] = field(default_factory=list)
-    data: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
-    env: str | None = None
-    error: str | None = None
-    notebook: str | None = None
-    kernel_id: str | None = None
-    replay_of: str | None = None
-    report: dict[str, Any] | None = None
-    platform: str = ""
-    cwd: str = ""
-    cells: int = 0
-    confusions: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary_fields(self) -> dict[str, Any]:
-        """The fields run tables show, plus what liveness needs (kept in the index as JSON)."""
-        return {
-            "id": self.id, "name": self.name, "status": self.status, "user": self.user,
-            "host": self.host, "boot_id": self.boot_id, "pid": self.pid, "started": self.started,
-            "ended": self.ended, "last_seen": self.last_seen, "heartbeat": self.heartbeat,
-            "tags": self.tags, "params": self.params,
-            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
-            "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
-            "notes": [n["text"] for n in self.notes],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunState:
-        data = dict(data)
-        data["metrics"] = {k: MetricSummary(**v) for k, v in data.get("metrics", {}).items()}
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+def confusion(
+    step: float, labels: Sequence[Any], matrix: Sequence[Sequence[int]], ts: float | None = None
+) -> ConfusionRecord:
+    return {"t": "confusion", "ts": _now(ts), "step": step, "labels": list(labels),
+            "matrix": [list(row) for row in matrix]}
 
 
-def apply(state: RunState, record: dict[str, Any]) -> None:
-    """Fold one record into `state` (in place). Unknown kinds only refresh liveness."""
-    kind = record.get("t")
-    ts = float(record.get("ts") or 0.0)
-    if kind not in ("note", "tags"):  # annotations may come from others, later: not liveness
-        state.last_seen = max(state.last_seen, ts)
-    handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
-    if handler is not None:
-        handler(state, record, ts)
+class ReportRecord(TypedDict):
+    t: Literal["report"]
+    ts: float
+    sha256: str
+    verdict: str
+    refs: list[str]
 
 
-def _run(state: RunState, r: dict[str, Any], ts: float) -> None:
-    state.id = r.get("id", state.id)
-    state.name = r.get("name") or ""
-    state.started = ts
-    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of"):
-        if r.get(key) is not None:
-            setattr(state, key, r[key])
-    state.pid = int(r.get("pid") or 0)
-    state.heartbeat = float(r.get("heartbeat") or state.heartbeat)
-    _add_tags(state, r.get("tags") or [])
-    if r.get("note"):
-        state.notes.append({"time": ts, "text": r["note"]})
+def report(sha256: str, verdict: str, ts: float | None = None) -> ReportRecord:
+    return {"t": "report", "ts": _now(ts), "sha256": sha256, "verdict": verdict, "refs": [sha256]}
 
 
-def _metrics(state: RunState, r: dict[str, Any], ts: float) -> None:
-    keys, steps, _times, columns = decode_metrics(r)
-    for key, values in zip(keys, columns):
-        summary = state.metrics.get(key)
-        for step, value in zip(steps, values):
-            if summary is None:
-                summary = state.metrics[key] = MetricSummary(value, math.nan, math.nan, step, 0)
-            summary.add(step, value)
-
-
-def _add_tags(state: RunState, tags: list[str]) -> None:
-    for tag in tags:
-        if tag not in state.tags:
-            state.tags.append(tag)
-
-
-def _status(state: RunState, r: dict[str, Any], ts: float) -> None:
-    state.status = r.get("status", state.status)
-    if state.status != RUNNING:
-        state.ended = ts
-    state.error = r.get("error") or state.error
-
-
-def _snapshot(state: RunState, r: dict[str, Any], ts: float) -> None:
-    # in time order: snapshots added later as annotations (checkpoints on save) may be older
-    # than the log's last ones; `index` is the position in time (as ``Run.snapshots``)
-    at = len(state.snapshots)
-    while at and state.snapshots[at - 1]["time"] > ts:
-        at -= 1
-    state.snapshots.insert(at, {"time": ts, "reason": r.get("reason", ""), "manifest": r.get("manifest")})
-    for index, entry in enumerate(state.snapshots[at:], start=at):
-        entry["index"] = index
-
-
-def _artifact(state: RunState, r: dict[str, Any], ts: float) -> None:
-    entry = {k: r.get(k) for k in ("name", "sha256", "size", "kind")} | {"time": ts}
-    state.artifacts = [a for a in state.artifacts if a["name"] != entry["name"]] + [entry]
-
-
-def _data(state: RunState, r: dict[str, Any], ts: float) -> None:
-    entry = {k: r.get(k) for k in ("path", "sha256", "files", "bytes", "manifest")} | {"time": ts}
-    state.data = [d for d in state.data if d["path"] != entry["path"]] + [entry]
-
-
-def _count(attr: str):  # type: ignore[no-untyped-def]
-    def handler(state: RunState, r: dict[str, Any], ts: float) -> None:
-        setattr(state, attr, getattr(state, attr) + 1)
-
-    return handler
-
-
-def _report(state: RunState, r: dict[str, Any], ts: float) -> None:
-    state.report = {"sha256": r.get("sha256"), "verdict": r.get("verdict")}
-
-
-_HANDLERS = {
-    "run": _run,
-    "metrics": _metrics,
-    "params": lambda s, r, ts: s.params.update(r.get("values") or {}),
-    "note": lambda s, r, ts: s.notes.append({"time": ts, "text": str(r.get("text", ""))}),
-    "tags": lambda s, r, ts: _add_tags(s, list(r.get("add") or [])),
-    "status": _status,
-    "snapshot": _snapshot,
-    "artifact": _artifact,
-    "data": _data,
-    "env": lambda s, r, ts: setattr(s, "env", r.get("sha256")),
-    "warning": lambda s, r, ts: s.warnings.append({k: r.get(k) for k in ("kind", "message", "cells")}),
-    "cell": _count("cells"),
-    "confusion": _count("confusions"),
-    "report": _report,
+CONSTRUCTORS: dict[str, Callable[..., Any]] = {
+    "run": run_header, "metrics": metrics, "params": params, "note": note, "tags": tags, "artifact": artifact,
+    "data": data, "heartbeat": heartbeat, "status": status, "cell": cell, "snapshot": snapshot, "env": env,
+    "warning": warning, "confusion": confusion, "report": report,
 }
+KINDS = tuple(CONSTRUCTORS)
 
 
-def reduce(records: list[dict[str, Any]], state: RunState | None = None) -> RunState:
-    state = state or RunState()
-    for record in records:
-        apply(state, record)
-    return state
-
-
-def refs_of(record: dict[str, Any]) -> list[str]:
+def refs_of(record: Record) -> list[str]:
     """Blob hashes a record keeps alive."""
     refs = list(record.get("refs") or [])
-    for key in ("sha256", "manifest"):
+    for key in ("sha256", "manifest", "outputs"):
         value = record.get(key)
         if isinstance(value, str) and len(value) == 64:
             refs.append(value)

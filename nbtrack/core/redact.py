@@ -19,6 +19,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6  # shorter env values ("1", "true") would redact half the text
@@ -39,12 +40,18 @@ _VALUE = r"""(?P<value>(?!\[REDACTED\])(?!(?:bearer|basic|token)\s)[^\s"'&,;<>\\
 # In code, a quoted value is a literal; an unquoted one is an expression unless it mixes letters
 # with digits or symbols (``pw = s3cr3t!``); plain numbers (``key_size = 128``) are kept.
 _VCHAR = r"""[^\s"'&,;<>\\()\[\]{}]"""
-_CODE_VALUE = rf"""(?P<value2>(?!\[REDACTED\])(?={_VCHAR}*[A-Za-z])(?={_VCHAR}*[^A-Za-z_\s"'&,;<>\\()\[\]{{}}]){_VCHAR}{{3,}})(?![\w.(\[-])"""
+_CODE_VALUE = (
+    rf"""(?P<value2>(?!\[REDACTED\])(?={_VCHAR}*[A-Za-z])"""  # not a mask, holds a letter,
+    rf"""(?={_VCHAR}*[^A-Za-z_\s"'&,;<>\\()\[\]{{}}])"""  # and a digit or symbol,
+    rf"""{_VCHAR}{{3,}})(?![\w.(\[-])"""  # at least 3 characters, not followed by a call
+)
 _QUOTED = r"""(?P<sep>["']?\]?\s*(?:=|:)\s*[bru]?["'])(?P<value>(?!\[REDACTED\])[^"'\n]{3,})(?=["'])"""
 _BARE = r"""(?P<sep2>["']?\]?\s*(?:=|:)\s*)"""
 _CODE_ASSIGNMENT = re.compile(rf"(?i){_NAME}(?:{_QUOTED}|{_BARE}{_CODE_VALUE})")
 _MAGIC_LINE = re.compile(r"(?m)^[ \t]*[%!].*$")
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/:@'\"]*):(?P<password>[^\s/@'\"]+)@")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/:@'\"]*):(?P<password>[^\s/@'\"]+)@"
+)
 _URL_TOKEN_USER = re.compile(r"(?P<scheme>\bhttps?://)(?P<user>[A-Za-z0-9_\-]{20,})@")
 # Token shapes, each its own pattern so that the ones with a literal prefix scan fast; the
 # AWS secret shape (40 base64 characters) must mix upper case, lower case and digits.
@@ -228,7 +235,9 @@ class Redactor:
                 else:
                     new_body = self._assignments(body)
                 if new_body != body:
-                    edits.append((begin, end, tok.string[:body_from] + new_body + tok.string[len(tok.string) - body_to:]))
+                    edits.append(
+                        (begin, end, tok.string[:body_from] + new_body + tok.string[len(tok.string) - body_to :])
+                    )
             if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
                 recent = [*recent[-4:], tok]
         for begin, end, replacement in reversed(edits):
@@ -248,6 +257,21 @@ class Redactor:
     def mapping(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Name -> value pairs (params, env vars): secret-looking names get their value masked."""
         return {k: MASK if is_secret_name(str(k)) and v not in (None, "") else self.value(v) for k, v in values.items()}
+
+
+SIGNATURE_PARAMETERS = frozenset({"sig", "session"})  # signed-URL query parameters (Azure SAS, ...)
+
+
+def redact_url(url: str) -> str:
+    """`url` without secrets (a password, or query parameters such as ``token=`` or ``sig=``):
+    the form a store URL takes wherever it is kept (index, records, messages)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not (is_secret_name(k) or k.lower() in SIGNATURE_PARAMETERS)]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def redact(text: str) -> str:

@@ -26,10 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbtrack.core.nbjson import multiline
+
 IDENTICAL, WITHIN, DIFFERENT = "identical", "within tolerance", "different"
 NOT_RUN, NO_ORIGINAL = "not run", "no original"  # cells outside the verdict or failing it
 REPRODUCED, REPRODUCED_WITHIN, DIFFERS, FAILED = "reproduced", "reproduced within tolerance", "differs", "failed"
-VERDICTS = (REPRODUCED, REPRODUCED_WITHIN, DIFFERS, FAILED)
 EXIT_CODES = {REPRODUCED: 0, REPRODUCED_WITHIN: 0, DIFFERS: 1, FAILED: 3}
 DEFAULT_TOLERANCE = 1e-6
 ABS_ZERO = 1e-12  # numbers this close to zero count as zero (a relative tolerance cannot)
@@ -46,8 +47,17 @@ _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
 _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
     (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "<address>"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)?"), "<datetime>"),
-    (re.compile(rf"\b(?:{_DAY},?\s+)?{_MONTH}\.?\s+\d{{1,2}},?\s+(?:\d{{4}}\s+)?\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s+[A-Z]{{2,5}})?(?:\s+\d{{4}})?"), "<datetime>"),
+    (
+        re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)?"),
+        "<datetime>",
+    ),
+    (
+        re.compile(
+            rf"\b(?:{_DAY},?\s+)?{_MONTH}\.?\s+\d{{1,2}},?\s+(?:\d{{4}}\s+)?"  # [Sun,] Nov 29, [2026]
+            rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s+[A-Z]{{2,5}})?(?:\s+\d{{4}})?"  # 10:00[:00] [UTC] [2026]
+        ),
+        "<datetime>",
+    ),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "<date>"),
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b|\[\d+:\d{2}(?:<[\d:?]+)?"), "<time>"),
     (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?(?:it|s|items?|B|kB|MB)/s\b"), "<rate>"),
@@ -81,12 +91,8 @@ def _resolve_carriage_returns(text: str) -> str:
     return "\n".join(lines)
 
 
-def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
 def _digest(value: Any) -> str:
-    return hashlib.sha256(_text(value).encode()).hexdigest()[:16]
+    return hashlib.sha256(multiline(value).encode()).hexdigest()[:16]
 
 
 def _rich_text(data: Mapping[str, Any]) -> str | None:
@@ -94,7 +100,7 @@ def _rich_text(data: Mapping[str, Any]) -> str | None:
     text = None
     for mime in _RICH_ORDER:
         if mime in data:
-            value = _text(data[mime]) if mime != "application/json" else repr(data[mime])
+            value = multiline(data[mime]) if mime != "application/json" else repr(data[mime])
             if mime == "text/plain" and _OBJECT_REPR.match(value.strip()) and len(data) > 1:
                 continue  # `<IPython.core.display.HTML object>`: compare the real representation
             text = f"[{mime}]\n{value}"
@@ -112,7 +118,7 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream":
-            name, text = output.get("name", "stdout"), _text(output.get("text", ""))
+            name, text = output.get("name", "stdout"), multiline(output.get("text", ""))
             if name == "stderr":
                 text = _OWN_WARNING.sub("", text)  # the tracker's own messages are not results
                 if not text:
@@ -128,9 +134,9 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
             continue  # a live view: nothing to compare, and no break between streams
         last_stream = None
         if kind in ("execute_result", "display_data"):
-            text = _rich_text(data)
-            if text is not None:
-                texts.append(text)
+            rich = _rich_text(data)
+            if rich is not None:
+                texts.append(rich)
         elif kind == "error":
             texts.append(f"[error]\n{output.get('ename', '')}: {output.get('evalue', '')}")
     return [normalise(_resolve_carriage_returns(t)) for t in texts]
@@ -164,7 +170,9 @@ def _worst(statuses: Iterable[str]) -> str:
 
 def text_difference(original: str, replayed: str, limit: int = 20) -> str:
     """A short unified diff of two texts (at most `limit` lines)."""
-    lines = list(difflib.unified_diff(original.splitlines(), replayed.splitlines(), "original", "replay", lineterm="", n=1))
+    lines = list(
+        difflib.unified_diff(original.splitlines(), replayed.splitlines(), "original", "replay", lineterm="", n=1)
+    )
     if len(lines) > limit:
         lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
     return "\n".join(lines)
@@ -204,7 +212,9 @@ class CellComparison:
                 "source": self.source, "status": self.status, "differences": list(self.differences)}
 
 
-def compare_metrics(original: Mapping[str, float], replayed: Mapping[str, float], tolerance: float) -> list[dict[str, Any]]:
+def compare_metrics(
+    original: Mapping[str, float], replayed: Mapping[str, float], tolerance: float
+) -> list[dict[str, Any]]:
     """Each metric's final value in both runs and whether they agree (IDENTICAL/WITHIN/DIFFERENT)."""
     rows = []
     for key in sorted(set(original) | set(replayed)):

@@ -19,18 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from nbtrack.core import framing
+from nbtrack.core import framing, records
 from nbtrack.core.fingerprint import HashCache, fingerprint
-from nbtrack.core.records import FAILED, FINISHED, FORMAT, KILLED, RUNNING, STATUSES
+from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
 from nbtrack.core.series import Batch, MetricHistory, Row, encode_metrics, group_rows
 
-Record = dict[str, Any]
 BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
 Deferred = Callable[[], list[Record]]
 
 
 class RunSink(Protocol):
     """What a run writes to (a ``nbtrack.store.Store``)."""
+
+    url: str
 
     def append(self, run_id: str, data: bytes) -> None: ...
     def sync(self, run_id: str) -> None: ...
@@ -47,7 +48,7 @@ def to_float(key: str, value: object) -> float:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         raise ValueError(f"metric {key!r} must be a number, got {type(value).__name__}: {value!r:.80}")
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"metric {key!r} must be a number, got {value!r:.80}") from exc
 
@@ -68,7 +69,7 @@ def json_safe(params: dict[str, Any], what: str = "param") -> dict[str, Any]:
 class ActiveRun:
     def __init__(
         self,
-        sink: RunSink,
+        store: RunSink,
         run_id: str,
         header: Record,
         flush_interval: float = 1.0,
@@ -76,8 +77,9 @@ class ActiveRun:
         hash_cache: HashCache | None = None,
     ) -> None:
         self.id = run_id
+        self.header = records.run_header(run_id, heartbeat, header)  # the run's first record
         self.name: str = header.get("name") or ""
-        self.sink = sink
+        self.store = store  # what the run writes to (a ``nbtrack.store.Store``)
         self.flush_interval = flush_interval
         self.heartbeat = heartbeat
         self.status = RUNNING
@@ -92,15 +94,14 @@ class ActiveRun:
         self._last_write = 0.0
         self._problems: set[str] = set()
         self._listeners: list[Callable[[ActiveRun], None]] = []
+        self.before_finish: list[Callable[[ActiveRun], None]] = []  # called once, by `finish`
         self._cond = threading.Condition()
         self._wanted = self._done = 0
         self._stop = False
         self._urgent = False
-        now = time.time()
-        first = {"t": "run", "ts": now, "id": run_id, "heartbeat": heartbeat, "format": FORMAT, **header}
-        sink.append(run_id, framing.encode(first))
-        sink.sync(run_id)
-        self._last_write = now
+        store.append(run_id, framing.encode(self.header))
+        store.sync(run_id)
+        self._last_write = self.header["ts"]
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{run_id}", daemon=True)
         self._thread.start()
 
@@ -129,22 +130,22 @@ class ActiveRun:
         if len(rows) >= BACKLOG_ROWS:  # a very fast loop: write now rather than hold memory
             self._wake()
 
-    def record(self, kind: str, /, **fields: Any) -> None:
-        """Queue one record of `kind` (written by the background writer)."""
-        self._queue.append({"t": kind, "ts": time.time(), **fields})
+    def write(self, record: Record) -> None:
+        """Queue one record (built by ``core.records``) for the background writer."""
+        self._queue.append(record)
 
     def defer(self, work: Deferred) -> None:
         """Run `work()` in the writer thread; the records it returns are written in order."""
         self._queue.append(work)
 
     def log_params(self, **params: Any) -> None:
-        self.record("params", values=json_safe(params))
+        self.write(records.params(json_safe(params)))
 
     def note(self, text: str) -> None:
-        self.record("note", text=str(text))
+        self.write(records.note(str(text)))
 
     def tag(self, *tags: str) -> None:
-        self.record("tags", add=[str(t) for t in tags])
+        self.write(records.tags(tags))
 
     def log_artifact(self, path_or_bytes: str | Path | bytes, name: str | None = None, kind: str | None = None) -> str:
         """Store a file or bytes as an artifact of this run; returns its sha256."""
@@ -155,16 +156,16 @@ class ActiveRun:
             if not path.is_file():
                 raise FileNotFoundError(f"artifact {path} is not a file")
             data, name, kind = path.read_bytes(), name or path.name, kind or "file"
-        sha = self.sink.put_blob(data)
-        self.record("artifact", name=name, sha256=sha, size=len(data), kind=kind)
+        sha = self.store.put_blob(data)
+        self.write(records.artifact(name, sha, len(data), kind))
         return sha
 
     def track_data(self, path: str | Path) -> dict[str, Any]:
         """Fingerprint a data file or folder and record it; returns the fingerprint."""
         fp = fingerprint(path, self._hash_cache)
         listing = {rel: [size, sha] for rel, (size, sha) in fp.listing.items()}
-        manifest = self.sink.put_blob(json.dumps(listing, sort_keys=True).encode())
-        self.record("data", manifest=manifest, **fp.as_record())
+        manifest = self.store.put_blob(json.dumps(listing, sort_keys=True).encode())
+        self.write(records.data(fp.path, fp.sha256, fp.files, fp.bytes, manifest))
         return fp.as_record()
 
     def add_listener(self, callback: Callable[[ActiveRun], None]) -> None:
@@ -186,7 +187,13 @@ class ActiveRun:
             return
         if status not in STATUSES or status == RUNNING:
             raise ValueError(f"status must be one of {', '.join(s for s in STATUSES if s != RUNNING)}")
-        self.record("status", status=status, **({"error": error} if error else {}))
+        hooks, self.before_finish = self.before_finish, []
+        for hook in hooks:
+            try:
+                hook(self)
+            except Exception as exc:  # a last snapshot failed: the run still finishes
+                self._report("finish-hook", f"nbtrack: a step before finishing run {self.id} failed: {exc!r}")
+        self.write(records.status(status, error))
         self.status = status
         with self._cond:
             self._stop = True
@@ -194,7 +201,7 @@ class ActiveRun:
         self._thread.join(timeout=30)
         if not self._thread.is_alive():
             try:
-                self.sink.end(self.id)
+                self.store.end(self.id)
             except Exception as exc:
                 self._report("end", f"nbtrack could not release run {self.id}'s log: {exc!r}")
 
@@ -261,22 +268,22 @@ class ActiveRun:
     def _write(self, sync: bool) -> None:
         now = time.time()
         batches = self._take_unwritten() if self._rows or self._unwritten_batches else []
-        records: list[Record] = encode_metrics(batches, now) if batches else []
+        batch: list[Record] = list(encode_metrics(batches, now)) if batches else []
         while self._queue:
             item = self._queue.popleft()
             if callable(item):
                 try:
-                    records.extend(item())
+                    batch.extend(item())
                 except Exception as exc:  # a capture step failed: report, keep going
                     self._report("deferred", f"nbtrack could not record something: {exc!r}")
             else:
-                records.append(item)
-        if not records and now - self._last_write >= self.heartbeat:
-            records.append({"t": "heartbeat", "ts": now})
-        data = self._unwritten + framing.encode_many(records)
+                batch.append(item)
+        if not batch and now - self._last_write >= self.heartbeat:
+            batch.append(records.heartbeat(now))
+        data = self._unwritten + framing.encode_many(batch)
         if data:
             try:
-                self.sink.append(self.id, data)
+                self.store.append(self.id, data)
                 self._unwritten = b""
                 self._last_write = now
             except Exception as exc:
@@ -285,10 +292,10 @@ class ActiveRun:
                 return
         if sync:
             try:
-                self.sink.sync(self.id)
+                self.store.sync(self.id)
             except Exception as exc:
                 self._report("sync", f"nbtrack could not sync run {self.id}: {exc!r}")
-        if records:
+        if batch:
             for callback in list(self._listeners):
                 try:
                     callback(self)

@@ -12,9 +12,11 @@ import base64
 import sys
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from nbtrack.core import records
 
 Row = tuple[float, float, dict[str, float]]  # step, time, {key: value}
 
@@ -41,7 +43,7 @@ class Batch:
     keys: tuple[str, ...]
     steps: Sequence[float]
     times: Sequence[float]
-    columns: list[Sequence[float]]
+    columns: Sequence[Sequence[float]]
 
 
 def group_rows(rows: Iterable[Row]) -> list[Batch]:
@@ -59,23 +61,13 @@ def group_rows(rows: Iterable[Row]) -> list[Batch]:
     return list(groups.values())
 
 
-def encode_metrics(batches: list[Batch], ts: float) -> list[dict[str, Any]]:
+def encode_metrics(batches: list[Batch], ts: float) -> list[records.MetricsRecord]:
     """One ``metrics`` record per batch."""
-    return [
-        {
-            "t": "metrics",
-            "ts": ts,
-            "keys": list(b.keys),
-            "n": len(b.steps),
-            "step": _pack(b.steps),
-            "time": _pack(b.times),
-            "values": [_pack(column) for column in b.columns],
-        }
-        for b in batches
-    ]
+    return [records.metrics(b.keys, len(b.steps), _pack(b.steps), _pack(b.times), [_pack(c) for c in b.columns], ts)
+            for b in batches]
 
 
-def decode_metrics(record: dict[str, Any]) -> tuple[list[str], array, array, list[array]]:
+def decode_metrics(record: Mapping[str, Any]) -> tuple[list[str], array, array, list[array]]:
     keys = list(record["keys"])
     return keys, _unpack(record["step"]), _unpack(record["time"]), [_unpack(v) for v in record["values"]]
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nbtrack.core.nbjson import multiline
 from nbtrack.core.outputs import cap_output
 from nbtrack.core.redact import Redactor
 
@@ -27,6 +28,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NBFORMAT_MINOR = 5  # cell ids
 PARALLEL_WRITES_FROM = 4
+_JOINED = ("text/", "image/svg")  # mime types whose value nbformat may split into lines
 
 PutBlob = Callable[[bytes], str]
 GetBlob = Callable[[str], bytes]
@@ -75,7 +77,7 @@ def upgrade(nb: dict[str, Any]) -> dict[str, Any]:
         cell = dict(cell)
         for key in ("source", "text"):
             if isinstance(cell.get(key), list):
-                cell[key] = "".join(cell[key])
+                cell[key] = multiline(cell[key])
         if cell.get("outputs"):
             cell["outputs"] = [_joined(o) for o in cell["outputs"]]
         cid = cell.get("id")
@@ -90,10 +92,10 @@ def upgrade(nb: dict[str, Any]) -> dict[str, Any]:
 def _joined(output: dict[str, Any]) -> dict[str, Any]:
     """An output with multi-line strings joined (nbformat allows lists of lines on disk)."""
     if isinstance(output.get("text"), list):
-        output = {**output, "text": "".join(output["text"])}
+        output = {**output, "text": multiline(output["text"])}
     data = output.get("data")
-    if isinstance(data, dict) and any(isinstance(v, list) and k.startswith(("text/", "image/svg")) for k, v in data.items()):
-        output = {**output, "data": {k: "".join(v) if isinstance(v, list) and k.startswith(("text/", "image/svg")) else v
+    if isinstance(data, dict) and any(isinstance(v, list) and k.startswith(_JOINED) for k, v in data.items()):
+        output = {**output, "data": {k: multiline(v) if isinstance(v, list) and k.startswith(_JOINED) else v
                                      for k, v in data.items()}}
     return output
 
@@ -173,7 +175,7 @@ def _schema_validator() -> Callable[[Any], Any]:
     spec = importlib.util.find_spec("nbformat")
     folder = Path((spec.submodule_search_locations or [""])[0]) / "v4"  # type: ignore[union-attr]
     schema = json.loads((folder / f"nbformat.v4.{NBFORMAT_MINOR}.schema.json").read_text())
-    return fastjsonschema.compile(schema)  # type: ignore[no-any-return]
+    return fastjsonschema.compile(schema)
 
 
 def validate(nb: dict[str, Any]) -> None:
@@ -193,7 +195,7 @@ def validate(nb: dict[str, Any]) -> None:
     try:
         check(nb)
     except fastjsonschema.JsonSchemaException as exc:
-        raise ValueError(f"the notebook snapshot is not a valid nbformat v4 notebook: {exc.message}") from exc
+        raise ValueError(f"the notebook snapshot is not a valid nbformat v4 notebook: {exc}") from exc
 
 
 def load_notebook(get_blob: GetBlob, manifest_sha: str) -> Any:  # -> nbformat.NotebookNode

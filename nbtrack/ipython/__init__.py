@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack.capture import colab
-from nbtrack.capture.tracker import KernelTracker
 from nbtrack.ipython.magic import make_magic
+from nbtrack.ipython.tracker import KernelTracker
 
 _trackers: dict[int, KernelTracker] = {}
 

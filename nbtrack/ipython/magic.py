@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from nbtrack.capture.tracker import KernelTracker
+from nbtrack.ipython.tracker import KernelTracker
 
 USAGE = "usage: %nbtrack start [NAME] [--tag T ...] [--note TEXT] [--store URL] | stop | status | note TEXT | snapshot"
 
@@ -77,7 +77,9 @@ def run_line(tracker: KernelTracker, line: str) -> None:
     elif verb == "snapshot":
         _no_arguments(verb, rest)
         source = tracker.snapshot()
-        print(f"nbtrack: notebook snapshot taken ({'rebuilt from the captured cells' if source == 'rebuilt' else source})")
+        print(
+            f"nbtrack: notebook snapshot taken ({'rebuilt from the captured cells' if source == 'rebuilt' else source})"
+        )
     else:
         raise UsageError(f"unknown command {verb!r}; {USAGE}")
 

@@ -26,11 +26,15 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from nbtrack.capture.params import INJECTED_TAG, PARAMETERS_TAG
+
 NOTEBOOK, EXECUTED = "notebook", "executed"
 ORDERS = (NOTEBOOK, EXECUTED)
-PARAMETERS_TAG, INJECTED_TAG, RAISES_TAG = "parameters", "injected-parameters", "raises-exception"
+RAISES_TAG = "raises-exception"
 REPLAY_TAG = "nbtrack-replay"  # cells the replay added (tracking wrapper): not compared
-_TRACKING_LINE = re.compile(r"^\s*(?:%(?:re)?load_ext\s+nbtrack|%nbtrack\b.*|import nbtrack|nbtrack\.(?:start|finish)\(.*\))\s*$")
+_TRACKING_LINE = re.compile(
+    r"^\s*(?:%(?:re)?load_ext\s+nbtrack|%nbtrack\b.*|import nbtrack|nbtrack\.(?:start|finish)\(.*\))\s*$"
+)
 _STARTS_TRACKING = re.compile(r"^\s*%nbtrack\s+start\b|\bnbtrack\.start\s*\(", re.MULTILINE)
 
 OutputLoader = Callable[[str], list[dict[str, Any]]]
@@ -51,10 +55,6 @@ class BuiltNotebook:
     nb: NotebookNode
     origins: list[Original | None]  # one per cell of `nb`; None: nothing to compare with
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def code_cells(self) -> int:
-        return sum(1 for c in self.nb.cells if c.cell_type == "code" and c.source.strip())
 
 
 def _tags(cell: Mapping[str, Any]) -> list[str]:
@@ -135,7 +135,11 @@ def executed_order(snapshot: NotebookNode, records: Sequence[Mapping[str, Any]],
     _unique_ids(cells)
     nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(dict(snapshot.metadata)))
     nb.cells = cells
-    notes = [] if not earlier else [f"{len(earlier)} cells ran before tracking began; they replay first, in execution-count order"]
+    notes = (
+        []
+        if not earlier
+        else [f"{len(earlier)} cells ran before tracking began; they replay first, in execution-count order"]
+    )
     return BuiltNotebook(nb, origins, notes)
 
 
@@ -169,7 +173,9 @@ def _top_level_names(source: str) -> set[str]:
         return set()
     names: set[str] = set()
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for target in targets:
             for leaf in ast.walk(target):
                 if isinstance(leaf, ast.Name):
@@ -194,7 +200,9 @@ def parameters_source(parameters: Mapping[str, Any], kernel_name: str | None, la
     """Assignments for `parameters` in the notebook's language, as papermill writes them."""
     from papermill.translators import translate_parameters
 
-    return translate_parameters(kernel_name or "python3", language or "python", dict(parameters), "Parameters (nbtrack replay)")
+    return translate_parameters(
+        kernel_name or "python3", language or "python", dict(parameters), "Parameters (nbtrack replay)"
+    )
 
 
 def inject_parameters(built: BuiltNotebook, parameters: Mapping[str, Any], order: str) -> None:
@@ -235,7 +243,9 @@ def wrap_in_tracking(built: BuiltNotebook, name: str) -> bool:
     built.origins.insert(0, None)
     built.nb.cells.append(stop)
     built.origins.append(None)
-    built.notes.append("the notebook never starts tracking: the replay added a start cell at the top and a stop cell at the end")
+    built.notes.append(
+        "the notebook never starts tracking: the replay added a start cell at the top and a stop cell at the end"
+    )
     _unique_ids(built.nb.cells)
     return True
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbtrack._version import __version__
 from nbtrack.core.reproduce import normalise_package
 
 ENV_DIR = "NBTRACK_ENV_DIR"
@@ -116,7 +117,7 @@ def plan(environment: Mapping[str, Any], sources: Iterable[str]) -> EnvPlan:
     requirements: dict[str, str] = {}
     reasons: dict[str, str] = {}
     unknown = []
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     for module in sorted(imported_modules(sources)):
         if module in stdlib or module in ("nbtrack", "__future__"):
             continue
@@ -199,7 +200,9 @@ def _install(uv: str | None, python: Path, the_plan: EnvPlan, folder: Path, allo
         return []
     failing = _failing(uv, python, specs)
     if not failing:
-        raise EnvironmentBuildError(f"installing {', '.join(specs)} with the recorded versions failed:\n{done.stderr.strip()[-3000:]}")
+        raise EnvironmentBuildError(
+            f"installing {', '.join(specs)} with the recorded versions failed:\n{done.stderr.strip()[-3000:]}"
+        )
     if not allow_missing:
         raise EnvironmentBuildError(
             "these recorded packages cannot be installed here: " + ", ".join(failing)
@@ -224,9 +227,7 @@ def _nbtrack_digest(package: Path) -> str:
 
 def install_nbtrack(python: Path) -> None:
     """Copy the running nbtrack (its Python code, no front-end bundle) into the environment."""
-    import nbtrack
-
-    package = Path(nbtrack.__file__).parent
+    package = Path(__file__).resolve().parents[1]  # the nbtrack package this module belongs to
     purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                   capture_output=True, text=True, check=True).stdout.strip())
     target = purelib / "nbtrack"
@@ -238,9 +239,9 @@ def install_nbtrack(python: Path) -> None:
     shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__", "labextension", "static"))
     for old in purelib.glob("nbtrack-*.dist-info"):
         shutil.rmtree(old, ignore_errors=True)
-    info = purelib / f"nbtrack-{nbtrack.__version__}.dist-info"
+    info = purelib / f"nbtrack-{__version__}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nbtrack\nVersion: {nbtrack.__version__}\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nbtrack\nVersion: {__version__}\n")
     (info / "INSTALLER").write_text("nbtrack-replay\n")
     (info / "RECORD").write_text("")
     stamp.write_text(digest)
@@ -271,7 +272,9 @@ def recreate(environment: Mapping[str, Any], sources: Iterable[str], allow_missi
     notes = [f"{len(the_plan.requirements)} packages pinned to the recorded versions "
              f"({', '.join(_specs(the_plan.requirements))}) in {folder}"]
     if the_plan.unknown_modules:
-        notes.append("imported modules no recorded package provides (local modules?): " + ", ".join(the_plan.unknown_modules))
+        notes.append(
+            "imported modules no recorded package provides (local modules?): " + ", ".join(the_plan.unknown_modules)
+        )
     with _lock_for(key), _file_lock(folder.with_suffix(".lock")):
         marker = folder / MARKER
         if marker.is_file():
@@ -279,16 +282,27 @@ def recreate(environment: Mapping[str, Any], sources: Iterable[str], allow_missi
             python = _venv_python(folder)
             install_nbtrack(python)
             register_kernel(kernel_name, python, f"nbtrack replay {key[:8]}")
-            return Environment(kernel_name, str(python), folder, True, state.get("missing", []),
-                               [*notes, *state.get("notes", []), "reused the cached environment"], the_plan.requirements)
+            return Environment(
+                kernel_name,
+                str(python),
+                folder,
+                True,
+                state.get("missing", []),
+                [*notes, *state.get("notes", []), "reused the cached environment"],
+                the_plan.requirements,
+            )
         shutil.rmtree(folder, ignore_errors=True)  # a build that did not finish
         folder.parent.mkdir(parents=True, exist_ok=True)
         interpreter, python_note = _interpreter(the_plan.python)
         uv = _uv()
-        cmd = [uv, "venv", "-q", "--python", interpreter, str(folder)] if uv else [interpreter, "-m", "venv", str(folder)]
+        cmd = (
+            [uv, "venv", "-q", "--python", interpreter, str(folder)] if uv else [interpreter, "-m", "venv", str(folder)]
+        )
         done = _run(cmd, "venv")
         if done.returncode != 0:
-            raise EnvironmentBuildError(f"could not create a virtual environment in {folder}: {done.stderr.strip()[-2000:]}")
+            raise EnvironmentBuildError(
+                f"could not create a virtual environment in {folder}: {done.stderr.strip()[-2000:]}"
+            )
         python = _venv_python(folder)
         try:
             missing = _install(uv, python, the_plan, folder, allow_missing)

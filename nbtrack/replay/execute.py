@@ -32,14 +32,14 @@ class ReplayEngine(NBClientEngine):
     """papermill's nbclient engine, starting the kernel with `kernel_env` in `kernel_cwd`."""
 
     @classmethod
-    def execute_notebook(cls, nb: NotebookNode, kernel_name: str, source_label: str | None = None,  # type: ignore[override]
+    def execute_notebook(cls, nb: NotebookNode, kernel_name: str, source_label: str | None = None,
                          **kwargs: Any) -> NotebookNode:
         if source_label:  # papermill would record the whole input notebook as its "input_path"
             nb.metadata.papermill["input_path"] = source_label
         return super().execute_notebook(nb, kernel_name, **kwargs)
 
     @classmethod
-    def execute_managed_notebook(  # type: ignore[override]
+    def execute_managed_notebook(
         cls,
         nb_man: Any,
         kernel_name: str,
@@ -116,10 +116,16 @@ def execute(
         )
         return Execution(executed, None)
     except papermill.PapermillExecutionError as exc:
-        return Execution(_saved(output_path, nb), f"In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}", _failed_index(output_path))
+        return Execution(
+            _saved(output_path, nb),
+            f"In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}",
+            _failed_index(output_path),
+        )
     except Exception as exc:  # dead kernel, kernel that never started, ...
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return Execution(_saved(output_path, nb), f"{type(exc).__name__}: {text}".rstrip(": "), _failed_index(output_path))
+        return Execution(
+            _saved(output_path, nb), f"{type(exc).__name__}: {text}".rstrip(": "), _failed_index(output_path)
+        )
 
 
 def _saved(path: Path, fallback: NotebookNode) -> NotebookNode:

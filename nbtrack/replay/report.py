@@ -16,8 +16,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from nbtrack.core import records
 from nbtrack.core.fingerprint import HashCache, fingerprint
-from nbtrack.core.records import RunState
 from nbtrack.core.reproduce import (
     DIFFERENT,
     IDENTICAL,
@@ -29,27 +29,32 @@ from nbtrack.core.reproduce import (
     compare_outputs,
     compare_packages,
 )
+from nbtrack.core.state import RunState
+from nbtrack.core.text import printable
 from nbtrack.replay.build import BuiltNotebook
 from nbtrack.store.store import Store
 
 SOURCE_CHARS = 300
 
 
-def compare_cells(built: BuiltNotebook, executed: NotebookNode, failed_cell: int | None, tolerance: float) -> list[CellComparison]:
+def compare_cells(
+    built: BuiltNotebook, executed: NotebookNode, failed_cell: int | None, tolerance: float
+) -> list[CellComparison]:
     """Every replayed code cell against the original execution it replays."""
-    rows = []
+    rows: list[CellComparison] = []
     for index, (cell, origin) in enumerate(zip(built.nb.cells, built.origins)):
+        differences: list[str]
         if origin is None or cell.cell_type != "code" or not cell.source.strip():
             continue
         source = cell.source[:SOURCE_CHARS]
         done = executed.cells[index] if index < len(executed.cells) else None
         ran = done is not None and (done.get("execution_count") is not None or failed_cell == index)
-        if (failed_cell is not None and index > failed_cell) or not ran:
+        if done is None or (failed_cell is not None and index > failed_cell) or not ran:
             status, differences = NOT_RUN, []
         elif origin.outputs is None:
             status, differences = NO_ORIGINAL, []
         else:
-            status, differences = compare_outputs(origin.outputs, done.get("outputs") or [], tolerance)  # type: ignore[union-attr]
+            status, differences = compare_outputs(origin.outputs, done.get("outputs") or [], tolerance)
         rows.append(CellComparison(index, source, status, differences, origin.cell_id, origin.execution_count))
     return rows
 
@@ -127,15 +132,8 @@ def data_checks(original: RunState, replay: RunState | None, before: Mapping[str
 def store_report(store: Store, run_id: str, report: Report) -> str:
     """The report as a blob, and a ``report`` annotation on the replay run pointing at it."""
     sha = store.put_json(report.to_dict())
-    store.annotate(run_id, {"t": "report", "ts": time.time(), "sha256": sha, "verdict": report.verdict, "refs": [sha]})
+    store.annotate(run_id, records.report(sha, report.verdict))
     return sha
-
-
-def load_report(store: Store, state: RunState) -> Report | None:
-    """The report stored with a replay run, if any."""
-    if not state.report or not state.report.get("sha256"):
-        return None
-    return Report.from_dict(store.get_json(state.report["sha256"]))
 
 
 def _value(value: Any) -> str:
@@ -144,47 +142,56 @@ def _value(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
-
-
 def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
     """The report as terminal lines (user text escaped, never interpreted)."""
     lines = [f"replay {report.replay or '(no run)'} of {report.original}  (order {report.order}, "
              f"relative tolerance {report.tolerance:g})"]
-    lines += [f"note: {_printable(n)}" for n in notes]
+    lines += [f"note: {printable(n)}" for n in notes]
     if report.parameters:
-        lines.append("parameters: " + ", ".join(f"{_printable(k)}={_printable(json.dumps(v, default=str))}"
+        lines.append("parameters: " + ", ".join(f"{printable(k)}={printable(json.dumps(v, default=str))}"
                                                 for k, v in report.parameters.items()))
     if report.error:
-        lines.append(f"error: {_printable(report.error)}")
-    counts = {s: sum(1 for c in report.cells if c.status == s) for s in (IDENTICAL, WITHIN, DIFFERENT, NOT_RUN, NO_ORIGINAL)}
-    lines.append("cells: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if report.cells else "cells: none compared")
+        lines.append(f"error: {printable(report.error, keep_newlines=True)}")
+    counts = {
+        s: sum(1 for c in report.cells if c.status == s) for s in (IDENTICAL, WITHIN, DIFFERENT, NOT_RUN, NO_ORIGINAL)
+    }
+    lines.append(
+        "cells: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if report.cells else "cells: none compared"
+    )
     for cell in report.cells:
         if cell.status in (IDENTICAL, NO_ORIGINAL):
             continue
-        first = _printable(cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:70]
+        first = printable(cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:70]
         count = f" [In {cell.execution_count}]" if cell.execution_count is not None else ""
         lines.append(f"  cell {cell.index + 1}{count} {cell.status}: {first}")
         for difference in cell.differences[:3]:
-            lines += ["      " + _printable(line) for line in difference.splitlines()]
+            lines += ["      " + printable(line) for line in difference.splitlines()]
     if report.metrics:
         width = max(len(m["key"]) for m in report.metrics)
         lines.append("metrics (final values):")
         lines.append(f"  {'':{width}}  {'original':>14}  {'replay':>14}")
-        lines += [f"  {_printable(m['key']):{width}}  {_value(m['original']):>14}  {_value(m['replay']):>14}  {m['status']}"
-                  for m in report.metrics]
+        lines += [
+            f"  {printable(m['key']):{width}}  {_value(m['original']):>14}  {_value(m['replay']):>14}  {m['status']}"
+            for m in report.metrics
+        ]
     if report.environment:
         lines.append(f"environment: {len(report.environment)} differences")
-        lines += [f"  {_printable(e['package'])}: {_value(e['original'])} -> {_value(e['replay'])}"
+        lines += [f"  {printable(e['package'])}: {_value(e['original'])} -> {_value(e['replay'])}"
                   + (f" ({e['note']})" if e.get("note") else "") for e in report.environment[:50]]
         if len(report.environment) > 50:
             lines.append(f"  ... and {len(report.environment) - 50} more")
     else:
         lines.append("environment: same packages")
     for item in report.data:
-        where = f" (replay used {_printable(item['replay_path'])})" if item.get("replay_path") not in (None, item["path"]) else ""
-        lines.append(f"data {_printable(item['path'])}: {item['status']}{where}" + (f"; {item['note']}" if item.get("note") else ""))
+        where = (
+            f" (replay used {printable(item['replay_path'])})"
+            if item.get("replay_path") not in (None, item["path"])
+            else ""
+        )
+        lines.append(
+            f"data {printable(item['path'])}: {item['status']}{where}"
+            + (f"; {item['note']}" if item.get("note") else "")
+        )
     lines.append(f"verdict: {report.verdict}")
     return lines
 

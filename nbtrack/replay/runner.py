@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbtrack.api import Run, as_store
+from nbtrack.core import records
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
-from nbtrack.query import Run, as_store
 from nbtrack.replay import envs
 from nbtrack.replay.build import build
 from nbtrack.replay.execute import Progress, execute
@@ -218,22 +219,29 @@ def replay(
                         source_label=f"nbtrack run {original.id} ({order} order)")
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
     replayed = _find_replay_run(target, original.id, output, started)
-    replay_id = replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
+    replay_id = (
+        replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
+    )
     if replayed is not None and parameters:
         missing = {k: v for k, v in parameters.items() if replayed.state.params.get(k) != v}
         if missing:  # the kernel did not record them itself (e.g. no parameters cell ran under tracking)
-            target.annotate(replayed.id, {"t": "params", "ts": time.time(), "values": missing})
+            target.annotate(replayed.id, records.params(missing))
     replay_env = replayed.environment() if replayed else None
     differences = environment_differences(environment, replay_env, current_packages)
     if wanted is not None:  # left out on purpose is no difference; a needed package missing is
         differences = [d for d in differences if d["kind"] == "changed" or d["package"] in wanted]
     report = Report(
-        original=original.id, replay=replay_id,
+        original=original.id,
+        replay=replay_id,
         cells=compare_cells(built, execution.nb, execution.failed_cell, tolerance),
-        metrics=compare_metrics(final_metrics(original.state), final_metrics(replayed.state if replayed else None), tolerance),
+        metrics=compare_metrics(
+            final_metrics(original.state), final_metrics(replayed.state if replayed else None), tolerance
+        ),
         environment=differences,
         data=data_checks(original.state, replayed.state if replayed else None, before, after),
-        parameters=parameters, order=order, tolerance=tolerance,
+        parameters=parameters,
+        order=order,
+        tolerance=tolerance,
         error=execution.error or (None if replayed else "the replay did not start a tracked run"),
     )
     store_report(target, replay_id, report)

@@ -29,10 +29,10 @@ def _raw_store_routes() -> list[tuple[str, type]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from nbtrack.core.redact import redact_url
     from nbtrack.server.checkpoint import SaveCheckpointer
     from nbtrack.server.config import NBTrack
     from nbtrack.server.handlers import ROUTES
-    from nbtrack.store.locate import redact_url
 
     nbtrack = NBTrack(parent=serverapp, root_dir=str(serverapp.root_dir))
     web_app = serverapp.web_app

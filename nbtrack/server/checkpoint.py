@@ -11,16 +11,16 @@ never waits on the store; a failure is logged once and never fails the save.
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import nbformat
 
+from nbtrack.api import rows
+from nbtrack.core import records
 from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
 from nbtrack.core.snapshot import SnapshotWriter
-from nbtrack.query import finish_summary
 from nbtrack.server.paths import notebook_matcher
 from nbtrack.store.store import Store
 
@@ -63,14 +63,13 @@ class SaveCheckpointer:
             self._report("checkpoint", exc)
             return []
 
-    def _snapshot(self, store: Store, os_path: str) -> dict[str, Any]:
+    def _snapshot(self, store: Store, os_path: str) -> records.SnapshotRecord:
         if self._writer is None or self._writer.put_blob != store.put_blob:
             self._writer = SnapshotWriter(store.put_blob, Redactor.from_environ())
         with open(os_path, encoding="utf-8") as fh:
             notebook = nbformat.read(fh, as_version=4)
         manifest, cells = self._writer.store(notebook)
-        return {"t": "snapshot", "ts": time.time(), "manifest": manifest, "reason": REASON,
-                "source": "disk", "path": os_path, "refs": sorted(set(cells))}
+        return records.snapshot(manifest, cells, REASON, "disk", os_path)
 
     def _report(self, what: str, exc: Exception) -> None:
         key = f"{what}:{type(exc).__name__}"
@@ -85,9 +84,4 @@ class SaveCheckpointer:
 def running_runs_of(store: Store, root_dir: str, path: str) -> list[str]:
     """Ids of the running runs whose recorded notebook is the one at server path `path`."""
     matches = notebook_matcher(root_dir, path)
-    now = time.time()
-    found = []
-    for fields in store.index.summaries():
-        if matches(fields.get("notebook")) and finish_summary(fields, now)["status"] == RUNNING:
-            found.append(fields["id"])
-    return found
+    return [row.id for row in rows(store) if row.status == RUNNING and matches(row.notebook)]

@@ -11,9 +11,9 @@ from typing import Any
 from traitlets import Bool, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
-from nbtrack.core.redact import redact
+from nbtrack.core.redact import redact, redact_url
 from nbtrack.server.jobs import ReplayJobs
-from nbtrack.store.locate import find_store, redact_url
+from nbtrack.store.locate import find_store
 from nbtrack.store.store import Store, open_store
 
 
@@ -62,7 +62,9 @@ class NBTrack(LoggingConfigurable):
                     self._store = open_store(location)
                 except Exception as exc:
                     reason = redact(str(exc))
-                    raise StoreUnavailable(f"nbtrack cannot open its store at {redact_url(location)}: {reason}") from exc
+                    raise StoreUnavailable(
+                        f"nbtrack cannot open its store at {redact_url(location)}: {reason}"
+                    ) from exc
                 self.log.info("nbtrack: serving the store at %s", redact_url(self._store.url))
             return self._store
 

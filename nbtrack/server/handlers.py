@@ -17,8 +17,9 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from nbtrack.api import Run, get_run
+from nbtrack.core import records
 from nbtrack.core.ids import AmbiguousId, UnknownRun
-from nbtrack.query import Run, get_run
 from nbtrack.server import payloads
 from nbtrack.server.config import StoreUnavailable
 from nbtrack.server.jobs import Busy
@@ -181,18 +182,17 @@ class RunHandler(NBTrackHandler):
             or len(tags) > MAX_TAGS
             or not all(isinstance(t, str) and t.strip() and len(t) <= MAX_TAG for t in tags)
         ):
-            raise web.HTTPError(400, f'"tags" must be a list of at most {MAX_TAGS} non-empty texts of at most {MAX_TAG} characters')
+            raise web.HTTPError(
+                400, f'"tags" must be a list of at most {MAX_TAGS} non-empty texts of at most {MAX_TAG} characters'
+            )
         self.reply(await self.work(self._annotate, run_id, note, [t.strip() for t in tags or []]))
 
     def _annotate(self, run_id: str, note: str | None, tags: list[str]) -> dict[str, Any]:
-        import time
-
         run = self.run(run_id)
-        now = time.time()
         if note is not None:
-            run.store.annotate(run.id, {"t": "note", "ts": now, "text": note, "user": self.user_name})
+            run.store.annotate(run.id, records.note(note, user=self.user_name))
         if tags:
-            run.store.annotate(run.id, {"t": "tags", "ts": now, "add": tags, "user": self.user_name})
+            run.store.annotate(run.id, records.tags(tags, user=self.user_name))
         return payloads.run_detail(Run(run.store, run.id))
 
 
@@ -209,7 +209,7 @@ class CellsHandler(NBTrackHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.work(lambda: {"cells": list(self.run(run_id).cells)}))  # type: ignore[attr-defined]
+        self.reply(await self.work(lambda: {"cells": list(self.run(run_id).cells)}))
 
 
 class NotebookHandler(NBTrackHandler):
@@ -228,7 +228,9 @@ class ArtifactHandler(NBTrackHandler):
         data = await self.work(lambda: payloads.artifact(self.run(run_id), checked))
         filename = checked.rsplit("/", 1)[-1]
         fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
-        self.set_header("Content-Disposition", f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}")
+        self.set_header(
+            "Content-Disposition", f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+        )
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Length", str(len(data)))
         self.finish(data, set_content_type="application/octet-stream")

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack.query import Run
+from nbtrack.api import Run
 from nbtrack.server.paths import NotFound
 from nbtrack.store.store import Store
 
@@ -79,7 +79,10 @@ class ReplayJobs:
             self._jobs[job.id] = job
             self._forget_old()
         worker = threading.Thread(
-            target=self._work, args=(job, replay, store, parameters, order), name=f"nbtrack-replay-{job.id}", daemon=True
+            target=self._work,
+            args=(job, replay, store, parameters, order),
+            name=f"nbtrack-replay-{job.id}",
+            daemon=True,
         )
         worker.start()
         return job

@@ -4,17 +4,17 @@ handlers parse a request, call one of these (in a worker thread) and send what i
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
+from nbtrack.api import Run, rows
+from nbtrack.api.rows import iso
 from nbtrack.core.diff import cell_changes
+from nbtrack.core.nbjson import cell_source
 from nbtrack.core.paging import page_rows
 from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
 from nbtrack.core.reproduce import comparable_outputs
-from nbtrack.query import Run, finish_summary, flat_row, summaries
 from nbtrack.server.paths import NotFound
 from nbtrack.store.store import Store
 
@@ -32,10 +32,6 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
-
-
 def runs_page(
     store: Store,
     filter_text: str | None = None,
@@ -48,25 +44,17 @@ def runs_page(
     """``GET runs``: one page of run summaries matching a filter (and a notebook)."""
     if not 0 < limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    rows = summaries(store, filter_text or None)
+    found = rows(store, filter_text or None)
     if notebook is not None:
-        rows = [row for row in rows if notebook(row.get("notebook"))]
-    by_flat = {}
-    for row in rows:
-        flat = flat_row(row)
-        by_flat[id(flat)] = (flat, row)
-    page, total = page_rows([flat for flat, _row in by_flat.values()], sort, desc, offset, limit)
-    return {"total": total, "offset": offset, "runs": [_public(by_flat[id(flat)][1]) for flat in page]}
-
-
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "kernel_id"}
+        found = [row for row in found if notebook(row.notebook)]
+    page, total = page_rows(found, sort, desc, offset, limit, view=lambda row: row.flat)
+    return {"total": total, "offset": offset, "runs": [row.to_json() for row in page]}
 
 
 def run_detail(run: Run) -> dict[str, Any]:
     """``GET runs/ID``: the summary plus notes, artifacts, data, warnings, snapshots, environment."""
     state = run.state
-    detail = _public(run.summary())
+    detail = run.summary()
     detail.update(
         notes=[{"time": iso(n.get("time")), "text": n.get("text", "")} for n in state.notes],
         artifacts=[{k: a.get(k) for k in ("name", "size", "sha256", "kind")} for a in state.artifacts],
@@ -85,7 +73,7 @@ def run_detail(run: Run) -> dict[str, Any]:
 def _environment(run: Run) -> dict[str, Any] | None:
     if not run.state.env:
         return None
-    return run.environment()  # type: ignore[attr-defined,no-any-return]
+    return run.environment()
 
 
 def metric_series(run: Run, keys: Iterable[str] | None = None) -> dict[str, dict[str, list[float]]]:
@@ -132,8 +120,8 @@ def notebook_diff(run: Run, index: int | None, current: Mapping[str, Any]) -> di
     redactor = Redactor.from_environ()
     cells_a = list(snapshot.get("cells") or [])
     cells_b = list(current.get("cells") or [])
-    sources_a = [_source(c) for c in cells_a]
-    sources_b = [redactor.text(_source(c), code=True) for c in cells_b]
+    sources_a = [cell_source(c) for c in cells_a]
+    sources_b = [redactor.text(cell_source(c), code=True) for c in cells_b]
     changes = cell_changes(sources_a, sources_b)
     touched_a = {c["a"] for c in changes if c["a"] is not None}
     touched_b = {c["b"] for c in changes if c["b"] is not None}
@@ -163,25 +151,14 @@ def notebook_diff(run: Run, index: int | None, current: Mapping[str, Any]) -> di
                                         "snapshot": chosen["index"], "snapshot_time": iso(chosen.get("time"))}}
 
 
-def _source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def _outputs(cell: Mapping[str, Any]) -> list[str]:
     return comparable_outputs(cell.get("outputs") or []) if cell.get("cell_type") == "code" else []
 
 
 def active(store: Store, kernel_id: str) -> dict[str, Any]:
     """``GET active``: the running run recorded from kernel `kernel_id`, and its latest metrics."""
-    now = time.time()
-    found = None
-    for fields in store.index.summaries():
-        if fields.get("kernel_id") != kernel_id:
-            continue
-        row = finish_summary(fields, now)
-        if row["status"] == RUNNING and (found is None or (row["start"] or "") >= (found["start"] or "")):
-            found = row
-    if found is None:
+    running = [row for row in rows(store) if row.kernel_id == kernel_id and row.status == RUNNING]
+    if not running:
         return {"run": None, "latest": {}}
-    return {"run": _public(found), "latest": {k: m["last"] for k, m in found["metrics"].items()}}
+    found = max(running, key=lambda row: row.started)
+    return {"run": found.to_json(), "latest": {k: m["last"] for k, m in found.metrics.items()}}

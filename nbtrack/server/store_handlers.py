@@ -12,13 +12,15 @@ the API (so the server's token, ``Authorization: token ...``, works from scripts
 | DELETE | ``store/objects/KEY`` | remove a blob or a temporary leftover (``gc``); 204 |
 | GET | ``store/list?prefix=P`` | ``{"objects": [[key, size, mtime], ...]}`` (logs excluded) |
 | GET | ``store/logs/KEY?offset=N`` | the log's bytes from N on |
-| POST | ``store/logs/KEY?offset=N`` | append the body at N: ``{"size": new size}``; bytes the log already holds at N are skipped when they match (a retry), 409 when they differ or N is past the end |
+| POST | ``store/logs/KEY?offset=N`` | append the body at N: ``{"size": new size}`` (see below) |
 | POST | ``store/sync/KEY`` | make the log durable; 204 |
 | GET | ``store/log-size/KEY`` | ``{"size": N}`` |
 | GET | ``store/log-sizes?prefix=P`` | ``{"sizes": {key: size}}`` |
 | GET | ``store/temp-leftovers?older_than=T`` | ``{"keys": [...]}`` |
 
-Keys are confined to the store's layout (``runs/``, ``notes/``, ``blobs/``, the marker).
+An append skips the bytes the log already holds at N when they match (a retried append), and is
+refused with 409 when they differ or N is past the end. Keys are confined to the store's layout
+(``runs/``, ``notes/``, ``blobs/``, the marker).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from tornado import web
 
 from nbtrack.server.handlers import NBTrackHandler
 from nbtrack.store.backend import Backend
-from nbtrack.store.store import MARKER
+from nbtrack.store.keys import MARKER
 
 KEY = r"(?P<key>.+)"
 WRITABLE_PREFIXES = ("runs/", "notes/", "blobs/")
@@ -97,7 +99,7 @@ def _verify_blob(key: str, data: bytes) -> None:
 class StoreHandler(NBTrackHandler):
     @property
     def backend(self) -> Backend:
-        return self.nbtrack.open_store().backend  # type: ignore[no-any-return]
+        return self.nbtrack.open_store().backend
 
     def reply_bytes(self, data: bytes) -> None:
         self.finish(data, set_content_type="application/octet-stream")
@@ -105,7 +107,7 @@ class StoreHandler(NBTrackHandler):
     def float_arg(self, name: str, default: float) -> float:
         text = self.get_query_argument(name, None)
         try:
-            return default if text in (None, "") else float(text)  # type: ignore[arg-type]
+            return default if text in (None, "") else float(text)
         except ValueError:
             raise web.HTTPError(400, f"{name} must be a number, not {text!r}") from None
 

@@ -1,4 +1,4 @@
-"""The storage primitives a store needs, and the registry that picks a backend by URL.
+"""The storage primitives a store needs (``nbtrack.store.registry`` picks a backend by URL).
 
 A backend offers two kinds of object, both addressed by ``/``-separated keys:
 
@@ -15,10 +15,10 @@ interface, so every backend behaves the same and one test suite covers them all.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Backend(ABC):
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         """Keys of temporary files left by interrupted writes, older than `older_than` (epoch s)."""
 
     # append-only logs
@@ -84,39 +84,3 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or handles."""
-
-
-BackendFactory = Callable[[str], Backend]
-_REGISTRY: dict[str, BackendFactory] = {}
-
-
-def register_backend(scheme: str, factory: BackendFactory) -> None:
-    """Make URLs of `scheme` (``s3``, ``gs``, ``memory``, ...) open with `factory(url)`."""
-    _REGISTRY[scheme] = factory
-
-
-def open_backend(url: str) -> Backend:
-    scheme = urlparse(url).scheme if "://" in url else ""
-    if scheme in ("", "file"):
-        from nbtrack.store.local import LocalBackend
-
-        return LocalBackend(url)
-    factory = _REGISTRY.get(scheme)
-    if factory is None:
-        _load_optional_backends()
-        factory = _REGISTRY.get(scheme)
-    if factory is None:
-        known = ", ".join(sorted({"file", *_REGISTRY}))
-        raise ValueError(f"no store backend for {scheme!r} URLs ({url}); known: {known}")
-    return factory(url)
-
-
-def _load_optional_backends() -> None:
-    """Backends that need optional packages register themselves on import."""
-    import importlib
-
-    for module in ("nbtrack.store.fsspec_backend", "nbtrack.store.http_backend"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            continue

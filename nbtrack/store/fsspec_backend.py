@@ -28,6 +28,7 @@ has them removed.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Iterator
@@ -35,15 +36,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from nbtrack.store.backend import Backend, ObjectInfo, register_backend
-from nbtrack.store.locate import redact_url
+from nbtrack.core.redact import redact_url
+from nbtrack.store.backend import Backend, ObjectInfo
+from nbtrack.store.keys import LOG_NAME
 
 try:
     import fsspec
 except ImportError as exc:  # pragma: no cover - the optional extra is missing
     raise ImportError("bucket stores need fsspec: pip install 'nbtrack[s3]' (or [gcs])") from exc
 
-LOG_NAME = "log"
 OFFSET_DIGITS = 20
 REUSE_SECONDS = 300.0  # a refresh's listing serves that refresh's prefetches; prefetched bytes one read
 
@@ -167,11 +168,11 @@ class FsspecBackend(Backend):
         except FileNotFoundError:
             pass
 
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         return []  # objects appear whole or not at all: no temporary names are ever used
 
     # append-only logs, as immutable segments
-    def _segments(self, key: str) -> list[tuple[int, int, str]]:
+    def _segments(self, key: str) -> builtins.list[tuple[int, int, str]]:
         """The contiguous chain of segments from offset 0, listed now: (start, size, path) each."""
         found = []
         for rel, info in self._find(key).items():
@@ -220,7 +221,7 @@ class FsspecBackend(Backend):
             self._fetched_at = time.monotonic()
 
     def _fetch(
-        self, offsets: dict[str, int], listed: dict[str, list[tuple[int, int, str]]] | None = None
+        self, offsets: dict[str, int], listed: dict[str, builtins.list[tuple[int, int, str]]] | None = None
     ) -> dict[str, bytes]:
         """Each log's bytes from its offset on, all segments fetched concurrently."""
         chains = {key: (listed or {}).get(key) or self._segments(key) for key in offsets}
@@ -255,6 +256,3 @@ class FsspecBackend(Backend):
             self._listed, self._listed_at = listed, time.monotonic()
         return {log: sum(size for _start, size, _path in chain) for log, chain in listed.items()}
 
-
-for _scheme in ("s3", "s3a", "gs", "gcs", "memory", "az", "abfs"):
-    register_backend(_scheme, FsspecBackend)

@@ -17,6 +17,7 @@ keep-alive connection.
 
 from __future__ import annotations
 
+import builtins
 import http.client
 import json
 import os
@@ -25,8 +26,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from nbtrack.store.backend import Backend, ObjectInfo, register_backend
-from nbtrack.store.locate import redact_url
+from nbtrack.core.redact import redact_url
+from nbtrack.store.backend import Backend, ObjectInfo
 
 ENV_TOKEN = "NBTRACK_TOKEN"
 API_PATH = "api/store"
@@ -121,7 +122,7 @@ class HttpBackend(Backend):
     def delete(self, key: str) -> None:
         self._request("DELETE", f"objects/{_quote(key)}", ok=(204, 404))
 
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         return list(self._json("temp-leftovers", {"older_than": older_than})["keys"])
 
     # append-only logs
@@ -162,6 +163,3 @@ def _message(data: bytes) -> str:
     except (ValueError, AttributeError):
         return data[:200].decode("utf-8", "replace")
 
-
-register_backend("http", HttpBackend)
-register_backend("https", HttpBackend)

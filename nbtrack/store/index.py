@@ -12,13 +12,22 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from nbtrack.core.records import RUNNING, RunState, reduce
-from nbtrack.store.store import log_key
+from nbtrack.core.records import RUNNING
+from nbtrack.core.state import RunState, reduce
+from nbtrack.store.backend import Backend
+from nbtrack.store.keys import log_key, run_of
 
-if TYPE_CHECKING:
-    from nbtrack.store.store import Store
+
+class IndexedStore(Protocol):
+    """What the index reads of the store it is handed (``nbtrack.store.store.Store``)."""
+
+    url: str
+    backend: Backend
+
+    def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> Any: ...
+    def annotation_counts(self) -> dict[str, int]: ...
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,7 +47,7 @@ PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 
 
 class Index:
-    def __init__(self, path: Path, store: Store) -> None:
+    def __init__(self, path: Path, store: IndexedStore) -> None:
         self.path = path
         self.store = store
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -61,12 +70,12 @@ class Index:
         with self._lock:
             final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
         listed = self.store.backend.log_sizes_except("runs", final)
-        sizes = {key.split("/")[1]: size for key, size in listed.items()}
+        sizes = {run_of(key): size for key, size in listed.items()}
         notes = self.store.annotation_counts()
         with self._lock:
             return self._apply(sizes, notes)
 
-    def _apply(self, sizes: dict[str, int], notes: dict[str, int]) -> int:
+    def _apply(self, sizes: dict[str, int | None], notes: dict[str, int]) -> int:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -78,7 +87,7 @@ class Index:
                 if row is not None and size in (None, row[1]) and row[2] == n_notes:
                     continue  # unchanged (None: a finished log, not even looked at)
                 stale.append((run_id, row, n_notes))
-            changed = []
+            changed: list[tuple[str, int, int, int, int, str, str, int]] = []
             for start in range(0, len(stale), PREFETCH_BATCH):
                 batch = stale[start : start + PREFETCH_BATCH]
                 self.store.backend.prefetch_logs(
@@ -127,7 +136,9 @@ class Index:
         with self._lock:
             versions = self._db.execute("SELECT id, seen, notes FROM runs ORDER BY id").fetchall()
             parsed = self._parsed
-            stale = [run_id for run_id, seen, notes in versions if parsed.get(run_id, (None, None))[:2] != (seen, notes)]
+            stale = [
+                run_id for run_id, seen, notes in versions if parsed.get(run_id, (None, None))[:2] != (seen, notes)
+            ]
             for start in range(0, len(stale), 500):
                 chunk = stale[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -147,8 +158,3 @@ class Index:
         if row is None:
             raise KeyError(run_id)
         return RunState.from_json(json.loads(row[0]))
-
-    def damaged_runs(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._db.execute("SELECT id, damaged FROM runs WHERE damaged > 0"))
-

@@ -8,6 +8,7 @@ never clobber each other and an existing blob is success). Logs are files opened
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import uuid
@@ -16,9 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from nbtrack.store.backend import Backend, ObjectInfo
+from nbtrack.store.keys import LOG_NAME
 
 TEMP_PREFIX = ".tmp-"
-LOG_NAME = "log"
 
 
 DRIVE_NOT_MOUNTED = (
@@ -112,7 +113,7 @@ class LocalBackend(Backend):
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
 
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         found = []
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from nbtrack.core.redact import redact_url
 
 STORE_DIR = ".nbtrack"
 ENV_STORE = "NBTRACK_STORE"
 ENV_INDEX_DIR = "NBTRACK_INDEX_DIR"
-SECRET_PARAM = re.compile(r"token|secret|key|passw|credential|session|signature|auth", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """`url` without secrets (a password, or query parameters such as ``token=`` or ``secret=``):
-    the form a store URL takes wherever it is kept (index, records, messages)."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not SECRET_PARAM.search(k)]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def find_store(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> str:

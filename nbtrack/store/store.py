@@ -1,19 +1,13 @@
-"""A store: run logs, content-addressed blobs and annotations over one backend, plus this
-machine's derived index of it.
-
-Layout (keys)::
-
-    nbtrack-store.json        format marker
-    runs/<run id>/log         the run's append-only log (one writer: the run's process)
-    notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
-    blobs/<aa>/<sha256>       content-addressed blobs
-"""
+"""A store: run logs, content-addressed blobs and annotations over one backend (the layout is
+``nbtrack.store.keys``), plus this machine's derived index of it (``nbtrack.store.index``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +15,20 @@ from typing import Any
 from nbtrack.core import framing
 from nbtrack.core.framing import Damage
 from nbtrack.core.ids import new_run_id, resolve_prefix
-from nbtrack.core.records import RunState, reduce
-from nbtrack.store.backend import Backend, open_backend
+from nbtrack.core.state import RunState, reduce
+from nbtrack.store.backend import Backend
+from nbtrack.store.index import Index
+from nbtrack.store.keys import (
+    MARKER,
+    STORE_FORMAT,
+    blob_key,
+    log_key,
+    note_key,
+    notes_prefix,
+    run_of,
+)
 from nbtrack.store.locate import find_store, index_path
-
-MARKER = "nbtrack-store.json"
-STORE_FORMAT = 1
+from nbtrack.store.registry import open_backend
 
 
 class BlobCorrupt(IOError):
@@ -48,22 +50,12 @@ class RunLog:
         return reduce(self.records)
 
 
-def log_key(run_id: str) -> str:
-    return f"runs/{run_id}/log"
-
-
-def blob_key(sha: str) -> str:
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise ValueError(f"not a sha256 hex digest: {sha!r}")
-    return f"blobs/{sha[:2]}/{sha}"
-
-
 class Store:
     def __init__(self, backend: Backend, index_file: Path | None = None) -> None:
         self.backend = backend
         self.url = backend.url
         self._index_file = index_file
-        self._index: Any = None
+        self._index: Index | None = None
         self._lock = threading.Lock()
         if not backend.exists(MARKER):
             backend.write_once(MARKER, json.dumps({"format": STORE_FORMAT}).encode())
@@ -102,14 +94,14 @@ class Store:
         """The run's writer is finished: release its log's handles."""
         self.backend.end_log(log_key(run_id))
 
-    def annotate(self, run_id: str, record: dict[str, Any]) -> None:
+    def annotate(self, run_id: str, record: Mapping[str, Any]) -> None:
         """Add a note or tags to any run, by anyone, without touching its writer's log."""
-        self.backend.write_once(f"notes/{run_id}/{new_run_id()}", framing.encode(record))
+        self.backend.write_once(note_key(run_id, new_run_id()), framing.encode(record))
 
     def annotation_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for info in self.backend.list("notes"):
-            run_id = info.key.split("/")[1]
+            run_id = run_of(info.key)
             counts[run_id] = counts.get(run_id, 0) + 1
         return counts
 
@@ -125,12 +117,12 @@ class Store:
 
     def _annotations(self, run_id: str) -> list[dict[str, Any]]:
         found = []
-        for info in sorted(self.backend.list(f"notes/{run_id}"), key=lambda i: i.key):
+        for info in sorted(self.backend.list(notes_prefix(run_id)), key=lambda i: i.key):
             found.extend(framing.decode(self.backend.read(info.key)).records)
         return found
 
     def run_ids(self) -> list[str]:
-        return sorted(key.split("/")[1] for key in self.backend.log_sizes("runs"))
+        return sorted(run_of(key) for key in self.backend.log_sizes("runs"))
 
     def resolve(self, prefix: str) -> str:
         """A full run id from a unique prefix (or the id itself)."""
@@ -138,11 +130,10 @@ class Store:
 
     # the derived index
     @property
-    def index(self):  # type: ignore[no-untyped-def]  # -> Index (import cycle)
+    def index(self) -> Index:
+        """This machine's index of the store, opened on first use (the store hands itself over)."""
         with self._lock:
             if self._index is None:
-                from nbtrack.store.index import Index
-
                 self._index = Index(self._index_file or index_path(self.url), self)
             return self._index
 
@@ -156,7 +147,7 @@ _OPEN: dict[str, Store] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def open_store(location: str | Path | None = None) -> Store:
+def open_store(location: str | os.PathLike[str] | None = None) -> Store:
     """The store at `location` (path or URL), found as `find_store` says when None.
 
     Stores are cached per URL within a process, so every part of a kernel shares one.

@@ -1,16 +1,15 @@
-"""What the widgets share: their bundled front-end code, Colab's widget manager, finding runs."""
+"""What the widgets share: their bundled front-end code and finding the run to show."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from nbtrack import api
+from nbtrack.api import Run, StoreLike, as_store, get_run
 from nbtrack.core.run import ActiveRun
-from nbtrack.query import Run, StoreLike, as_store, get_run
 
 RunSpec = str | Run | ActiveRun | Mapping[str, Any] | None
 
@@ -24,26 +23,6 @@ def front_end(name: str) -> str:
     return (_HERE / "dom.js").read_text(encoding="utf-8") + (_HERE / name).read_text(encoding="utf-8")
 
 
-_colab_enabled = False
-
-
-def enable_colab_widgets() -> bool:
-    """In Colab, turn on its custom widget manager (needed for any third-party widget); once.
-    Returns whether Colab was detected."""
-    global _colab_enabled
-    if "google.colab" not in sys.modules:
-        return False
-    if not _colab_enabled:
-        try:
-            from google.colab import output  # type: ignore[import-not-found]
-
-            output.enable_custom_widget_manager()
-            _colab_enabled = True
-        except Exception:  # not a real Colab runtime: nothing to enable
-            return False
-    return True
-
-
 def stored_run(spec: RunSpec, store: StoreLike = None) -> Run:
     """A stored run from an id (or prefix), a `Run`, an `ActiveRun` (flushed first), or a summary
     row; None means the active run, else the latest run in the store."""
@@ -55,8 +34,7 @@ def stored_run(spec: RunSpec, store: StoreLike = None) -> Run:
             return latest_run(store)
     if isinstance(spec, ActiveRun):
         spec.flush()
-        target = getattr(spec, "store", None) if store is None else as_store(store)
-        return get_run(spec.id, target)
+        return get_run(spec.id, spec.store if store is None else store)  # type: ignore[arg-type]
     if isinstance(spec, Mapping):
         spec = str(spec["id"])
     return get_run(str(spec), store)

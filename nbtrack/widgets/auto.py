@@ -15,9 +15,9 @@ that is executing at that moment, i.e. the training loop's cell.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 
+from nbtrack.capture.notebook import in_kernel
 from nbtrack.core.run import ActiveRun
 
 ENV_AUTO_LIVE = "NBTRACK_AUTO_LIVE"
@@ -29,14 +29,6 @@ def auto_live(enabled: bool | None = True) -> None:
     ``NBTRACK_AUTO_LIVE`` / the default)."""
     global _switch
     _switch = enabled
-
-
-def in_kernel() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None or "ipykernel" not in sys.modules:
-        return False
-    ip = shell.get_ipython()
-    return ip is not None and getattr(ip, "kernel", None) is not None
 
 
 def wanted() -> bool:

@@ -16,11 +16,12 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nbtrack.api import Run, StoreLike
+from nbtrack.capture import colab
 from nbtrack.core.diff import dict_changes
 from nbtrack.core.downsample import envelope
 from nbtrack.core.series import decode_metrics
-from nbtrack.query import Run, StoreLike
-from nbtrack.widgets._common import RunSpec, enable_colab_widgets, front_end, stored_run
+from nbtrack.widgets._common import RunSpec, front_end, stored_run
 from nbtrack.widgets.notebook_diff import cells_section, environment_section
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
@@ -96,7 +97,9 @@ def params_section(runs: Sequence[Run]) -> dict[str, Any]:
     params = [run.params for run in runs]
     keys = sorted({k for p in params for k in p})
     changed_keys = {c.key for i in range(1, len(params)) for c in dict_changes(params[0], params[i])}
-    return {"rows": [{"key": k, "values": [_display(p.get(k)) for p in params], "changed": k in changed_keys} for k in keys]}
+    return {
+        "rows": [{"key": k, "values": [_display(p.get(k)) for p in params], "changed": k in changed_keys} for k in keys]
+    }
 
 
 def metrics_section(runs: Sequence[Run]) -> dict[str, Any]:
@@ -124,7 +127,7 @@ class Comparison:
     ``.figure`` (plotly) and ``.data`` (the JSON the view shows) are there for code."""
 
     def __init__(self, runs: Sequence[Run], metrics: Sequence[str] | None = None) -> None:
-        enable_colab_widgets()
+        colab.enable_widgets()
         self.runs = list(runs)
         self.figure = curves_figure(self.runs, metrics)
         a, b = self.runs[0], self.runs[1]

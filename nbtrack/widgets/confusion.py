@@ -13,9 +13,10 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nbtrack.api import StoreLike
+from nbtrack.capture import colab
 from nbtrack.core.confusion import class_metrics, row_rates
-from nbtrack.query import StoreLike
-from nbtrack.widgets._common import RunSpec, enable_colab_widgets, front_end, stored_run
+from nbtrack.widgets._common import RunSpec, front_end, stored_run
 
 
 def confusion_views(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ class ConfusionMatrix(anywidget.AnyWidget):
 def show_confusion_matrix(run: RunSpec = None, step: int | None = None, store: StoreLike = None) -> ConfusionMatrix:
     """The confusion matrices of `run` (default: the active run, else the latest run) with a step
     slider when several were logged; opens at `step` (default: the last one logged)."""
-    enable_colab_widgets()
+    colab.enable_widgets()
     stored = stored_run(run, store)
     views = confusion_views(stored.records_of("confusion"))
     if not views:

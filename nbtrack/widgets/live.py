@@ -21,13 +21,15 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nbtrack.api import StoreLike
+from nbtrack.capture import colab
 from nbtrack.core.downsample import Delta, Envelope
 from nbtrack.core.records import RUNNING
 from nbtrack.core.run import ActiveRun
 from nbtrack.core.series import Batch, MetricHistory, decode_metrics
-from nbtrack.query import StoreLike
-from nbtrack.widgets._common import RunSpec, enable_colab_widgets, front_end, stored_run
+from nbtrack.widgets._common import RunSpec, front_end, stored_run
 
+Series = tuple[Sequence[float], Sequence[float], Sequence[float]]  # steps, times, values
 MetricsSpec = str | Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None
 
 _SPLIT_PREFIX = re.compile(r"^(train|training|val|valid|validation|test|eval|dev)[_\-.]", re.IGNORECASE)
@@ -78,7 +80,7 @@ class LiveCurves(anywidget.AnyWidget):
     height = traitlets.Int(220).tag(sync=True)
 
     def __init__(self, metrics: MetricsSpec = None, capacity: int = 600, interval: float = 0.2, **kwargs: Any) -> None:
-        enable_colab_widgets()
+        colab.enable_widgets()
         super().__init__(**kwargs)
         self.metrics_spec = metrics
         self.capacity = capacity
@@ -105,7 +107,7 @@ class LiveCurves(anywidget.AnyWidget):
         self._thread.start()
         return self
 
-    def load(self, history: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]], t0: float) -> LiveCurves:
+    def load(self, history: Mapping[str, Series], t0: float) -> LiveCurves:
         """Show finished series (key -> steps, times, values) once."""
         self._t0 = t0
         self._ingest(dict(history))
@@ -132,7 +134,7 @@ class LiveCurves(anywidget.AnyWidget):
         run.collect_metrics()
         return self._ingest(run.history.since(self._cursor))
 
-    def _ingest(self, new: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]) -> int:
+    def _ingest(self, new: Mapping[str, Series]) -> int:
         if not new:
             return 0
         count = 0
@@ -222,7 +224,7 @@ def show_live(
     return widget
 
 
-def _stored_history(records: list[dict[str, Any]]) -> dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]:
+def _stored_history(records: list[dict[str, Any]]) -> Mapping[str, Series]:
     history = MetricHistory()
     for record in records:
         keys, steps, times, columns = decode_metrics(record)

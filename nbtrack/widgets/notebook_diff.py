@@ -13,9 +13,9 @@ import difflib
 import json
 from typing import Any
 
+from nbtrack.api import Run
 from nbtrack.core.diff import cell_changes, environment_changes
 from nbtrack.core.reproduce import comparable_outputs
-from nbtrack.query import Run
 
 MAX_LINES = 400  # per cell and part; the rest is summarised
 Lines = list[list[str]]
@@ -86,7 +86,9 @@ def notebook_cells_diff(nb_a: Any, nb_b: Any) -> list[dict[str, Any]]:
     changes = cell_changes(src_a, src_b)
     touched_a = {c["a"] for c in changes if c["a"] is not None}
     touched_b = {c["b"] for c in changes if c["b"] is not None}
-    pairs = list(zip([i for i in range(len(src_a)) if i not in touched_a], [j for j in range(len(src_b)) if j not in touched_b]))
+    pairs = list(
+        zip([i for i in range(len(src_a)) if i not in touched_a], [j for j in range(len(src_b)) if j not in touched_b])
+    )
     entries: list[tuple[float, dict[str, Any]]] = []
     for i, j in pairs:
         outputs = _outputs_diff(out_a[i], out_b[j])
@@ -110,7 +112,10 @@ def notebook_cells_diff(nb_a: Any, nb_b: Any) -> list[dict[str, Any]]:
                 "status": "removed", "a": i, "b": None, "source": _all("-", src_a[i]), "outputs": _all("-", out_a[i])}))
     cells = [entry for _, entry in sorted(entries, key=lambda e: e[0])]
     for cell in cells:
-        where = [f"a[{cell['a'] + 1}]" if cell["a"] is not None else "", f"b[{cell['b'] + 1}]" if cell["b"] is not None else ""]
+        where = [
+            f"a[{cell['a'] + 1}]" if cell["a"] is not None else "",
+            f"b[{cell['b'] + 1}]" if cell["b"] is not None else "",
+        ]
         cell["label"] = "cell " + " → ".join(w for w in where if w)
     return cells
 

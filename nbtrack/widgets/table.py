@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,11 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from nbtrack.api import FilterSpec, StoreLike, as_store, rows
+from nbtrack.capture import colab
 from nbtrack.core.filters import FilterError, predicate, resolve
 from nbtrack.core.paging import page_rows
-from nbtrack.query import FilterSpec, StoreLike, as_store, flat_row, summaries
-from nbtrack.widgets._common import enable_colab_widgets, front_end
+from nbtrack.widgets._common import front_end
 
 BASE_COLUMNS = [
     ("status", "status", False),
@@ -60,7 +61,9 @@ def format_cell(value: Any, column: str = "") -> str:
     return str(value)
 
 
-def table_columns(rows: list[Mapping[str, Any]], max_params: int = 12, max_metrics: int = 12) -> list[dict[str, Any]]:
+def table_columns(
+    rows: Sequence[Mapping[str, Any]], max_params: int = 12, max_metrics: int = 12
+) -> list[dict[str, Any]]:
     """Base columns, then the most common params and metrics (last value) across `rows`."""
     params: Counter[str] = Counter()
     metrics: Counter[str] = Counter()
@@ -105,7 +108,7 @@ class RunTable(ipywidgets.VBox):
         limit: int = 50,
         refresh_interval: float = 5.0,
     ) -> None:
-        enable_colab_widgets()
+        colab.enable_widgets()
         self.store = as_store(store)
         self.grid = RunGrid(limit=limit, filter_text=filter if isinstance(filter, str) else "")
         self.compare_area = ipywidgets.Output()
@@ -130,11 +133,11 @@ class RunTable(ipywidgets.VBox):
     # ---- data
     def reload(self) -> None:
         """Re-read every run from the store's index, then re-filter and re-page."""
-        rows = [flat_row(r) for r in summaries(self.store, self._base_filter)]
+        flats = [row.flat for row in rows(self.store, self._base_filter)]
         with self._lock:
-            self._all = rows
-            self.grid.run_count = len(rows)
-            self.grid.columns = table_columns(rows)
+            self._all = flats
+            self.grid.run_count = len(flats)
+            self.grid.columns = table_columns(flats)
             self.grid.updated = time.strftime("%H:%M:%S")
             self._apply_filter()
 
@@ -216,7 +219,9 @@ class RunTable(ipywidgets.VBox):
         super().close()
 
 
-def table(filter: FilterSpec = None, store: StoreLike = None, limit: int = 50, refresh_interval: float = 5.0) -> RunTable:
+def table(
+    filter: FilterSpec = None, store: StoreLike = None, limit: int = 50, refresh_interval: float = 5.0
+) -> RunTable:
     """The shared run table (leaderboard) of the store: every run of every user, sortable by any
     column, filterable (``resnet loss<0.3 tag=faces``), paged through the kernel, refreshed as
     runs arrive; select runs and press Compare."""

@@ -12,8 +12,9 @@ import nbformat
 import pytest
 
 import nbtrack
+from nbtrack.api import get_run
 from nbtrack.cli import main
-from nbtrack.query import get_run
+from nbtrack.core import records
 from nbtrack.store.store import open_store
 from tests.capture.kernels import ROOT
 
@@ -22,7 +23,7 @@ from tests.capture.kernels import ROOT
 def test_demo_runs_end_to_end_and_its_snapshot_reads_back(tmp_path: Path, child_env: dict[str, str]) -> None:
     store = tmp_path / "store"
     child_env.pop("NBTRACK_STORE", None)
-    done = subprocess.run([sys.executable, "-m", "nbtrack.cli", "--store", str(store), "demo"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "nbtrack", "--store", str(store), "demo"], cwd=ROOT,
                           env=child_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "demo forest" in done.stdout and "finished" in done.stdout
@@ -33,8 +34,14 @@ def test_demo_runs_end_to_end_and_its_snapshot_reads_back(tmp_path: Path, child_
     assert run.metrics["key"].nunique() == 2 and run.environment() is not None
     assert run.warnings == []  # the parameters cell ran before start, but its values are the run's params
     out = tmp_path / "snapshot.ipynb"
-    shown = subprocess.run([sys.executable, "-m", "nbtrack.cli", "--store", str(store), "show", run_id[:8],
-                            "--notebook", str(out)], cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=120)
+    shown = subprocess.run(
+        [sys.executable, "-m", "nbtrack", "--store", str(store), "show", run_id[:8], "--notebook", str(out)],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shown.returncode == 0, shown.stderr
     snapshot = nbformat.read(out, as_version=4)
     nbformat.validate(snapshot)
@@ -53,10 +60,9 @@ def make_run(store: Path, name: str, sources: list[str], env_edit: dict[str, str
             env["packages"].pop(package, None)
         else:
             env["packages"][package] = version
-    run.record("env", sha256=run.store.put_json(env))
+    run.write(records.env(run.store.put_json(env)))
     for seq, source in enumerate(sources):
-        run.record("cell", seq=seq, cell_id=None, execution_count=seq + 1, source=source, started=0.0, duration=0.0,
-                   ok=True, error=None, outputs=None, refs=[])
+        run.write(records.cell(seq, None, seq + 1, source, 0.0, 0.0, None, None))
     run.finish()
     return run.id
 

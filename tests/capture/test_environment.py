@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from nbtrack.api import get_run
 from nbtrack.capture.environment import capture, environment_variables
 from nbtrack.core.redact import Redactor
-from nbtrack.query import get_run
 from nbtrack.store.store import open_store
 
 

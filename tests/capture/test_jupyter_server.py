@@ -15,7 +15,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbtrack.query import get_run
+from nbtrack.api import get_run
 from nbtrack.store.store import open_store
 from tests.capture.kernels import ROOT
 from tests.servers import free_port, wait_for_http
@@ -63,8 +63,11 @@ def test_a_server_kernel_knows_its_notebook(tmp_path: Path, store_path: Path, mo
                 nbformat.v4.new_code_cell("print(x)")]
     nbformat.write(nb, notebook)
     port, token = free_port(), uuid.uuid4().hex
-    env = os.environ | {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-                        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = os.environ | {
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

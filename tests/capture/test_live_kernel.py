@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nbtrack.query import get_run
+from nbtrack.api import get_run
 from nbtrack.store.store import open_store
 from tests.capture.kernels import Kernel
 
@@ -38,8 +38,16 @@ def test_out_of_order_edits_deletions_and_pre_start_state_are_warned(
     notebook = tmp_path / "analysis.ipynb"
     magic = {"cell-start": '%nbtrack start "exploration"', "cell-params": "lr = 0.05\napi_key = 'abcdef123456'",
              "cell-status": "%nbtrack status", "cell-stop": "%nbtrack stop"}
-    write_notebook(notebook, {"cell-start": magic["cell-start"], "cell-params": magic["cell-params"], **CELLS, "cell-status": magic["cell-status"],
-                              "cell-stop": magic["cell-stop"]})
+    write_notebook(
+        notebook,
+        {
+            "cell-start": magic["cell-start"],
+            "cell-params": magic["cell-params"],
+            **CELLS,
+            "cell-status": magic["cell-status"],
+            "cell-stop": magic["cell-stop"],
+        },
+    )
     kernel.execute(f"import os; os.environ['NBTRACK_NOTEBOOK'] = {str(notebook)!r}")
     kernel.execute("w = 5")  # state from before the run
     kernel.execute("%load_ext nbtrack")
@@ -52,8 +60,17 @@ def test_out_of_order_edits_deletions_and_pre_start_state_are_warned(
     kernel.execute(CELLS["cell-c"], "cell-c")
     kernel.execute(CELLS["cell-b"], "cell-b")  # b above c, run after it
     kernel.execute("q = w + 1", "cell-gone")  # a cell then deleted from the notebook
-    write_notebook(notebook, {"cell-start": magic["cell-start"], "cell-params": magic["cell-params"], **CELLS, "cell-a": "x = 3",  # edited, not re-run
-                              "cell-status": magic["cell-status"], "cell-stop": magic["cell-stop"]})
+    write_notebook(
+        notebook,
+        {
+            "cell-start": magic["cell-start"],
+            "cell-params": magic["cell-params"],
+            **CELLS,
+            "cell-a": "x = 3",  # edited, not re-run
+            "cell-status": magic["cell-status"],
+            "cell-stop": magic["cell-stop"],
+        },
+    )
     status = kernel.text("%nbtrack status", "cell-status")
     kernel.execute("%nbtrack stop", "cell-stop")
 
@@ -110,7 +127,11 @@ def test_a_kernel_killed_mid_run_reads_as_crashed_with_what_was_flushed(kernel: 
     time.sleep(0.2)
     run = the_run(store_path)
     assert run.status == "crashed"
-    assert [c["source"].splitlines()[-1] for c in run.cells[1:4]] == ["print('step', 0)", "print('step', 1)", "print('step', 2)"]
+    assert [c["source"].splitlines()[-1] for c in run.cells[1:4]] == [
+        "print('step', 0)",
+        "print('step', 1)",
+        "print('step', 2)",
+    ]
     assert run.cell_outputs(run.cells[3])[0]["text"] == "step 2\n"
     assert run.metrics["value"].tolist() == [1.0, 0.5, 1.0 / 3]
     assert run.environment() is not None

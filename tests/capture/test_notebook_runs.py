@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nbtrack.query import Run, get_run
+from nbtrack.api import Run, get_run
 from nbtrack.store.store import open_store
 from tests.capture.kernels import NOTEBOOKS, execute_fixture
 
@@ -67,7 +67,9 @@ def test_sklearn_notebook_under_papermill_is_captured_whole(store_path: Path, tm
     assert header["kernel_name"] == "python3" and "kernel_id" not in header  # no Jupyter server here
 
 
-def test_secrets_printed_never_reach_the_store(store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_printed_never_reach_the_store(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NBTRACK_TEST_API_TOKEN", "tok-9f8e7d6c5b4a39281706")
     execute_fixture("secrets.ipynb", tmp_path)
     run = only_run(store_path)

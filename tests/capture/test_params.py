@@ -6,7 +6,9 @@ from nbtrack.capture.params import parameter_cells, parameters_of, parse_paramet
 
 
 def test_parse_literals_and_expressions() -> None:
-    source = "lr = 0.01\nepochs: int = 5\nlayers = (64, 32)\na, b = 1, 'two'\npath = Path('data')\nprint('not a param')\n"
+    source = (
+        "lr = 0.01\nepochs: int = 5\nlayers = (64, 32)\na, b = 1, 'two'\npath = Path('data')\nprint('not a param')\n"
+    )
     assert parse_parameters(source) == {"lr": 0.01, "epochs": 5, "layers": [64, 32], "a": 1, "b": "two",
                                         "path": "Path('data')"}
     assert parse_parameters("%magic (") == {}

@@ -66,8 +66,14 @@ class ColabFrontend:
             if kind == "stream":
                 outputs.append({"output_type": "stream", "name": content["name"], "text": content["text"]})
             elif kind in ("display_data", "execute_result"):
-                outputs.append({"output_type": kind, "data": content["data"], "metadata": content.get("metadata", {}),
-                                **({"execution_count": content["execution_count"]} if kind == "execute_result" else {})})
+                outputs.append(
+                    {
+                        "output_type": kind,
+                        "data": content["data"],
+                        "metadata": content.get("metadata", {}),
+                        **({"execution_count": content["execution_count"]} if kind == "execute_result" else {}),
+                    }
+                )
             elif kind == "error":
                 outputs.append({"output_type": "error", "ename": content["ename"], "evalue": content["evalue"],
                                 "traceback": content["traceback"]})

@@ -49,7 +49,9 @@ def test_deleted_and_edited_cells_against_the_notebook() -> None:
 def test_pre_start_state() -> None:
     executions = run((None, "y = w + 1"), (None, "w = 3\nprint(w)"))
     warnings = analyse(executions, before_start={"w", "unused"})
-    assert len(warnings) == 1 and warnings[0]["kind"] == "pre_start_state" and "w defined before" in warnings[0]["message"]
+    assert (
+        len(warnings) == 1 and warnings[0]["kind"] == "pre_start_state" and "w defined before" in warnings[0]["message"]
+    )
 
 
 def test_cells_without_ids_are_matched_by_source() -> None:

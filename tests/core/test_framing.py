@@ -59,7 +59,9 @@ def test_any_truncation(cut: int) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(min_value=0, max_value=len(LOG) - 1), st.integers(1, 255)), min_size=1, max_size=8))
+@given(
+    st.lists(st.tuples(st.integers(min_value=0, max_value=len(LOG) - 1), st.integers(1, 255)), min_size=1, max_size=8)
+)
 def test_any_byte_flips(flips: list[tuple[int, int]]) -> None:
     damaged = bytearray(LOG)
     for pos, mask in flips:

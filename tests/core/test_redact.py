@@ -23,21 +23,30 @@ def test_ordinary_names(name: str) -> None:
     assert not is_secret_name(name)
 
 
-@pytest.mark.parametrize(("text", "secret"), [
-    (f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}", AWS_SECRET),
-    (f"the key is {AWS_SECRET}.", AWS_SECRET),
-    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
-    ("postgres://admin:Hunter2Hunter2@db:5432/x", "Hunter2Hunter2"),
-    ("clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@github.com/o/r", "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"),
-    ("Authorization: Bearer abc.def.ghijklmnopqrstuvwx", "ghijklmnopqrstuvwx"),
-    ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "dozjgNryP4J3"),
-    ('{"password": "CorrectHorse"}', "CorrectHorse"),
-    ("password=hunter2x", "hunter2x"),
-    ("slack xoxb-1234567890-abcdefghij", "xoxb-1234567890"),
-    ("openai sk-proj-abcdefghijklmnopqrstuvwx", "sk-proj-abcdefghij"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "MIIEow"),
-    ("curl 'https://api.x.com/v1?api_key=abcd1234efgh&q=1'", "abcd1234efgh"),
-])
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}", AWS_SECRET),
+        (f"the key is {AWS_SECRET}.", AWS_SECRET),
+        ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        ("postgres://admin:Hunter2Hunter2@db:5432/x", "Hunter2Hunter2"),
+        (
+            "clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@github.com/o/r",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+        ),
+        ("Authorization: Bearer abc.def.ghijklmnopqrstuvwx", "ghijklmnopqrstuvwx"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "dozjgNryP4J3",
+        ),
+        ('{"password": "CorrectHorse"}', "CorrectHorse"),
+        ("password=hunter2x", "hunter2x"),
+        ("slack xoxb-1234567890-abcdefghij", "xoxb-1234567890"),
+        ("openai sk-proj-abcdefghijklmnopqrstuvwx", "sk-proj-abcdefghij"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "MIIEow"),
+        ("curl 'https://api.x.com/v1?api_key=abcd1234efgh&q=1'", "abcd1234efgh"),
+    ],
+)
 def test_text_secrets_are_masked(text: str, secret: str) -> None:
     redacted = Redactor().text(text)
     assert secret not in redacted and MASK in redacted
@@ -73,7 +82,10 @@ def test_code_keeps_expressions_and_masks_literals(code: str, expected: str) -> 
 
 def test_value_walks_json_and_mapping_masks_by_name() -> None:
     redactor = Redactor()
-    assert redactor.value({"a": ["x", {"b": "token: abcdef123"}], "n": 3}) == {"a": ["x", {"b": f"token: {MASK}"}], "n": 3}
+    assert redactor.value({"a": ["x", {"b": "token: abcdef123"}], "n": 3}) == {
+        "a": ["x", {"b": f"token: {MASK}"}],
+        "n": 3,
+    }
     assert redactor.mapping({"api_key": "abc", "lr": 0.1}) == {"api_key": MASK, "lr": 0.1}
 
 

@@ -60,14 +60,19 @@ def test_widget_state_and_views_are_stripped() -> None:
 def test_big_outputs_are_capped_with_a_marker_and_secrets_redacted() -> None:
     nb = notebook(1)
     nb.cells[0].source = "password = 'hunter22'"
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="a" * 5000 + " token=abcdef123"),
-                           nbformat.v4.new_output("display_data", data={"image/png": "iVBOR" * 2000, "text/plain": "<Figure>"})]
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a" * 5000 + " token=abcdef123"),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR" * 2000, "text/plain": "<Figure>"}),
+    ]
     blobs = Blobs()
     back = load_notebook(blobs.__getitem__, SnapshotWriter(blobs.put, Redactor(), max_output_bytes=1000).store(nb)[0])
     cell = back.cells[0]
     assert cell.source == "password = '[REDACTED]'"
     assert cell.outputs[0]["text"].startswith("a" * 1000) and "more bytes not stored" in cell.outputs[0]["text"]
-    assert "image/png" not in cell.outputs[1]["data"] and "image/png output of 10000 bytes" in cell.outputs[1]["data"]["text/plain"]
+    assert (
+        "image/png" not in cell.outputs[1]["data"]
+        and "image/png output of 10000 bytes" in cell.outputs[1]["data"]["text/plain"]
+    )
     assert b"hunter22" not in b"".join(blobs.values())
 
 

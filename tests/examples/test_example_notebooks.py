@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 import nbtrack
-from nbtrack.query import Run
+from nbtrack.api import Run
 from nbtrack.store.store import Store, open_store
 
 pytestmark = pytest.mark.slow
@@ -205,7 +205,9 @@ def test_team_store(examples: Path) -> None:
     assert exported
     best = runs.sort_values("metrics.cv_accuracy.last").iloc[-1]["id"]
     original, copy = nbtrack.get_run(best, team), nbtrack.get_run(best, mine)
-    assert [json.dumps(r, sort_keys=True) for r in copy.records] == [json.dumps(r, sort_keys=True) for r in original.records]
+    assert [json.dumps(r, sort_keys=True) for r in copy.records] == [
+        json.dumps(r, sort_keys=True) for r in original.records
+    ]
 
 
 def test_nbval_lax_route(examples: Path) -> None:
@@ -225,6 +227,8 @@ def test_committed_notebooks_match_their_generator(tmp_path: Path) -> None:
     written = sorted(p.name for p in tmp_path.glob("*.ipynb"))
     assert written == sorted(p.name for p in EXAMPLES.glob("*.ipynb"))
     for name in written:
-        assert (tmp_path / name).read_text() == (EXAMPLES / name).read_text(), f"{name}: run example_notebooks/generate.py"
+        assert (tmp_path / name).read_text() == (EXAMPLES / name).read_text(), (
+            f"{name}: run example_notebooks/generate.py"
+        )
         nb = nbformat.read(EXAMPLES / name, as_version=4)
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")

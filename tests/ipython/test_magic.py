@@ -11,7 +11,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import nbtrack
-from nbtrack.query import get_run
+from nbtrack.api import get_run
 from nbtrack.store.store import open_store
 
 
@@ -80,7 +80,9 @@ def test_unload_removes_hooks_and_stream_tees(shell: InteractiveShell) -> None:
     shell.run_cell("%load_ext nbtrack")
 
 
-def test_rebuilt_notebook_keeps_each_pre_start_cell_once_with_its_count(shell: InteractiveShell, tmp_path: Path) -> None:
+def test_rebuilt_notebook_keeps_each_pre_start_cell_once_with_its_count(
+    shell: InteractiveShell, tmp_path: Path
+) -> None:
     for source in ("a = 1", "b = 2", "a = 1"):
         shell.run_cell(source, store_history=True)
     shell.run_cell("%nbtrack start r", store_history=True)

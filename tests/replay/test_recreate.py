@@ -30,7 +30,9 @@ def test_plan_installs_what_the_notebook_imports_plus_the_kernel() -> None:
                                      "ipykernel": "7.4.0", "nbformat": "5.10.4", "anywidget": "0.9.0"}
     assert the_plan.reasons["scikit-learn"] == "imported as sklearn"
     assert the_plan.unknown_modules == ["my_local_helpers"]
-    assert "nbtrack" not in the_plan.constraints and "torch" not in the_plan.constraints  # local versions are not on an index
+    assert (
+        "nbtrack" not in the_plan.constraints and "torch" not in the_plan.constraints
+    )  # local versions are not on an index
     assert the_plan.constraints["packaging"] == "26.0"
     assert plan(RECORDED, list(reversed(sources))).key == the_plan.key
     assert plan({**RECORDED, "python": {"version": "3.12.1"}}, sources).key != the_plan.key

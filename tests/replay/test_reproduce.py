@@ -28,7 +28,12 @@ def stream(text: str, name: str = "stdout") -> dict:
 
 
 def result(plain: str, **more: str) -> dict:
-    return {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": plain, **more}}
+    return {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"text/plain": plain, **more},
+    }
 
 
 @pytest.mark.parametrize(
@@ -39,7 +44,10 @@ def result(plain: str, **more: str) -> dict:
         ("saved at 2026-11-23T17:51:47.123Z", "saved at 2027-01-02 03:04:05"),
         ("Mon Nov 23 17:51:47 2026", "Tue Dec  1 08:00:00 2026"),
         ("run 01kaqz3m8r4xyzab started", "run 01kaqz9q2s7mnpqr started"),
-        ("100%|██████████| 10/10 [00:01<00:00,  9.81it/s]", "100%|██████████| 10/10 [00:02<00:00,  4.90it/s]"),
+        (
+            "100%|██████████| 10/10 [00:01<00:00,  9.81it/s]",
+            "100%|██████████| 10/10 [00:02<00:00,  4.90it/s]",
+        ),
         ("epoch done in 12.5s", "epoch done in 9.1s"),
         ("id 123e4567-e89b-12d3-a456-426614174000", "id 00000000-1111-2222-3333-444444444444"),
     ],
@@ -80,8 +88,16 @@ def test_rich_outputs_compare_their_real_representation() -> None:
     status, differences = compare_outputs([html_a], [html_b], 1e-6)
     assert status == DIFFERENT
     assert "-<b>0.5</b>" in differences[0] and "+<b>0.6</b>" in differences[0]
-    png_a = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "AAAA", "text/plain": "<Figure size 640x480 with 1 Axes>"}}
-    png_b = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "BBBB", "text/plain": "<Figure size 640x480 with 1 Axes>"}}
+    png_a = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"image/png": "AAAA", "text/plain": "<Figure size 640x480 with 1 Axes>"},
+    }
+    png_b = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"image/png": "BBBB", "text/plain": "<Figure size 640x480 with 1 Axes>"},
+    }
     assert compare_outputs([png_a], [png_a], 1e-6)[0] == IDENTICAL
     assert compare_outputs([png_a], [png_b], 1e-6)[0] == DIFFERENT  # same description, other pixels
     error_a = {"output_type": "error", "ename": "ValueError", "evalue": "bad 1", "traceback": ["long", "trace"]}
@@ -105,7 +121,9 @@ def test_metrics_agree_within_tolerance() -> None:
 
 
 def test_package_differences_use_normalised_names() -> None:
-    rows = compare_packages({"Scikit_Learn": "1.5", "numpy": "2.0", "old": "1"}, {"scikit-learn": "1.5", "numpy": "2.1", "new": "3"})
+    rows = compare_packages(
+        {"Scikit_Learn": "1.5", "numpy": "2.0", "old": "1"}, {"scikit-learn": "1.5", "numpy": "2.1", "new": "3"}
+    )
     assert rows == [
         {"package": "new", "original": None, "replay": "3", "kind": "added"},
         {"package": "numpy", "original": "2.0", "replay": "2.1", "kind": "changed"},
@@ -133,18 +151,32 @@ def test_verdicts_and_exit_codes() -> None:
 def test_the_trackers_own_warnings_are_not_differences() -> None:
     warning = ('/site/nbtrack/core/run.py:246: RuntimeWarning: nbtrack could not record something: OSError()\n'
                '  self._report("deferred", f"nbtrack could not record something: {exc!r}")\n')
-    assert compare_outputs([stream("600 rows\n")], [stream(warning, "stderr"), stream("600 rows\n")], 1e-6)[0] == IDENTICAL
+    assert (
+        compare_outputs([stream("600 rows\n")], [stream(warning, "stderr"), stream("600 rows\n")], 1e-6)[0] == IDENTICAL
+    )
     user = "/x.py:3: UserWarning: careful\n  warnings.warn('careful')\n"
     assert compare_outputs([], [stream(warning + user, "stderr")], 1e-6)[0] == DIFFERENT
 
 
 def test_rendered_report_escapes_user_text_and_names_differing_cells() -> None:
-    from nbtrack.replay.report import render
+    from nbtrack.cli.replay import render
 
-    cells = [CellComparison(0, "x = 1", IDENTICAL), CellComparison(3, "draw = rnd()\x1b[31m", DIFFERENT, ["-a\n+b"], "c3", 7)]
+    cells = [
+        CellComparison(0, "x = 1", IDENTICAL),
+        CellComparison(3, "draw = rnd()\x1b[31m", DIFFERENT, ["-a\n+b"], "c3", 7),
+    ]
     metrics = [{"key": "loss", "original": 0.5, "replay": 0.6, "status": DIFFERENT, "agree": False}]
-    lines = render(Report("orig", "new", cells, metrics, [{"package": "numpy", "original": "1", "replay": "2", "kind": "changed"}],
-                          [{"path": "/d", "status": "different", "replay_path": "/e"}], {"lr": 0.1}))
+    lines = render(
+        Report(
+            "orig",
+            "new",
+            cells,
+            metrics,
+            [{"package": "numpy", "original": "1", "replay": "2", "kind": "changed"}],
+            [{"path": "/d", "status": "different", "replay_path": "/e"}],
+            {"lr": 0.1},
+        )
+    )
     text = "\n".join(lines)
     assert "\x1b" not in text and "\\x1b[31m" in text
     assert "cell 4 [In 7] different: draw = rnd()" in text and "      +b" in text

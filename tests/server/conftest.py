@@ -18,12 +18,13 @@ from jupyter_server.auth import Authorizer
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from traitlets.config import Config
 
-from nbtrack.core import framing
+from nbtrack.core import framing, records
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FORMAT
 from nbtrack.core.redact import Redactor
 from nbtrack.core.snapshot import SnapshotWriter
-from nbtrack.store.store import Store, log_key, open_store
+from nbtrack.store.keys import log_key
+from nbtrack.store.store import Store, open_store
 
 
 class DenyNBTrack(Authorizer):
@@ -131,4 +132,4 @@ def record_snapshot(run: Any, store: Store, notebook: Path, reason: str = "finis
     """Record on the active `run` what capture records at a snapshot (the notebook stored cell
     by cell); capture's own tests cover capture."""
     manifest, cells = SnapshotWriter(store.put_blob, Redactor()).store(nbformat.read(notebook, as_version=4))
-    run.record("snapshot", manifest=manifest, reason=reason, source="disk", path=str(notebook), refs=cells)
+    run.write(records.snapshot(manifest, cells, reason, "disk", str(notebook)))

@@ -37,7 +37,9 @@ ROUTES: list[tuple[str, str, dict[str, str], dict[str, Any] | None, int]] = [
 IDS = [f"{m} {r}" for m, r, *_ in ROUTES]
 
 
-async def call(jp_fetch: Any, method: str, route: str, query: dict[str, str], body: Any, run: str, **kwargs: Any) -> Any:
+async def call(
+    jp_fetch: Any, method: str, route: str, query: dict[str, str], body: Any, run: str, **kwargs: Any
+) -> Any:
     parts = route.format(run=run).split("/")
     return await jp_fetch(
         "nbtrack", "api", *parts, method=method, params=query,
@@ -62,7 +64,9 @@ async def test_unauthenticated_request_is_forbidden(jp_fetch, make_run, method, 
 
 @pytest.mark.parametrize("authorizer", [DenyNBTrack])
 @pytest.mark.parametrize(("method", "route", "query", "body", "status"), ROUTES, ids=IDS)
-async def test_user_denied_the_nbtrack_resource_is_forbidden(jp_fetch, make_run, store, method, route, query, body, status):
+async def test_user_denied_the_nbtrack_resource_is_forbidden(
+    jp_fetch, make_run, store, method, route, query, body, status
+):
     run = make_run("r")
     response = await call(jp_fetch, method, route, query, body, run)
     assert response.code == 403
@@ -128,18 +132,26 @@ async def test_patch_and_post_with_a_login_cookie_need_the_xsrf_token(jp_fetch, 
     assert listed.code == 200  # reading with the cookie alone is fine
 
     note = json.dumps({"note": "from the browser"})
-    refused = await jp_fetch("nbtrack", "api", "runs", run, method="PATCH", body=note, headers=dict(browser), raise_error=False)
+    refused = await jp_fetch(
+        "nbtrack", "api", "runs", run, method="PATCH", body=note, headers=dict(browser), raise_error=False
+    )
     assert refused.code == 403
     assert store.read_run(run).state().notes == []
     replay = json.dumps({"run": run})
-    refused_post = await jp_fetch("nbtrack", "api", "replay", method="POST", body=replay, headers=dict(browser), raise_error=False)
+    refused_post = await jp_fetch(
+        "nbtrack", "api", "replay", method="POST", body=replay, headers=dict(browser), raise_error=False
+    )
     assert refused_post.code == 403
 
     forged = dict(browser, **{"X-XSRFToken": "not-the-token"})
-    assert (await jp_fetch("nbtrack", "api", "runs", run, method="PATCH", body=note, headers=forged, raise_error=False)).code == 403
+    assert (
+        await jp_fetch("nbtrack", "api", "runs", run, method="PATCH", body=note, headers=forged, raise_error=False)
+    ).code == 403
 
     with_token = dict(browser, **{"X-XSRFToken": cookies["_xsrf"]})
-    accepted = await jp_fetch("nbtrack", "api", "runs", run, method="PATCH", body=note, headers=with_token, raise_error=False)
+    accepted = await jp_fetch(
+        "nbtrack", "api", "runs", run, method="PATCH", body=note, headers=with_token, raise_error=False
+    )
     assert accepted.code == 200, accepted.body
     assert [n["text"] for n in json_body(accepted)["notes"]] == ["from the browser"]
 

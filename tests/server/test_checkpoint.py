@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 import nbtrack
-from nbtrack.query import get_run
+from nbtrack.api import get_run
 from tests.server.conftest import json_body, record_snapshot, write_notebook
 
 

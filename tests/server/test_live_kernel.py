@@ -61,7 +61,9 @@ async def test_run_in_a_server_kernel(jp_fetch, jp_ws_fetch, jp_root_dir, kernel
     ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels")
     try:
         await execute(ws, '%load_ext nbtrack\n%nbtrack start "live run" --tag lab')
-        await execute(ws, "import nbtrack\nnbtrack.log(step=0, loss=0.5)\nnbtrack.log(step=1, loss=0.25)\nnbtrack.flush()")
+        await execute(
+            ws, "import nbtrack\nnbtrack.log(step=0, loss=0.5)\nnbtrack.log(step=1, loss=0.25)\nnbtrack.flush()"
+        )
 
         active = json_body(await jp_fetch("nbtrack", "api", "active", params={"kernel": kernel_id}))
         assert active["run"]["name"] == "live run" and active["latest"] == {"loss": 0.25}

@@ -49,7 +49,9 @@ async def test_run_detail_holds_what_was_recorded(jp_fetch, trained):
     assert detail["notes"][0]["time"].endswith("+00:00")
     assert detail["metrics"]["loss"]["min"] == pytest.approx(0.2)
     assert detail["metrics"]["loss"]["last"] is None  # NaN travels as null (valid JSON)
-    assert detail["artifacts"] == [{"name": "model.bin", "size": 9, "sha256": detail["artifacts"][0]["sha256"], "kind": "bytes"}]
+    assert detail["artifacts"] == [
+        {"name": "model.bin", "size": 9, "sha256": detail["artifacts"][0]["sha256"], "kind": "bytes"}
+    ]
     assert [(s["index"], s["reason"]) for s in detail["snapshots"]] == [(0, "finish")]
     assert detail["notebook"].endswith(os.path.join("work", "train.ipynb"))
     assert detail["replay_of"] is None

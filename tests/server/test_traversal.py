@@ -59,13 +59,19 @@ async def raw_get(http_server_client: Any, jp_base_url: str, jp_auth_header: dic
         "..",
     ],
 )
-async def test_artifact_traversal_is_rejected(http_server_client, jp_base_url, jp_auth_header, run_with_artifacts, name):
-    answer = await raw_get(http_server_client, jp_base_url, jp_auth_header, f"nbtrack/api/runs/{run_with_artifacts}/artifacts/{name}")
+async def test_artifact_traversal_is_rejected(
+    http_server_client, jp_base_url, jp_auth_header, run_with_artifacts, name
+):
+    answer = await raw_get(
+        http_server_client, jp_base_url, jp_auth_header, f"nbtrack/api/runs/{run_with_artifacts}/artifacts/{name}"
+    )
     assert answer.code == 400, (name, answer.code, answer.body)
     assert b"weights" not in answer.body and SECRET.encode() not in answer.body
 
 
-async def test_artifacts_are_names_not_paths(http_server_client, jp_base_url, jp_auth_header, run_with_artifacts, store):
+async def test_artifacts_are_names_not_paths(
+    http_server_client, jp_base_url, jp_auth_header, run_with_artifacts, store
+):
     base = f"nbtrack/api/runs/{run_with_artifacts}/artifacts/"
     sha = store.put_blob(b"weights")
     for name in (f"blobs/{sha[:2]}/{sha}", "nbtrack-store.json", f"runs/{run_with_artifacts}/log", "MODEL.BIN"):
@@ -110,7 +116,9 @@ async def test_notebook_filter_rejects_traversal(http_server_client, jp_base_url
     assert answer.code == 400
 
 
-async def test_run_ids_cannot_reach_outside_the_store(http_server_client, jp_base_url, jp_auth_header, run_with_artifacts):
+async def test_run_ids_cannot_reach_outside_the_store(
+    http_server_client, jp_base_url, jp_auth_header, run_with_artifacts
+):
     for run_id in ("..%2f..%2foutside", "%2e%2e", "..", "*"):
         answer = await raw_get(http_server_client, jp_base_url, jp_auth_header, f"nbtrack/api/runs/{run_id}")
         assert answer.code in (400, 404), run_id

@@ -6,14 +6,17 @@ import hashlib
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import nbtrack
 from nbtrack.cli import main
 from nbtrack.core.records import refs_of
-from nbtrack.share import BundleCorrupt, export_runs, import_bundle, sync_stores
-from nbtrack.store.store import Store, blob_key, log_key, open_store
+from nbtrack.store.bundle import BundleCorrupt, export_runs, import_bundle
+from nbtrack.store.keys import blob_key, log_key
+from nbtrack.store.store import Store, open_store
+from nbtrack.store.sync import sync_stores
 
 
 def _make_runs(store_url: str, tmp_path: Path) -> list[str]:
@@ -59,7 +62,7 @@ def _listing(store: Store) -> dict[str, int]:
     return {i.key: i.size for i in store.backend.list("")} | store.backend.log_sizes("runs")
 
 
-def test_export_import_round_trip_is_byte_identical_and_idempotent(tmp_path: Path, s3_server) -> None:  # type: ignore[no-untyped-def]
+def test_export_import_round_trip_is_byte_identical_and_idempotent(tmp_path: Path, s3_server: Any) -> None:
     source_url = str(tmp_path / "mine")
     ids = _make_runs(source_url, tmp_path)
     source = open_store(source_url)

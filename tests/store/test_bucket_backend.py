@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from nbtrack.core.redact import redact_url
 from nbtrack.store.fsspec_backend import FsspecBackend, segment_name
-from nbtrack.store.locate import index_path, redact_url
+from nbtrack.store.locate import index_path
 from nbtrack.store.store import log_key, open_store
 
 

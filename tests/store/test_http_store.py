@@ -76,14 +76,20 @@ def test_a_kernel_in_another_process_logs_to_the_server_store(
     store_server.wipe()
     monkeypatch.setenv("PYTHONPATH", child_env["PYTHONPATH"])
     url = store_server.url
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%load_ext nbtrack"),
-        nbformat.v4.new_code_cell(f"%nbtrack start 'remote kernel' --tag team --store {url}"),
-        nbformat.v4.new_code_cell("import nbtrack\nfor step in range(30):\n    nbtrack.log(step=step, loss=1 / (step + 1))\n"
-                                  "nbtrack.log_artifact(b'weights', name='model.bin')"),
-        nbformat.v4.new_code_cell("%nbtrack stop"),
-    ])
-    NotebookClient(notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext nbtrack"),
+            nbformat.v4.new_code_cell(f"%nbtrack start 'remote kernel' --tag team --store {url}"),
+            nbformat.v4.new_code_cell(
+                "import nbtrack\nfor step in range(30):\n    nbtrack.log(step=step, loss=1 / (step + 1))\n"
+                "nbtrack.log_artifact(b'weights', name='model.bin')"
+            ),
+            nbformat.v4.new_code_cell("%nbtrack stop"),
+        ]
+    )
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     served = open_store(str(store_server.store_dir))  # the server's own folder, read directly
     runs = nbtrack.runs(store=served)

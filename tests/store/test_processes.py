@@ -88,7 +88,7 @@ def test_kill_minus_nine_keeps_everything_flushed(tmp_path: Path, child_env: dic
 def test_stale_heartbeat_reads_as_crashed(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store")
     from nbtrack.core.identity import effective_status
-    from nbtrack.core.records import RunState
+    from nbtrack.core.state import RunState
 
     state = RunState(id="x", status="running", boot_id="another-machine", pid=1, heartbeat=1.0, last_seen=time.time())
     assert effective_status(state) == "running"

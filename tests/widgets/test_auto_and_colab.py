@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nbtrack.widgets import _common, auto
+from nbtrack.capture import colab as colab_module
+from nbtrack.widgets import auto
 
 
 def test_switches(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,11 +57,11 @@ def test_colab_custom_widget_manager_enabled_once(monkeypatch: pytest.MonkeyPatc
     google.colab = colab  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    monkeypatch.setattr(_common, "_colab_enabled", False)
-    assert _common.enable_colab_widgets() and _common.enable_colab_widgets()
+    monkeypatch.setattr(colab_module, "_widgets_enabled", False)
+    assert colab_module.enable_widgets() and colab_module.enable_widgets()
     assert calls == ["enabled"]
 
 
 def test_not_colab() -> None:
     assert "google.colab" not in sys.modules
-    assert _common.enable_colab_widgets() is False
+    assert colab_module.enable_widgets() is False

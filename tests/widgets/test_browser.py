@@ -52,17 +52,21 @@ def run_notebook(browser: Browser, server: LabServer, sources: list[str]) -> str
 
 
 def cell_output(browser: Browser, index: int):  # -> playwright Locator
-    return browser.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").nth(index).locator(".jp-OutputArea")
+    return (
+        browser.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").nth(index).locator(".jp-OutputArea")
+    )
 
 
 JS_SAMPLE_WHILE_RUNNING = """async () => {
   const samples = [];
-  const prompt = () => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')[1];
+  const prompts = '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt';
+  const prompt = () => document.querySelectorAll(prompts)[1];
   for (let i = 0; i < 300; i++) {
     const running = !!prompt() && prompt().textContent.includes('*');
     const lines = [...document.querySelectorAll('polyline.nbtrack-live-raw[data-key="loss"]')];
     const caption = document.querySelector('.nbtrack-live-caption');
-    samples.push({ running, points: lines.length ? +lines[0].dataset.points : 0, caption: caption ? caption.textContent : '' });
+    const points = lines.length ? +lines[0].dataset.points : 0;
+    samples.push({ running, points, caption: caption ? caption.textContent : '' });
     if (!running && samples.some(s => s.running)) break;
     await new Promise(r => setTimeout(r, 100));
   }
@@ -71,23 +75,30 @@ JS_SAMPLE_WHILE_RUNNING = """async () => {
 
 
 def drawn_points(browser: Browser, key: str) -> int:
-    return int(browser.page.evaluate(
-        f"() => Math.max(0, ...[...document.querySelectorAll('polyline.nbtrack-live-raw[data-key=\"{key}\"]')].map(p => +p.dataset.points))"
-    ))
+    return int(
+        browser.page.evaluate(
+            "() => Math.max(0, ...[...document.querySelectorAll("
+            f"'polyline.nbtrack-live-raw[data-key=\"{key}\"]')].map(p => +p.dataset.points))"
+        )
+    )
 
 
 LIVE_SOURCES = [
     "import math, time\nimport nbtrack\nrun = nbtrack.start('live-ui', params={'lr': 0.1})\nnbtrack.show_live()",
     "for i in range(100_000):\n"
-    "    nbtrack.log(step=i, loss=1 / (1 + i / 1000) + 0.05 * math.sin(i), val_loss=1.2 / (1 + i / 1000), acc=i / 100_000)\n"
+    "    nbtrack.log(step=i, loss=1 / (1 + i / 1000) + 0.05 * math.sin(i),\n"
+    "                val_loss=1.2 / (1 + i / 1000), acc=i / 100_000)\n"
     "    if i % 2000 == 0:\n"
     "        time.sleep(0.15)\n"
-    "nbtrack.log_confusion_matrix(['cat', 'dog', 'dog', 'bird'] * 10, ['cat', 'dog', 'cat', 'bird'] * 10, step=50_000)\n"
+    "nbtrack.log_confusion_matrix(['cat', 'dog', 'dog', 'bird'] * 10, ['cat', 'dog', 'cat', 'bird'] * 10,\n"
+    "                             step=50_000)\n"
     "nbtrack.log_confusion_matrix(['cat', 'dog', 'dog', 'bird'] * 10, ['cat', 'dog', 'dog', 'bird'] * 10,\n"
     f"                             labels=['bird', 'cat', 'dog', {HOSTILE!r}])\n"
     "nbtrack.finish()",
     "nbtrack.show_confusion_matrix(run.id)",
-    "auto = nbtrack.start('auto-ui')\nfor i in range(300):\n    nbtrack.log(loss=1 / (i + 1))\n    time.sleep(0.01)\nnbtrack.finish()",
+    "auto = nbtrack.start('auto-ui')\n"
+    "for i in range(300):\n    nbtrack.log(loss=1 / (i + 1))\n    time.sleep(0.01)\n"
+    "nbtrack.finish()",
 ]
 
 
@@ -112,7 +123,9 @@ def test_live_curves_update_while_the_cell_runs(browser: Browser, lab_server: La
     page.wait_for_selector("polyline.nbtrack-live-smooth[data-key='loss']")
     live.locator(".nbtrack-live-log").check()
     live.locator(".nbtrack-live-x").select_option("time")
-    page.wait_for_function("() => [...document.querySelectorAll('.nbtrack-live-axes text')].some(t => t.textContent === 'seconds')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.nbtrack-live-axes text')].some(t => t.textContent === 'seconds')"
+    )
     browser.screenshot("widgets-live-finished")
 
     # the confusion matrix: two steps with a slider, per-class figures, a hostile label as text
@@ -167,12 +180,18 @@ def test_run_table_sort_filter_page_compare(browser: Browser, lab_server: LabSer
     assert table.locator(".nbtrack-page-where").inner_text() == "1–10 of 30"
     # sort by lr: click once ascending, twice descending
     table.locator("th[data-column='params.lr']").click()
-    page.wait_for_function("() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.001'")
+    page.wait_for_function(
+        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.001'"
+    )
     table.locator("th[data-column='params.lr']").click()
-    page.wait_for_function("() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.03'")
+    page.wait_for_function(
+        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.03'"
+    )
     assert rows_text(browser, "params.lr")[:3] == ["0.03", "0.029", "0.028"]
     table.locator(".nbtrack-page-next").click()
-    page.wait_for_function("() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.02'")
+    page.wait_for_function(
+        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.02'"
+    )
     assert table.locator(".nbtrack-page-where").inner_text() == "11–20 of 30"
     assert len(rows_text(browser, "params.lr")) == 10
     # filter: comparisons and text
@@ -192,7 +211,9 @@ def test_run_table_sort_filter_page_compare(browser: Browser, lab_server: LabSer
     table.locator(".nbtrack-row-select").first.check()
     table.locator(".nbtrack-table-filter").fill("w-run-03")
     table.locator(".nbtrack-table-filter").press("Enter")
-    page.wait_for_function("() => document.querySelector(\".nbtrack-table tbody td[data-column='name']\").textContent === 'w-run-03'")
+    page.wait_for_function(
+        "() => document.querySelector(\".nbtrack-table tbody td[data-column='name']\").textContent === 'w-run-03'"
+    )
     table.locator(".nbtrack-row-select").first.check()
     assert table.locator(".nbtrack-table-compare").inner_text() == "Compare (2)"
     table.locator(".nbtrack-table-compare").click()

@@ -39,7 +39,10 @@ def test_cells_diff_sources_and_outputs() -> None:
         ("unchanged", 0, 0), ("unchanged", 1, 1), ("removed", 2, None), ("outputs changed", 3, 2), ("added", None, 3)]
     assert cells[3]["outputs"] == [[" ", "[stdout]"], ["-", "acc 0.9"], ["+", "acc 0.8"]]
     assert cells[2]["source"] == [["-", "old = 1"]]
-    edited = notebook_cells_diff(a, notebook([("import x", []), ("print(2)", [stream("2\n")]), ("old = 1", []), ("fit()", [stream("acc 0.9\n")])]))
+    edited = notebook_cells_diff(
+        a,
+        notebook([("import x", []), ("print(2)", [stream("2\n")]), ("old = 1", []), ("fit()", [stream("acc 0.9\n")])]),
+    )
     changed = [c for c in edited if c["status"] == "changed"]
     assert len(changed) == 1 and ["-", "print(1)"] in changed[0]["source"] and ["+", "print(2)"] in changed[0]["source"]
     assert ["+", "2"] in changed[0]["outputs"]

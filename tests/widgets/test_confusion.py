@@ -15,7 +15,9 @@ def test_logged_per_step_and_shown(tmp_path: Path) -> None:
     store = tmp_path / "store"
     run = nbtrack.start("cm", store=store)
     nbtrack.log(step=4, loss=1.0)
-    first = nbtrack.log_confusion_matrix(np.array([0, 1, 2, 2]), np.array([0, 2, 2, 2]), labels=["cat", "dog", "<b>x</b>"])
+    first = nbtrack.log_confusion_matrix(
+        np.array([0, 1, 2, 2]), np.array([0, 2, 2, 2]), labels=["cat", "dog", "<b>x</b>"]
+    )
     assert first["step"] == 4
     assert first["matrix"] == [[0, 0, 0]] * 3  # the labels given are not the values: nothing counted
     nbtrack.log_confusion_matrix(["cat", "dog", "dog", "bird"], ["cat", "dog", "cat", "bird"], step=9)

@@ -17,7 +17,12 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 def store(tmp_path: Path) -> Path:
     path = tmp_path / "store"
     for i in range(23):
-        with nbtrack.start(f"run-{i:02d}" if i else HOSTILE, store=path, params={"lr": 10.0 ** -(i % 4), "opt": "sgd" if i % 2 else "adam"}, tags=["even" if i % 2 == 0 else "odd"]):
+        with nbtrack.start(
+            f"run-{i:02d}" if i else HOSTILE,
+            store=path,
+            params={"lr": 10.0 ** -(i % 4), "opt": "sgd" if i % 2 else "adam"},
+            tags=["even" if i % 2 == 0 else "odd"],
+        ):
             nbtrack.log(step=0, loss=1.0 / (i + 1), acc=i / 23)
     return path
 

@@ -1,95 +1,44 @@
-"""Reading runs back: summaries for tables, and whole runs with their metrics and artifacts."""
+"""The read side of the Python API: run tables as DataFrames, and whole runs with their metrics,
+artifacts, cells, notebook snapshots and environment."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.core.filters import predicate
-from nbtrack.core.identity import effective_status, liveness
-from nbtrack.core.records import RunState
+from nbtrack.api.rows import FilterSpec, RunRow, rows
+from nbtrack.core.identity import effective_status
 from nbtrack.core.series import decode_metrics
-from nbtrack.store.store import Store, open_store
+from nbtrack.core.state import RunState
+from nbtrack.store.store import RunLog, Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
 StoreLike = str | os.PathLike[str] | Store | None
-FilterSpec = str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None
+BASE_COLUMNS = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook",
+                "replay_of"]
 
 
 def as_store(store: StoreLike) -> Store:
     return store if isinstance(store, Store) else open_store(store)
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
-
-
-def finish_summary(fields: dict[str, Any], now: float, iso: bool = True) -> dict[str, Any]:
-    """Summary fields as a RunSummary: effective status, ISO start (epoch seconds when not
-    `iso`), duration (in place)."""
-    status = liveness(fields["status"], fields.pop("boot_id"), fields.pop("pid"), fields.pop("heartbeat"),
-                      fields["last_seen"], now)
-    started, ended, last_seen = fields.pop("started"), fields.pop("ended"), fields.pop("last_seen")
-    end = ended if ended is not None else (now if status == "running" else last_seen)
-    fields.update(status=status, start=_iso(started) if iso else started, duration=max(end - started, 0.0))
-    return fields
-
-
-def summary(state: RunState, now: float | None = None) -> dict[str, Any]:
-    """A run as a JSON-ready summary (the REST API's RunSummary)."""
-    return finish_summary(state.summary_fields(), time.time() if now is None else now)
-
-
-def summaries(store: StoreLike = None, filter: FilterSpec = None) -> list[dict[str, Any]]:
-    """Summaries of every run in the store matching `filter`, oldest first."""
-    return [row for row, _flat in _matching(as_store(store), filter, flat=False)]
-
-
-def _matching(
-    store: Store, filter: FilterSpec, flat: bool, iso: bool = True
-) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    now = time.time()
-    keep = None if filter is None or filter == "" else predicate(filter)
-    iso = iso or keep is not None  # filters read the ISO form
-    out = []
-    for fields in store.index.summaries():
-        row = finish_summary(fields, now, iso)
-        flat_view = flat_row(row) if flat or keep is not None else None
-        if keep is None or keep(flat_view):  # type: ignore[arg-type]
-            out.append((row, flat_view))
-    return out
-
-
-def flat_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A summary with params and metric figures also as their own columns (for filters/tables)."""
-    flat = dict(row)
-    for key, value in row["params"].items():
-        flat[f"params.{key}"] = value
-    for key, figures in row["metrics"].items():
-        for which in ("last", "min", "max"):
-            flat[f"metrics.{key}.{which}"] = figures[which]
-    return flat
-
-
 def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     """Every run in the store as a DataFrame: one row a run, params and metric summaries as
-    columns (``params.lr``, ``metrics.loss.last``/``min``/``max``)."""
+    columns (``params.lr``, ``metrics.loss.last``/``min``/``max``), ``start`` as UTC datetimes."""
     import pandas as pd
 
-    rows = [flat for _row, flat in _matching(as_store(store), filter, flat=True, iso=False)]
-    base = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook", "replay_of"]
-    frame = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base) - {"metrics"}))
-    numeric = pd.api.types.is_numeric_dtype(frame["start"])
-    frame["start"] = pd.to_datetime(frame["start"], unit="s" if numeric else None, utc=True)
+    found = rows(as_store(store), filter)
+    flats = [{**row.flat, "start": row.started} for row in found]
+    columns = BASE_COLUMNS + sorted({k for flat in flats for k in flat} - set(BASE_COLUMNS) - {"metrics"})
+    frame = pd.DataFrame(flats, columns=columns)
+    frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame
 
 
@@ -106,7 +55,7 @@ class Run:
     id: str
 
     @cached_property
-    def log(self):  # type: ignore[no-untyped-def]  # -> nbtrack.store.store.RunLog
+    def log(self) -> RunLog:
         return self.store.read_run(self.id)
 
     @cached_property
@@ -145,8 +94,13 @@ class Run:
     def artifacts(self) -> list[dict[str, Any]]:
         return list(self.state.artifacts)
 
+    def row(self, now: float | None = None) -> RunRow:
+        """The run as tables show it (``nbtrack.api.rows``)."""
+        return RunRow.from_summary(self.state.summary_fields(), time.time() if now is None else now)
+
     def summary(self) -> dict[str, Any]:
-        return summary(self.state)
+        """The run's summary as JSON (the REST API's ``RunSummary``)."""
+        return self.row().to_json()
 
     def records_of(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("t") == kind]

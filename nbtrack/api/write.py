@@ -1,4 +1,4 @@
-"""The Python API for writing runs: one active run per process, module-level verbs.
+"""The write side of the Python API: one active run per process, module-level verbs.
 
     import nbtrack
     with nbtrack.start("baseline", tags=["faces"], params={"lr": 0.01}):
@@ -8,17 +8,18 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from nbtrack.api import lifecycle
+from nbtrack.capture import environment
+from nbtrack.core import records
 from nbtrack.core.confusion import confusion_matrix
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields
@@ -34,9 +35,6 @@ ENV_HEARTBEAT = "NBTRACK_HEARTBEAT"
 
 _active: ActiveRun | None = None
 _lock = threading.RLock()
-_exit_registered = False
-_uncaught: list[str] = []
-on_start: list[Callable[[ActiveRun], None]] = []  # called with each new run (capture registers here)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -60,11 +58,14 @@ def start(
     store: str | os.PathLike[str] | Store | None = None,
     **header: Any,
 ) -> ActiveRun:
-    """Begin a run (finishing the active one first, with a warning) and make it active."""
+    """Begin a run (finishing the active one first, with a warning) and make it active; its
+    environment is captured in the background, then the ``lifecycle.on_start`` hooks run. As a
+    context manager, the run finishes when the block ends (``failed`` on an exception)."""
     global _active
     with _lock:
         if _active is not None and _active.status == RUNNING:
-            warnings.warn(f"nbtrack: finished the active run {_active.id} to start a new one", stacklevel=2)
+            warnings.warn(f"nbtrack: finished the active run {_active.id} to start a new one",
+                          stacklevel=user_stacklevel())
             _active.finish(FINISHED)
         target = store if isinstance(store, Store) else open_store(store)
         fields = {
@@ -84,17 +85,23 @@ def start(
             heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
-        run.store = target  # type: ignore[attr-defined]
+        run.before_finish.append(lambda finishing: lifecycle.call(lifecycle.on_finish, finishing))
         if params:
             run.log_params(**params)
         _active = run
-        _register_exit()
-    for callback in list(on_start):
-        try:
-            callback(run)
-        except Exception as exc:
-            warnings.warn(f"nbtrack: a start hook failed and was skipped: {exc!r}", RuntimeWarning, stacklevel=2)
+        lifecycle.install_exit_handler(_finish_at_exit)
+    environment.capture_for(run)
+    lifecycle.call(lifecycle.on_start, run)
     return run
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the user's line: the first caller outside
+    nbtrack (the facade, the magic or the API may stand between)."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] == "nbtrack":
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def active_run() -> ActiveRun | None:
@@ -137,7 +144,7 @@ def log_confusion_matrix(
     names, matrix = confusion_matrix(y_true, y_pred, labels)
     if step is None:
         step = run.last_step if run.last_step is not None else 0
-    run.record("confusion", step=step, labels=names, matrix=matrix)
+    run.write(records.confusion(step, names, matrix))
     return {"step": step, "labels": names, "matrix": matrix}
 
 
@@ -160,23 +167,7 @@ def finish(status: str = FINISHED) -> None:
         run.finish(status)
 
 
-def _register_exit() -> None:
-    global _exit_registered
-    if _exit_registered:
-        return
-    _exit_registered = True
-    atexit.register(_at_exit)
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
-        _uncaught.append(f"{exc_type.__name__}: {exc}")
-        previous(exc_type, exc, tb)
-
-    sys.excepthook = hook
-
-
-def _at_exit() -> None:
+def _finish_at_exit(error: str | None) -> None:
     run = active_run()
     if run is not None:
-        with contextlib.suppress(Exception):
-            run.finish(FAILED, error=_uncaught[-1]) if _uncaught else run.finish(FINISHED)
+        run.finish(FAILED, error=error) if error else run.finish(FINISHED)

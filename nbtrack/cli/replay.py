@@ -11,9 +11,11 @@ import json
 import sys
 from typing import Any
 
-from nbtrack.cli import arguments, command, printable
+from nbtrack.api import as_store, get_run
+from nbtrack.cli.format import printable
+from nbtrack.cli.registry import command
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
-from nbtrack.query import as_store, get_run
+from nbtrack.replay.report import render
 
 
 def parse_value(text: str) -> Any:
@@ -40,10 +42,16 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=("current", "recreate"), default="current",
                    help="current: this environment (differences are listed); recreate: a virtual "
                         "environment of the recorded packages, cached by its hash")
-    p.add_argument("--allow-missing", action="store_true", help="with --env recreate: go on without packages that cannot be installed")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="with --env recreate: go on without packages that cannot be installed",
+    )
     p.add_argument("--cwd", help="working directory of the kernel (default: the original's, when it exists here)")
     p.add_argument("--out", metavar="FILE.ipynb", help="where to write the executed notebook")
-    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="relative tolerance for numbers (default 1e-6)")
+    p.add_argument(
+        "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="relative tolerance for numbers (default 1e-6)"
+    )
     p.add_argument("--yes", "-y", action="store_true", help="replay another user's run without asking")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -57,11 +65,9 @@ def _confirmed(warning: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-@command("replay", "re-execute a run with papermill and report whether it reproduces")
-@arguments(_add)
+@command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
-    from nbtrack.replay.report import render
     from nbtrack.replay.runner import owner_warning, replay
 
     store = as_store(args.store)

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.capture.outputs import OutputBuffer, OutputTee
 from nbtrack.capture.session import CellRun, Session
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
+from nbtrack.ipython.tee import OutputBuffer, OutputTee
 
 FAILURE_MESSAGE = (
     "nbtrack: cell capture stopped after an internal error ({error}); your cells are not affected "
@@ -110,7 +110,11 @@ class CellRecorder:
         if self._info is None:
             return None
         # IPython 9 counts the cell before pre_run_cell, IPython 8 after it: learned per shell
-        count = self._count_at_pre - self._count_offset if getattr(self._info, "store_history", True) else self._count_at_pre
+        count = (
+            self._count_at_pre - self._count_offset
+            if getattr(self._info, "store_history", True)
+            else self._count_at_pre
+        )
         result = _Partial(self._info, count)
         return self._cell(result, self._clock())
 

@@ -12,6 +12,7 @@ written (``BundleCorrupt``).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -23,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack._version import __version__
-from nbtrack.share.sync import Progress, SyncReport, sync_stores
 from nbtrack.store.backend import Backend, ObjectInfo
 from nbtrack.store.store import Store, open_store
+from nbtrack.store.sync import Progress, SyncReport, sync_stores
 
 MANIFEST = "nbtrack-bundle.json"
 BUNDLE_FORMAT = 1
@@ -82,7 +83,7 @@ class BundleReader(Backend):
             if name.startswith(start) and not name.endswith(LOG_SUFFIX) and name != MANIFEST:
                 yield ObjectInfo(name, info.file_size, time.mktime((*info.date_time, 0, 0, -1)))
 
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         return []
 
     def sync(self, key: str) -> None:
@@ -134,7 +135,7 @@ class BundleWriter(Backend):
     def delete(self, key: str) -> None:
         raise PermissionError("a bundle being written keeps everything")
 
-    def temp_leftovers(self, older_than: float) -> list[str]:
+    def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         return []
 
     def append(self, key: str, data: bytes) -> None:

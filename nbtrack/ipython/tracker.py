@@ -6,19 +6,20 @@ the cell hooks and the capture session of the active run.
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
 from typing import Any
 
 from nbtrack import api
-from nbtrack.capture import environment
-from nbtrack.capture.hooks import CellRecorder
+from nbtrack.api import lifecycle
 from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate, read_notebook
 from nbtrack.capture.params import INJECTED_TAG, PARAMETERS_TAG
 from nbtrack.capture.session import PreStart, Session, names_before_start
+from nbtrack.core.nbjson import cell_source
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
+from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
+from nbtrack.ipython.hooks import CellRecorder
 
 ENV_MAX_OUTPUT = "NBTRACK_MAX_OUTPUT_BYTES"
 SOURCE_NAMES = {"env": "$NBTRACK_NOTEBOOK", "vscode": "VS Code", "server": "the Jupyter server",
@@ -36,12 +37,11 @@ class KernelTracker:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.recorder = CellRecorder(shell, _max_output_bytes())
-        self._exit_registered = False
 
     @property
     def session(self) -> Session | None:
         session = self.recorder.session
-        if session is not None and session.run.status != api.RUNNING:
+        if session is not None and session.run.status != RUNNING:
             self.recorder.session = session = None
         return session
 
@@ -59,16 +59,14 @@ class KernelTracker:
         location = locate(self.shell.user_ns, kid)
         location.kernel_name = location.kernel_name or kernel_name_for()
         pre_start = self._pre_start(location)
-        folder = os.path.dirname(location.path) if location.path else os.getcwd()
-        environment.set_context(folder=folder, kernel_name=location.kernel_name)
-        header = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name}
+        header: dict[str, Any] = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name}
         note = Redactor.from_environ().text(note) if note else note
         run = api.start(name, tags or [], note, store=store, **{k: v for k, v in header.items() if v})
         session = Session(run, location, pre_start, self.recorder.max_output_bytes)
         self.recorder.session = session
         if location.path:
             session.snapshot("start")
-        self._register_exit()
+        lifecycle.add(lifecycle.before_exit, self._at_exit)  # snapshot and stop before the run finishes
         return run, finished
 
     def stop(self) -> str | None:
@@ -109,7 +107,7 @@ class KernelTracker:
         lines = [
             f"nbtrack: run {run.id} {run.name!r} running for {time.time() - session.started:.0f}s, "
             f"{session.seq} cells recorded",
-            f"store:    {Redactor.from_environ().text(str(getattr(run, 'store', run.sink).url))}",
+            f"store:    {Redactor.from_environ().text(run.store.url)}",
             f"notebook: {where.path or '-'} ({SOURCE_NAMES.get(where.source, where.source)})",
         ]
         if self.recorder.failed:
@@ -142,18 +140,14 @@ class KernelTracker:
         if location.path:
             notebook = read_notebook(location) or {}
             for cell in notebook.get("cells", []):
-                tags = tuple(t for t in (cell.get("metadata") or {}).get("tags") or () if t in (PARAMETERS_TAG, INJECTED_TAG))
-                source = cell.get("source", "")
+                tags = tuple(
+                    t for t in (cell.get("metadata") or {}).get("tags") or () if t in (PARAMETERS_TAG, INJECTED_TAG)
+                )
                 if tags and cell.get("cell_type") == "code":
-                    tags_by_source[("".join(source) if isinstance(source, list) else str(source)).strip()] = tags
-        tags = [tags_by_source.get(s.strip(), ()) for s in sources]
+                    tags_by_source[cell_source(cell).strip()] = tags
         names = names_before_start(self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
-        return PreStart(sources, tags, names, [count for count, _ in numbered])
-
-    def _register_exit(self) -> None:
-        if not self._exit_registered:  # after api.start's own: runs first, snapshots, then finishes
-            self._exit_registered = True
-            atexit.register(self._at_exit)
+        return PreStart(sources, [tags_by_source.get(s.strip(), ()) for s in sources], names,
+                        [count for count, _ in numbered])
 
     def _at_exit(self) -> None:
         try:

@@ -1,0 +1,47 @@
+"""The ``nbtrack`` command: thin verbs over the same API the notebook uses.
+
+Each verb is defined once, in the module of its topic: ``runs`` (runs, show, diff),
+``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay`` and ``demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from nbtrack.cli import demo, maintenance, replay, runs, share  # noqa: F401 - each registers its verbs
+from nbtrack.cli.format import printable
+from nbtrack.cli.registry import COMMANDS
+from nbtrack.core.filters import FilterError
+from nbtrack.core.ids import AmbiguousId, UnknownRun
+from nbtrack.core.redact import redact_url
+from nbtrack.store.store import BlobCorrupt
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbtrack", description="Track, compare and replay notebook runs.")
+    parser.add_argument("--store", help="store path or URL (default: $NBTRACK_STORE, else .nbtrack/ found upwards)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, verb in COMMANDS.items():
+        p = sub.add_parser(name, help=verb.help, description=verb.help)
+        verb.add_arguments(p)
+        p.set_defaults(func=verb.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UnknownRun, AmbiguousId, FilterError, BlobCorrupt, FileNotFoundError, ValueError) as exc:
+        print(f"nbtrack: {printable(str(exc.args[0] if exc.args else exc))}", file=sys.stderr)
+        return 2
+    except (PermissionError, ConnectionError, TimeoutError) as exc:  # remote stores: one clear line
+        print(f"nbtrack: {printable(redact_url(str(exc)))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,35 @@
+"""``nbtrack reindex``, ``nbtrack fsck`` and ``nbtrack gc``: upkeep of a store and of this
+machine's index of it."""
+
+from __future__ import annotations
+
+import argparse
+
+from nbtrack.api import as_store
+from nbtrack.cli.registry import command
+from nbtrack.store.maintenance import fsck, gc
+
+
+@command("reindex", "rebuild this machine's index from the run logs")
+def cmd_reindex(args: argparse.Namespace) -> int:
+    store = as_store(args.store)
+    count = store.index.rebuild()
+    print(f"indexed {count} runs from {store.url}")
+    return 0
+
+
+@command("fsck", "verify every run log and blob of the store")
+def cmd_fsck(args: argparse.Namespace) -> int:
+    report = fsck(as_store(args.store))
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+@command("gc", "remove unreferenced blobs and leftover temporary files",
+         lambda p: p.add_argument("--dry-run", action="store_true", help="only say what would go"))
+def cmd_gc(args: argparse.Namespace) -> int:
+    report = gc(as_store(args.store), dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(report.removed_blobs)} blobs ({report.removed_bytes} bytes) and "
+          f"{len(report.removed_temp)} temporary files; {report.kept} blobs kept")
+    return 0

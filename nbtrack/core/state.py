@@ -1,0 +1,195 @@
+"""A run's state, reduced from its records (``nbtrack.core.records``): what the index keeps and
+every table reads. `reduce` folds records in log order; annotations (added later by others)
+are folded after the log's own records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nbtrack.core.records import RUNNING, Record
+from nbtrack.core.series import decode_metrics
+
+
+@dataclass
+class MetricSummary:
+    last: float
+    min: float
+    max: float
+    step: float
+    count: int
+
+    def add(self, step: float, value: float) -> None:
+        self.last, self.step, self.count = value, step, self.count + 1
+        if not math.isnan(value):
+            self.min = value if math.isnan(self.min) else min(self.min, value)
+            self.max = value if math.isnan(self.max) else max(self.max, value)
+
+
+@dataclass
+class RunState:
+    """What a run is, reduced from its records. Cheap to keep and to serialise (the index row)."""
+
+    id: str = ""
+    name: str = ""
+    status: str = RUNNING
+    user: str = ""
+    host: str = ""
+    boot_id: str = ""
+    pid: int = 0
+    started: float = 0.0
+    ended: float | None = None
+    last_seen: float = 0.0
+    heartbeat: float = 10.0
+    tags: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    env: str | None = None
+    error: str | None = None
+    notebook: str | None = None
+    kernel_id: str | None = None
+    replay_of: str | None = None
+    report: dict[str, Any] | None = None
+    platform: str = ""
+    cwd: str = ""
+    cells: int = 0
+    confusions: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_fields(self) -> dict[str, Any]:
+        """The fields run tables show, plus what liveness needs (kept in the index as JSON)."""
+        return {
+            "id": self.id, "name": self.name, "status": self.status, "user": self.user,
+            "host": self.host, "boot_id": self.boot_id, "pid": self.pid, "started": self.started,
+            "ended": self.ended, "last_seen": self.last_seen, "heartbeat": self.heartbeat,
+            "tags": self.tags, "params": self.params,
+            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
+            "notes": [n["text"] for n in self.notes],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        data = dict(data)
+        data["metrics"] = {k: MetricSummary(**v) for k, v in data.get("metrics", {}).items()}
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+Reducer = Callable[["RunState", Record, float], None]
+
+
+def apply(state: RunState, record: Record) -> None:
+    """Fold one record into `state` (in place). Unknown kinds only refresh liveness."""
+    kind = record.get("t")
+    ts = float(record.get("ts") or 0.0)
+    if kind not in ("note", "tags"):  # annotations may come from others, later: not liveness
+        state.last_seen = max(state.last_seen, ts)
+    handler = REDUCERS.get(kind)  # type: ignore[arg-type]
+    if handler is not None:
+        handler(state, record, ts)
+
+
+def _run(state: RunState, r: Record, ts: float) -> None:
+    state.id = r.get("id", state.id)
+    state.name = r.get("name") or ""
+    state.started = ts
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of"):
+        if r.get(key) is not None:
+            setattr(state, key, r[key])
+    state.pid = int(r.get("pid") or 0)
+    state.heartbeat = float(r.get("heartbeat") or state.heartbeat)
+    _add_tags(state, r.get("tags") or [])
+    if r.get("note"):
+        state.notes.append({"time": ts, "text": r["note"]})
+
+
+def _metrics(state: RunState, r: Record, ts: float) -> None:
+    keys, steps, _times, columns = decode_metrics(r)
+    for key, values in zip(keys, columns):
+        summary = state.metrics.get(key)
+        for step, value in zip(steps, values):
+            if summary is None:
+                summary = state.metrics[key] = MetricSummary(value, math.nan, math.nan, step, 0)
+            summary.add(step, value)
+
+
+def _add_tags(state: RunState, tags: list[str]) -> None:
+    for tag in tags:
+        if tag not in state.tags:
+            state.tags.append(tag)
+
+
+def _status(state: RunState, r: Record, ts: float) -> None:
+    state.status = r.get("status", state.status)
+    if state.status != RUNNING:
+        state.ended = ts
+    state.error = r.get("error") or state.error
+
+
+def _snapshot(state: RunState, r: Record, ts: float) -> None:
+    # in time order: snapshots added later as annotations (checkpoints on save) may be older
+    # than the log's last ones; `index` is the position in time (as ``Run.snapshots``)
+    at = len(state.snapshots)
+    while at and state.snapshots[at - 1]["time"] > ts:
+        at -= 1
+    state.snapshots.insert(at, {"time": ts, "reason": r.get("reason", ""), "manifest": r.get("manifest")})
+    for index, entry in enumerate(state.snapshots[at:], start=at):
+        entry["index"] = index
+
+
+def _artifact(state: RunState, r: Record, ts: float) -> None:
+    entry = {k: r.get(k) for k in ("name", "sha256", "size", "kind")} | {"time": ts}
+    state.artifacts = [a for a in state.artifacts if a["name"] != entry["name"]] + [entry]
+
+
+def _data(state: RunState, r: Record, ts: float) -> None:
+    entry = {k: r.get(k) for k in ("path", "sha256", "files", "bytes", "manifest")} | {"time": ts}
+    state.data = [d for d in state.data if d["path"] != entry["path"]] + [entry]
+
+
+def _count(attr: str):  # type: ignore[no-untyped-def]
+    def handler(state: RunState, r: Record, ts: float) -> None:
+        setattr(state, attr, getattr(state, attr) + 1)
+
+    return handler
+
+
+def _report(state: RunState, r: Record, ts: float) -> None:
+    state.report = {"sha256": r.get("sha256"), "verdict": r.get("verdict")}
+
+
+REDUCERS: dict[str, Reducer] = {  # one entry per kind of ``core.records``
+    "run": _run,
+    "metrics": _metrics,
+    "params": lambda s, r, ts: s.params.update(r.get("values") or {}),
+    "note": lambda s, r, ts: s.notes.append({"time": ts, "text": str(r.get("text", ""))}),
+    "tags": lambda s, r, ts: _add_tags(s, list(r.get("add") or [])),
+    "status": _status,
+    "snapshot": _snapshot,
+    "artifact": _artifact,
+    "data": _data,
+    "env": lambda s, r, ts: setattr(s, "env", r.get("sha256")),
+    "warning": lambda s, r, ts: s.warnings.append({k: r.get(k) for k in ("kind", "message", "cells")}),
+    "cell": _count("cells"),
+    "confusion": _count("confusions"),
+    "report": _report,
+    "heartbeat": lambda s, r, ts: None,  # liveness only (every record refreshes it)
+}
+
+
+def reduce(records: Iterable[Record], state: RunState | None = None) -> RunState:
+    state = state or RunState()
+    for record in records:
+        apply(state, record)
+    return state

@@ -1,0 +1,9 @@
+"""User text shown in a terminal or a plain-text report: never interpreted, always readable."""
+
+from __future__ import annotations
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """`text` with control characters (terminal escape sequences included) shown escaped, never
+    interpreted; `keep_newlines` keeps line breaks (multi-line diffs and reports)."""
+    return "".join(c if c.isprintable() or (keep_newlines and c == "\n") else repr(c)[1:-1] for c in text)

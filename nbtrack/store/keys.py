@@ -1,0 +1,64 @@
+"""The store's layout: every key a store holds, built and recognised in one place.
+
+::
+
+    nbtrack-store.json        format marker
+    runs/<run id>/log         the run's append-only log (one writer: the run's process)
+    notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
+    blobs/<aa>/<sha256>       content-addressed blobs
+
+Backends store opaque ``/``-separated keys; everything that needs to know what a key means
+(the store, its index, sync, bundles, the team server's routes) asks this module.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKER = "nbtrack-store.json"
+STORE_FORMAT = 1
+RUNS, NOTES, BLOBS = "runs", "notes", "blobs"
+LOG_NAME = "log"
+
+_ID = r"[0-9a-z]{1,64}"
+_LAYOUT = {
+    "log": re.compile(rf"{RUNS}/(?P<run>{_ID})/{LOG_NAME}"),
+    "note": re.compile(rf"{NOTES}/(?P<run>{_ID})/(?P<note>{_ID})"),
+    "blob": re.compile(rf"{BLOBS}/(?P<aa>[0-9a-f]{{2}})/(?P<sha>[0-9a-f]{{64}})"),
+}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def log_key(run_id: str) -> str:
+    return f"{RUNS}/{run_id}/{LOG_NAME}"
+
+
+def note_key(run_id: str, note_id: str) -> str:
+    return f"{NOTES}/{run_id}/{note_id}"
+
+
+def notes_prefix(run_id: str) -> str:
+    return f"{NOTES}/{run_id}"
+
+
+def blob_key(sha: str) -> str:
+    if not _SHA256.fullmatch(sha):
+        raise ValueError(f"not a sha256 hex digest: {sha!r}")
+    return f"{BLOBS}/{sha[:2]}/{sha}"
+
+
+def run_of(key: str) -> str:
+    """The run id in a log or annotation key (``runs/<id>/log``, ``notes/<id>/<note>``)."""
+    return key.split("/")[1]
+
+
+def kind_of(key: str) -> str | None:
+    """What `key` is in the layout: ``marker``, ``log``, ``note`` or ``blob``; None when it is
+    not a key of the layout at all."""
+    if key == MARKER:
+        return "marker"
+    for kind, pattern in _LAYOUT.items():
+        match = pattern.fullmatch(key)
+        if match is not None and (kind != "blob" or match["aa"] == match["sha"][:2]):
+            return kind
+    return None
