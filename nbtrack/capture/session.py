@@ -69,7 +69,7 @@ class Session:
         self.location = location
         self.pre_start = pre_start or PreStart()
         self.max_output_bytes = max_output_bytes
-        self.redactor = redactor or Redactor.from_environ()
+        self.redactor = redactor or getattr(run, "redactor", None) or Redactor.from_environ()  # the run's registry
         self.snapshots = snapshots or SnapshotWriter(run.store.put_blob, self.redactor, max_output_bytes)
         self.seq = 0
         self.started = time.time()
@@ -101,6 +101,7 @@ class Session:
     # ---- the writer's thread
     def _cell_records(self, seq: int, cell: CellRun) -> list[Record]:
         redactor = self.redactor
+        redactor.text(cell.source, code=True)  # learn the secrets the source assigns, before its outputs
         error = None
         if cell.error is not None:
             error = redactor.value(error_fields(cell.error))
