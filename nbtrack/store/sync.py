@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from nbtrack.core import framing
 from nbtrack.core.records import refs_of
-from nbtrack.store.keys import blob_key, log_key, notes_prefix
+from nbtrack.store.keys import blob_key, kind_of, log_key, notes_prefix, run_of
 from nbtrack.store.store import Store
 
 Progress = Callable[[str], None]
@@ -48,7 +48,7 @@ class SyncReport:
 
 
 def run_sizes(store: Store) -> dict[str, int]:
-    return {key.split("/")[1]: size for key, size in store.backend.log_sizes("runs").items()}
+    return {run_of(key): size for key, size in store.backend.log_sizes("runs").items() if kind_of(key) == "log"}
 
 
 def sync_stores(
@@ -70,7 +70,7 @@ def sync_stores(
     target_notes = {info.key for info in target.backend.list("notes")}
     for run_id in wanted:
         have = target_sizes.get(run_id, 0)
-        source_notes = [info.key for info in source.backend.list(notes_prefix(run_id))]
+        source_notes = [info.key for info in source.backend.list(notes_prefix(run_id)) if kind_of(info.key) == "note"]
         new_notes = [key for key in source_notes if key not in target_notes]
         if have >= source_sizes[run_id] and not new_notes:
             report.unchanged_runs += 1  # same size (or more: its own store): nothing to copy
