@@ -160,7 +160,8 @@ def capture_for(run: Any) -> None:
     kernel_name = header.get("kernel_name")
 
     def record() -> list[records.EnvRecord]:
-        data = json.dumps(capture(folder, kernel_name, redactor=getattr(run, "redactor", None)), sort_keys=True, separators=(",", ":")).encode()
+        found = capture(folder, kernel_name, redactor=getattr(run, "redactor", None))
+        data = json.dumps(found, sort_keys=True, separators=(",", ":")).encode()
         return [records.env(run.store.put_blob(data))]
 
     run.defer(record)

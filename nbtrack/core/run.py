@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nbtrack.core import framing, records
+from nbtrack.core.checks import check_name, too_deep
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
 from nbtrack.core.redact import Redactor
@@ -55,34 +56,11 @@ def to_float(key: str, value: object) -> float:
         raise ValueError(f"metric {key!r} must be a number, got {value!r:.80}") from exc
 
 
-MAX_NAME = 200  # characters in a metric or param name
 MAX_DEPTH = 100  # nesting of a param value kept as JSON; deeper values are stored as their repr
 MAX_REPR = 10_000
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxtuple = 20, 100, 100, 100
 _REPR.maxstring = _REPR.maxother = MAX_REPR
-
-
-def check_name(what: str, name: object) -> str:
-    """`name` if it can name a metric or param: non-empty text of at most `MAX_NAME` printable
-    characters; else a ValueError that says why, at the call."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"a {what} name must be non-empty text, not {name!r:.80}")
-    if len(name) > MAX_NAME or not name.isprintable():
-        raise ValueError(f"a {what} name must be at most {MAX_NAME} printable characters, not {name!r:.80}")
-    return name
-
-
-def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether containers nest deeper than `limit` in `value` (iterative: any depth is fine)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, tuple, dict)):
-            if depth >= limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 def safe_repr(value: Any) -> str:
@@ -101,7 +79,7 @@ def json_safe(params: dict[str, Any], what: str = "param") -> dict[str, Any]:
     for key, value in params.items():
         check_name(what, key)
         try:
-            if _too_deep(value):
+            if too_deep(value, MAX_DEPTH):
                 raise RecursionError
             json.dumps(value, allow_nan=True)
             safe[key] = value

@@ -89,7 +89,8 @@ class ReplayJobs:
 
     def _work(self, job: ReplayJob, replay: Any, store: Store, parameters: dict[str, Any], order: str) -> None:
         try:
-            result = replay(job.run, parameters, order=order, store=store, progress=job.progress)
+            result = replay(job.run, parameters, order=order, store=store, progress=job.progress,
+                            yes=True)  # (the route asked for a confirmation already, when one was due)
             job.replay_run = result.run_id
             job.exit_code = result.exit_code
             job.notes = list(result.notes)

@@ -47,9 +47,10 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from nbtrack.server.attribution import request_writer
 from nbtrack.server.handlers import NBTrackHandler
 from nbtrack.store.attribution import read_stamp, sign_annotation, stamped_writer, write_stamp
-from nbtrack.store.backend import TEAM_SERVER, Backend, Writer
+from nbtrack.store.backend import Backend, Writer
 from nbtrack.store.keys import RUNS, is_layout_prefix, kind_of, run_of
 from nbtrack.store.local import LinkRefused
 
@@ -158,10 +159,7 @@ class StoreHandler(NBTrackHandler):
     @property
     def writer(self) -> Writer:
         """The authenticated user, as stamps and annotations name them."""
-        user = self.current_user
-        name = str(getattr(user, "username", None) or getattr(user, "name", None) or user)
-        display = str(getattr(user, "display_name", None) or getattr(user, "name", None) or name)
-        return Writer(name, TEAM_SERVER, display)
+        return request_writer(self.current_user)
 
     def reply_bytes(self, data: bytes) -> None:
         self.finish(data, set_content_type="application/octet-stream")

@@ -111,7 +111,7 @@ class Attribution:
             found.append(f"its log was written by {self.creator}")
         elif (self.creator.basis != TEAM_SERVER and self.my_name is not None and self.declared
               and self.declared != self.my_name):
-            found.append(f"it says it was recorded by {self.declared}")
+            found.append(f"its user is {self.declared}, not {self.my_name}")
         for index, author in self.snapshots:
             if author is None or (author != self.creator and not self._is_me(author)):
                 found.append(f"snapshot {index} was added by {author or 'someone this store cannot name'}")
