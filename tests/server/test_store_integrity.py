@@ -6,10 +6,11 @@ and by the REST API."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nbformat
 import pytest
@@ -31,7 +32,7 @@ from tests.server.conftest import json_body
 class TeamIdentities(IdentityProvider):
     """One token per person."""
 
-    TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+    TOKENS: ClassVar[dict[str, str]] = {"alice-token": "alice", "bob-token": "bob"}
 
     def get_user(self, handler: Any) -> User | None:  # type: ignore[override]
         name = self.TOKENS.get(handler.request.headers.get("Authorization", "").partition(" ")[2])
@@ -123,9 +124,9 @@ async def test_nothing_is_deleted_through_the_team_store(team, store_dir):
 @pytest.mark.parametrize("key", ["runs/01abc/evil.sh", "etc/passwd", "runs/01abc/log/x", "notes/a/b/c",
                                  "blobs/00/" + "1" * 64, "runs/%2e%2e/log", "nbtrack-store.json/x"])
 async def test_keys_outside_the_layout_are_refused(team, key):
-    with pytest.raises(ValueError, match="not a key of the store layout|do not hash"):
+    with pytest.raises(ValueError, match=r"not a key of the store layout|do not hash"):
         await call(team["alice"].write_once, key, b"x")
-    with pytest.raises(ValueError, match="store layout|route takes"):
+    with pytest.raises(ValueError, match=r"store layout|route takes"):
         await call(team["alice"].append, key, b"x")
 
 
@@ -147,8 +148,6 @@ async def test_symbolic_links_inside_the_store_are_never_followed(team, store_di
     with pytest.raises(PermissionError, match="symbolic link"):
         await call(alice.read, blob_key("aa" + "0" * 62))
     data = b"written through a link?"
-    import hashlib
-
     sha = hashlib.sha256(data).hexdigest()
     (store_dir / "blobs" / sha[:2]).symlink_to(outside / "aa", target_is_directory=True)
     with pytest.raises(PermissionError, match="symbolic link"):
@@ -167,8 +166,6 @@ async def test_symbolic_links_inside_the_store_are_never_followed(team, store_di
 async def test_objects_and_logs_past_the_size_limits_are_refused(team, store_dir):
     alice = team["alice"]
     big = os.urandom(4000)
-    import hashlib
-
     with pytest.raises(ValueError, match="max_object_bytes"):
         await call(alice.write_once, blob_key(hashlib.sha256(big).hexdigest()), big)
     assert not list((store_dir / "blobs").rglob("*")) if (store_dir / "blobs").exists() else True
