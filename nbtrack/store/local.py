@@ -180,6 +180,8 @@ class LocalBackend(Backend):
         except FileNotFoundError:
             return b""
         with os.fdopen(fd, "rb") as fh:
+            if offset >= os.fstat(fd).st_size:  # (past the end: nothing, whatever the offset)
+                return b""
             fh.seek(offset)
             return fh.read()
 
