@@ -77,6 +77,8 @@ class Session:
         self._captured: dict[str, dict[str, Any]] = {}  # cell key -> latest stored form (rebuilds)
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        for source in self.pre_start.sources:  # secrets assigned before start: masked in every output after
+            self.redactor.text(source, code=True)
         self._pre_start_params()
 
     # ---- the kernel's thread
