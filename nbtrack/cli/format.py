@@ -42,7 +42,7 @@ class TerminalSafe:
 def terminal_safe_output() -> Iterator[None]:
     """stdout and stderr escape control characters while the block runs."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
     try:
         yield
     finally:

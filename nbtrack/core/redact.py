@@ -24,15 +24,13 @@ long base64 runs) and code or text that holds no secret (``# Authors: ...`` keep
 from __future__ import annotations
 
 import base64
-import io
-import itertools
 import os
 import re
-import tokenize
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from nbtrack.core.redact_code import FSTRING_PARTS, literals
 from nbtrack.core.redact_tables import mask_tables
 from nbtrack.core.secret_names import (
     MASK,
@@ -144,61 +142,6 @@ def _is_value_worth_masking(value: str, strength: int) -> bool:
     if len(value) < MIN_VALUE_LENGTH or value.lower() in _NOT_VALUES or value.startswith((MASK, "%")):
         return False  # (a value starting with % is a format placeholder: "password: %s")
     return strength == STRONG or looks_like_credential(value)
-
-
-def _string_body(tok: tokenize.TokenInfo) -> tuple[int, int]:
-    """(chars before, chars after) the body of a string or comment token."""
-    if tok.type == tokenize.COMMENT:
-        return 1, 0
-    if tok.type != tokenize.STRING:
-        return 0, 0
-    text = tok.string
-    prefix = len(text) - len(text.lstrip("rRbBuUfF"))
-    quote = text[prefix:prefix + 3] if text[prefix:prefix + 3] in ('"""', "'''") else text[prefix:prefix + 1]
-    return prefix + len(quote), len(quote)
-
-
-_SCHEME_WORDS = frozenset({"token", "bearer", "basic"})
-_LAYOUT_TOKENS = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT})
-_OPERATIONS = frozenset({"+", "%", ".", "*"})
-
-
-def _secret_target(recent: list[tokenize.TokenInfo]) -> int:
-    """The strength of the name a string is assigned to: ``name =``, ``name=`` (a keyword
-    argument: a weak name there is an API's parameter, ``key=``), ``["name"] =``,
-    ``name: type =``, ``{"name": ...}`` (a quoted key: ``{key: ...}`` is a variable's value)."""
-    if not recent or recent[-1].string not in ("=", ":"):
-        return NOT_SECRET
-    before = recent[:-1]
-    if before and before[-1].string == "]":
-        before = before[:-1]
-    elif len(before) >= 3 and before[-2].string == ":" and before[-1].type == tokenize.NAME:
-        before = before[:-2]  # an annotation: name: type = "..."
-    if not before:
-        return NOT_SECRET
-    name = before[-1]
-    if name.type == tokenize.NAME and (recent[-1].string == "=" or before is not recent[:-1]):
-        strength = secret_strength(name.string, capitals=False)
-        keyword = recent[-1].string == "=" and len(before) >= 2 and before[-2].string in ("(", ",")
-        return NOT_SECRET if keyword and strength != STRONG else strength
-    if name.type == tokenize.STRING and not name.string.lstrip("rRbBuU").startswith(("f", "F")):
-        return secret_strength(name.string.strip("rRbBuU\"'"))
-    return NOT_SECRET
-
-
-_FIELD = re.compile(r"(?P<field>\{\{|\}\}|\{[^{}]*\})|(?P<text>[^{}]+|[{}])")
-
-
-def _is_fstring(tok: tokenize.TokenInfo) -> bool:
-    return "f" in tok.string[:len(tok.string) - len(tok.string.lstrip("rRbBuUfF"))].lower()
-
-
-def _is_literal_secret(tok: tokenize.TokenInfo, body: str, following: str | None) -> bool:
-    """A string token that is a value by itself: not an f-string with fields, not the first
-    piece of an expression (``"token " + t``, ``"%s" % x``, ``"{}".format(x)``)."""
-    if _is_fstring(tok) and "{" in body:
-        return False
-    return following not in _OPERATIONS and body.strip().lower() not in _SCHEME_WORDS
 
 
 class Redactor:
@@ -371,41 +314,22 @@ class Redactor:
 
     def _code(self, text: str) -> str:
         """Python source: string literals and comments are text (redacted as such), a literal
-        assigned to a secret name is masked whole; code itself is left alone."""
-        try:
-            tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-        except (tokenize.TokenError, SyntaxError):
+        assigned to a secret name is masked whole; code itself is never changed."""
+        found = literals(text)
+        if found is None:  # not Python (yet): every line as code-ish text
             return self._each_piece(text, lambda piece: self._shapes(self._assignments(piece, code=True)))
-        lines = text.splitlines(keepends=True)
-        starts = [0]
-        for line in lines:
-            starts.append(starts[-1] + len(line))
         edits: list[tuple[int, int, str]] = []
-        recent: list[tokenize.TokenInfo] = []
-        significant = [t for t in tokens if t.type not in _LAYOUT_TOKENS]
-        following = {id(t): n.string for t, n in itertools.pairwise(significant)}
-        for tok in tokens:
-            if tok.type in (tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", -1)):
-                begin = starts[tok.start[0] - 1] + tok.start[1]
-                end = starts[tok.end[0] - 1] + tok.end[1]
-                body_from, body_to = _string_body(tok)
-                body = tok.string[body_from:len(tok.string) - body_to]
-                strength = NOT_SECRET
-                if tok.type == tokenize.STRING and _is_literal_secret(tok, body, following.get(id(tok))):
-                    strength = _secret_target(recent)
-                if strength != NOT_SECRET and _is_value_worth_masking(body, strength):
-                    self._remember(body, strength)
-                    new_body = MASK
-                elif _is_fstring(tok) and "{" in body:  # fields are code: only the text between them
-                    new_body = _FIELD.sub(lambda m: m["field"] or self._string_text(m["text"]), body)
-                else:  # a literal or a comment is text; the code around it is never changed
-                    new_body = self._string_text(body)
-                if new_body != body:
-                    edits.append(
-                        (begin, end, tok.string[:body_from] + new_body + tok.string[len(tok.string) - body_to :])
-                    )
-            if tok.type not in _LAYOUT_TOKENS:
-                recent = [*recent[-4:], tok]
+        for literal in found:
+            body = literal.body
+            if literal.target != NOT_SECRET and _is_value_worth_masking(body, literal.target):
+                self._remember(body, literal.target)
+                new_body = MASK
+            elif literal.fstring and "{" in body:  # fields are code: only the text between them
+                new_body = FSTRING_PARTS.sub(lambda m: m["field"] or self._string_text(m["text"]), body)
+            else:
+                new_body = self._string_text(body)
+            if new_body != body:
+                edits.append((literal.begin, literal.end, literal.head + new_body + literal.tail))
         for begin, end, replacement in reversed(edits):
             text = text[:begin] + replacement + text[end:]
         return text

@@ -87,8 +87,8 @@ def _html_table(table: str, mask_cell: MaskCell) -> str:
             return match[0]
         out, done = [], 0
         for index, cell in enumerate(cells):
-            name = secret.get(index)
-            if name is None or cell["kind"] != "d" or not mask_cell(name, _cell_text(cell["body"])):
+            column = secret.get(index)
+            if column is None or cell["kind"] != "d" or not mask_cell(column, _cell_text(cell["body"])):
                 continue
             out += [match[0][done:cell.start("body")], MASK]
             done = cell.end("body")

@@ -202,7 +202,8 @@ class _BodyHandler(StoreHandler):
         if length is not None and length.isdigit() and int(length) > limit:
             raise web.HTTPError(413, f"{length} bytes is more than this server takes in one object or append "
                                      f"({limit} bytes, c.NBTrack.max_object_bytes)")
-        self.request.connection.set_max_body_size(limit + 1)
+        if self.request.connection is not None:
+            self.request.connection.set_max_body_size(limit + 1)  # type: ignore[attr-defined]
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)

@@ -130,7 +130,7 @@ class Store:
 
     def _annotations(self, run_id: str) -> list[dict[str, Any]]:
         """The run's annotations: only the kinds others may add (`ANNOTATION_KINDS`)."""
-        found = []
+        found: list[dict[str, Any]] = []
         for info in sorted(self.backend.list(notes_prefix(run_id)), key=lambda i: i.key):
             if kind_of(info.key) == "note":
                 found.extend(r for r in framing.decode(self.backend.read(info.key)).records
