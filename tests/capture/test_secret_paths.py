@@ -37,6 +37,14 @@ SECRETS = {path: plain(path.split()[0]) for path in (
 )}
 
 
+GOOGLE_SHAPE = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvWxyz12"  # a Google API key's shape (and 5 more)
+PNG_CELL = (  # an image whose base64 (as the kernel sends it) holds that shape
+    "import base64\nfrom IPython.display import Image, display\n"
+    "head = b'\\x89PNG\\r\\n\\x1a\\n' + bytes(range(100))\n"
+    f"display(Image(data=head + base64.b64decode('{GOOGLE_SHAPE}') + bytes(range(60)), format='png'))"
+)
+
+
 def notebook() -> nbformat.NotebookNode:
     s = SECRETS
     cells = [
@@ -68,6 +76,8 @@ def notebook() -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell(f"print('postgres://admin:{s['url']}@db.internal:5432/prod')"),
         nbformat.v4.new_code_cell(f"raise ValueError('login failed: password={s['error message']}')"),
         nbformat.v4.new_code_cell(f"%nbtrack note 'rotated the smtp_password={s['note magic']}'"),
+        # and what is no secret stays exactly as it was: code, and a PNG whose base64 holds a key's shape
+        nbformat.v4.new_code_cell(f"# Authors: The scikit-learn developers\n# License: BSD 3 clause\n{PNG_CELL}"),
         nbformat.v4.new_code_cell("%nbtrack stop"),
     ]
     cells[0].metadata["tags"] = ["parameters"]
@@ -141,6 +151,10 @@ def test_no_planted_secret_reaches_the_store_the_index_or_a_bundle(
     assert "print('connecting with', openai_api_key)\nprint(db_password)" in sources
     outputs = json.dumps([run.cell_outputs(c) for c in run.cells])
     assert "'region': 'eu'" in outputs and "exported" in outputs and "ana" in outputs
+    authors = next(c for c in run.cells if c["source"].startswith("# Authors"))
+    assert authors["source"] == executed.cells[-2].source  # stored (and replayed) exactly as written
+    png = executed.cells[-2].outputs[0]["data"]["image/png"]
+    assert GOOGLE_SHAPE in png and run.cell_outputs(authors)[0]["data"]["image/png"] == png
     nbtrack.runs(store=store)  # this machine's index, refreshed
     export_runs([run_id], tmp_path / "run.nbtrack.zip", store)
     places = every_byte(store_dir) + every_byte(Path(os.environ["NBTRACK_INDEX_DIR"]))
