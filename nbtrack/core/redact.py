@@ -60,6 +60,7 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _SEPARATOR = re.compile(
     r"""(?:\\?["'])?\]?(?:[ \t]*=|:(?!:))[ \t]*(?:(?P<quote>\\*[bru]?\\*(?P<q>["']))|(?=[^\s"'\\]))""")
 _BARE_VALUE = re.compile(r"""(?!(?:bearer|basic|token)\s)[^\s"'&,;<>\\()\[\]{}]{3,}(?![\w.(\[-])""", re.I)
+_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _FIELD_LIST = re.compile(r":(?:param|type|arg|ivar|cvar|var|keyword|kwarg|raises)\b[^:\n]*\Z")
 _PROSE_GOES_ON = re.compile(r" [a-z]")
 _ENV_MAGIC = re.compile(r"(?m)^(?P<head>[ \t]*%(?:env|set_env)[ \t]+(?P<name>[\w.-]+)[ \t]+)(?P<value>[^=\s].*)$")
@@ -139,8 +140,12 @@ def _scheme_credential(match: re.Match[str]) -> str:
 
 
 def _is_value_worth_masking(value: str, strength: int) -> bool:
+    """Not a placeholder (``%s``), a boolean, or the name of an environment variable
+    (``ACCESS_KEY = "AWS_ACCESS_KEY_ID"`` names where a secret is, it is not one)."""
     if len(value) < MIN_VALUE_LENGTH or value.lower() in _NOT_VALUES or value.startswith((MASK, "%")):
-        return False  # (a value starting with % is a format placeholder: "password: %s")
+        return False
+    if _VARIABLE_NAME.fullmatch(value):
+        return False
     return strength == STRONG or looks_like_credential(value)
 
 

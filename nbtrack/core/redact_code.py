@@ -70,7 +70,8 @@ def _secret_target(recent: list[tokenize.TokenInfo]) -> int:
     if not before:
         return NOT_SECRET
     name = before[-1]
-    if name.type == tokenize.NAME and (recent[-1].string == "=" or before is not recent[:-1]):
+    # (a name before ":" is a class or def header, a lambda, a slice or a dict's variable key)
+    if name.type == tokenize.NAME and recent[-1].string == "=":
         strength = secret_strength(name.string, capitals=False)
         keyword = recent[-1].string == "=" and len(before) >= 2 and before[-2].string in ("(", ",")
         return NOT_SECRET if keyword and strength != STRONG else strength
