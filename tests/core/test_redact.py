@@ -144,6 +144,13 @@ def test_params_dict_keys_and_nested_values_are_masked_and_remembered() -> None:
     ("pad_token = '[PAD]'\nprimary_key = 'user_id'", "pad_token = '[PAD]'\nprimary_key = 'user_id'"),
     ("# Authors: The scikit-learn developers\n# License: BSD 3 clause",
      "# Authors: The scikit-learn developers\n# License: BSD 3 clause"),
+    *[(code, code) for code in (
+        'class LoginCredentialFetcher:\n    """Converts login tokens."""',
+        "ACCESS_KEY = 'AWS_ACCESS_KEY_ID'\nprint(AWS_ACCESS_KEY_ID)",
+        "key = f'{uuid.uuid4()}.json'\nsorted(xs, key=lambda x: x)",
+    )],
+    ("msg = 'password: %s' % pw\nheaders = {'Authorization': 'token ' + tok}",
+     "msg = 'password: %s' % pw\nheaders = {'Authorization': 'token ' + tok}"),
 ])
 def test_code_keeps_expressions_and_masks_literals(code: str, expected: str) -> None:
     assert Redactor().text(code, code=True) == expected
