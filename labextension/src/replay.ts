@@ -1,13 +1,16 @@
 /**
- * Replay: the dialog asking for parameter overrides and order, and the view that follows a
- * replay job (`replay/JOB`) and shows its reproducibility report.
+ * Replay: the dialog (whose code runs, parameter overrides, cell order, where the executed
+ * notebook goes; an explicit confirmation for someone else's run) and the view that follows
+ * the replay job and shows its reproducibility report in plain words.
  */
 import { Dialog, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
+import { ToolbarButton } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { el, formatValue } from './dom';
-import { IReplayJob, IReport, requestAPI, seg } from './request';
-import { mainArea } from './views';
+import { el, formatDate, formatValue, plural, runLabel, shortId } from './dom';
+import { ICellComparison, IReplayJob, IReplayPlan, IReplayRequest, IReport, requestAPI, seg } from './request';
 
 /** Parse `name = value` lines; values are JSON or Python literals, else plain strings. */
 export function parseParameters(text: string): Record<string, unknown> {
@@ -42,28 +45,53 @@ function parseValue(raw: string): unknown {
   }
 }
 
-export interface IReplayChoice {
+interface IFormValue {
   parameters: string;
   order: 'notebook' | 'executed';
+  folder: string;
+  confirmed: boolean;
 }
 
-class ReplayBody extends Widget implements Dialog.IBodyWidget<IReplayChoice> {
-  constructor(initial: IReplayChoice, error?: string) {
+class ReplayBody extends Widget implements Dialog.IBodyWidget<IFormValue> {
+  constructor(
+    private readonly plan: IReplayPlan,
+    initial: IFormValue,
+    error?: string
+  ) {
     super();
     this.addClass('nbtrack-replay-form');
-    if (error) {
-      this.node.appendChild(el('div', 'nbtrack-warning', error));
-    }
-    this.node.appendChild(
-      el('label', 'nbtrack-form-label', 'Parameter overrides, one "name = value" per line:')
+    const who = el('div', 'nbtrack-replay-owner');
+    who.append(
+      el('div', 'nbtrack-replay-owner-line', `Runs the code of run ${shortId(plan.run)} (${plan.run})`),
+      el('div', 'nbtrack-replay-owner-line', `Recorded by ${plan.owner || 'an unknown user'}${plan.host ? ` on ${plan.host}` : ''}, ${formatDate(plan.start)}`)
     );
-    this._params.className = 'nbtrack-params';
-    this._params.rows = 6;
+    this.node.appendChild(who);
+    if (plan.warning) {
+      const warn = el('div', 'nbtrack-warning nbtrack-replay-warning');
+      warn.append(
+        el('strong', undefined, `This is not your run: you are ${plan.you}. `),
+        el('span', undefined, `Replaying executes ${plan.owner || 'its author'}’s code on this server with your permissions (${plan.warning}). Read the snapshot first.`)
+      );
+      const label = el('label', 'nbtrack-check nbtrack-confirm');
+      this._confirm.type = 'checkbox';
+      this._confirm.className = 'nbtrack-confirm-box';
+      this._confirm.checked = initial.confirmed;
+      this._confirm.addEventListener('change', () => this.syncAccept());
+      label.append(this._confirm, document.createTextNode(` I trust this code: run ${plan.owner || 'this user'}’s notebook`));
+      warn.appendChild(label);
+      this.node.appendChild(warn);
+    }
+    if (error) {
+      this.node.appendChild(el('div', 'nbtrack-error nbtrack-form-error', error));
+    }
+    this.node.appendChild(el('label', 'nbtrack-form-label', 'Parameter overrides, one “name = value” per line'));
+    this._params.className = 'nbtrack-params jp-mod-styled';
+    this._params.rows = Math.min(Math.max(Object.keys(plan.params ?? {}).length, 3), 8);
     this._params.spellcheck = false;
     this._params.value = initial.parameters;
     this.node.appendChild(this._params);
-    this.node.appendChild(el('label', 'nbtrack-form-label', 'Run the cells in:'));
-    this._order.className = 'nbtrack-order';
+    this.node.appendChild(el('label', 'nbtrack-form-label', 'Run the cells in'));
+    this._order.className = 'nbtrack-order jp-mod-styled';
     for (const [value, label] of [
       ['notebook', 'notebook order (top to bottom)'],
       ['executed', 'the order they were executed in']
@@ -74,103 +102,162 @@ class ReplayBody extends Widget implements Dialog.IBodyWidget<IReplayChoice> {
     }
     this._order.value = initial.order;
     this.node.appendChild(this._order);
+    this.node.appendChild(el('label', 'nbtrack-form-label', 'Save the executed notebook in the folder'));
+    this._folder.className = 'nbtrack-folder jp-mod-styled';
+    this._folder.value = initial.folder;
+    this._folder.spellcheck = false;
+    this.node.appendChild(this._folder);
+    this.node.appendChild(
+      el('div', 'nbtrack-hint', 'Relative to the Jupyter root, created if missing; the replay is also tracked as a new run.')
+    );
   }
 
-  getValue(): IReplayChoice {
+  getValue(): IFormValue {
     return {
       parameters: this._params.value,
-      order: this._order.value === 'executed' ? 'executed' : 'notebook'
+      order: this._order.value === 'executed' ? 'executed' : 'notebook',
+      folder: this._folder.value.trim(),
+      confirmed: this._confirm.checked
     };
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.syncAccept();
+  }
+
+  /** Someone else's run: the Replay button works only once the box is ticked. */
+  private syncAccept(): void {
+    const accept = this.node.closest('.jp-Dialog-content')?.querySelector<HTMLButtonElement>('.jp-mod-accept');
+    if (accept && this.plan.warning) {
+      accept.disabled = !this._confirm.checked;
+      accept.title = this._confirm.checked ? '' : 'Tick “I trust this code” to replay someone else’s run';
+    }
   }
 
   private _params = el('textarea');
   private _order = el('select');
+  private _folder = el('input');
+  private _confirm = el('input');
 }
 
-/** Ask for parameter overrides and order; null when cancelled. Re-asks on bad input. */
-export async function askReplay(
-  runName: string,
-  params: Record<string, unknown>
-): Promise<{ parameters: Record<string, unknown>; order: 'notebook' | 'executed' } | null> {
-  let choice: IReplayChoice = {
-    parameters: Object.entries(params)
+/** Ask how to replay the run; null when cancelled. Re-asks on bad input. */
+export async function askReplay(plan: IReplayPlan): Promise<IReplayRequest | null> {
+  let value: IFormValue = {
+    parameters: Object.entries(plan.params ?? {})
       .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
       .join('\n'),
-    order: 'notebook'
+    order: 'notebook',
+    folder: plan.folder,
+    confirmed: false
   };
   let error: string | undefined;
   for (;;) {
     const result = await showDialog({
-      title: `Replay “${runName}”`,
-      body: new ReplayBody(choice, error),
+      title: `Replay “${runLabel({ id: plan.run, name: plan.name })}”`,
+      body: new ReplayBody(plan, value, error),
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Replay' })]
     });
     if (!result.button.accept || result.value === null) {
       return null;
     }
-    choice = result.value;
+    value = result.value;
     try {
-      return { parameters: parseParameters(choice.parameters), order: choice.order };
+      if (plan.warning && !value.confirmed) {
+        throw new Error('Tick “I trust this code” to replay someone else’s run.');
+      }
+      if (!value.folder) {
+        throw new Error('Give a folder for the executed notebook.');
+      }
+      return {
+        run: plan.run,
+        parameters: parseParameters(value.parameters),
+        order: value.order,
+        folder: value.folder,
+        confirm: value.confirmed
+      };
     } catch (e) {
       error = (e as Error).message;
     }
   }
 }
 
-function renderTable(title: string, items: unknown[]): HTMLElement {
+const STATUS_WORDS: Record<string, string> = {
+  identical: 'same',
+  'within tolerance': 'within tolerance',
+  different: 'different',
+  'not run': 'not run',
+  'no original': 'no original to compare with'
+};
+
+const VERDICT_WORDS: Record<string, string> = {
+  reproduced: 'Reproduced: every compared output and metric is the same.',
+  'reproduced within tolerance': 'Reproduced within tolerance: numbers differ only within the tolerance.',
+  differs: 'Differs: some outputs or metrics are not the same (below).',
+  failed: 'Failed: the replay stopped with an error.'
+};
+
+function block(title: string, count?: string): HTMLElement {
   const section = el('section', 'nbtrack-report-section');
-  section.appendChild(el('h3', undefined, `${title} (${items.length})`));
-  if (!items.length) {
-    return section;
+  const head = el('h3', 'nbtrack-report-title', title);
+  if (count) {
+    head.appendChild(el('span', 'nbtrack-report-count', ` · ${count}`));
   }
-  const isObject = (x: unknown): x is Record<string, unknown> =>
-    x !== null && typeof x === 'object' && !Array.isArray(x);
-  const columns: string[] = [];
-  for (const item of items) {
-    if (isObject(item)) {
-      for (const key of Object.keys(item)) {
-        if (!columns.includes(key)) {
-          columns.push(key);
-        }
-      }
-    }
-  }
-  const table = el('table', 'nbtrack-table');
-  const head = el('tr');
-  for (const col of columns.length ? columns : ['value']) {
-    head.appendChild(el('th', undefined, col));
-  }
-  table.appendChild(head);
-  for (const item of items) {
-    const row = el('tr');
-    if (isObject(item)) {
-      if (typeof item.status === 'string') {
-        row.dataset.status = item.status.replace(/\s+/g, '-');
-      }
-      for (const col of columns) {
-        row.appendChild(el('td', undefined, formatValue(item[col])));
-      }
-    } else {
-      row.appendChild(el('td', undefined, formatValue(item)));
-    }
-    table.appendChild(row);
-  }
-  section.appendChild(table);
+  section.appendChild(head);
   return section;
+}
+
+function table(headers: string[], rows: string[][], statuses?: string[]): HTMLTableElement {
+  const node = el('table', 'nbtrack-table');
+  const head = el('tr');
+  headers.forEach(h => head.appendChild(el('th', undefined, h)));
+  node.appendChild(head);
+  rows.forEach((cells, i) => {
+    const tr = el('tr');
+    if (statuses) {
+      tr.dataset.status = statuses[i].replace(/\s+/g, '-');
+    }
+    cells.forEach(text => tr.appendChild(el('td', undefined, text)));
+    node.appendChild(tr);
+  });
+  return node;
+}
+
+function cellItem(cell: ICellComparison, onFullDiff: () => void): HTMLElement {
+  const item = el('details', 'nbtrack-report-cell');
+  item.dataset.status = cell.status.replace(/\s+/g, '-');
+  const first = cell.source.trim().split('\n')[0] ?? '';
+  const summary = el('summary');
+  summary.append(
+    el('span', 'nbtrack-report-cell-name', `Cell ${cell.index + 1}${cell.execution_count !== null ? ` · In [${cell.execution_count}]` : ''}`),
+    el('span', `nbtrack-pill nbtrack-pill-${item.dataset.status}`, STATUS_WORDS[cell.status] ?? cell.status),
+    el('code', 'nbtrack-report-cell-source', first)
+  );
+  item.appendChild(summary);
+  item.appendChild(el('pre', 'nbtrack-report-source', cell.source));
+  for (const difference of cell.differences) {
+    item.appendChild(el('pre', 'nbtrack-report-difference', difference));
+    if (/\.\.\. \(\d+ more lines\)$/.test(difference)) {
+      const more = el('button', 'nbtrack-link', 'This difference is long: open the full diff of both notebooks');
+      more.type = 'button';
+      more.addEventListener('click', onFullDiff);
+      item.appendChild(more);
+    }
+  }
+  return item;
 }
 
 /** Follows one replay job (`replay/JOB`) until it is done, then shows its report. */
 export class ReplayView extends Widget {
   constructor(
-    readonly runName: string,
-    readonly job: string
+    readonly plan: IReplayPlan,
+    readonly job: string,
+    private readonly commands: CommandRegistry
   ) {
     super();
     this.addClass('nbtrack-view');
     this.addClass('nbtrack-replay');
-    this.node.appendChild(
-      el('div', 'nbtrack-banner', `Replay of run “${runName}” (job ${job})`)
-    );
+    this.node.appendChild(el('h2', 'nbtrack-replay-title', `Replay of “${runLabel({ id: plan.run, name: plan.name })}” (${shortId(plan.run)})`));
     this._progress.max = 1;
     this._progress.value = 0;
     this.node.append(this._state, this._progress, this._body);
@@ -207,44 +294,142 @@ export class ReplayView extends Widget {
     const total = job.progress?.total ?? 0;
     this._progress.max = Math.max(total, 1);
     this._progress.value = job.state === 'running' ? done : this._progress.max;
+    this._progress.hidden = job.state !== 'running';
     this._state.className = `nbtrack-replay-state nbtrack-state-${job.state}`;
     this._state.textContent =
       job.state === 'running'
-        ? `Running: ${done} / ${total} cells`
+        ? `Running: ${done} of ${plural(total, 'cell')}`
         : job.state === 'done'
-          ? `Done: ${done} / ${total} cells`
+          ? `Done: ${done} of ${plural(total, 'cell')} ran`
           : `Failed${job.error ? `: ${job.error}` : ''}`;
     this.node.dataset.state = job.state;
-    if (job.state === 'running') {
+    if (job.state === 'running' && !job.output) {
       return;
     }
     this._body.textContent = '';
-    if (job.replay_run) {
-      this._body.appendChild(el('div', 'nbtrack-replay-run', `Replay run: ${job.replay_run}`));
+    this._body.appendChild(this.where(job));
+    if (job.state === 'running') {
+      return;
     }
     for (const note of job.notes ?? []) {
       this._body.appendChild(el('div', 'nbtrack-warning', note));
     }
     if (job.report) {
-      this.renderReport(job.report);
+      this.renderReport(job.report, job);
     }
   }
 
-  private renderReport(report: IReport): void {
-    const verdict = String(report.verdict);
-    const badge = el('div', 'nbtrack-verdict', verdict);
-    badge.dataset.verdict = verdict;
-    this._body.appendChild(badge);
-    const facts = (['order', 'tolerance', 'parameters', 'error'] as const)
-      .filter(key => report[key] !== undefined && report[key] !== null)
-      .map(key => `${key}: ${formatValue(report[key])}`);
-    if (facts.length) {
-      this._body.appendChild(el('div', 'nbtrack-report-facts', facts.join(' · ')));
+  /** Where the replay went: the executed notebook and the replay run, with ways to open them. */
+  private where(job: IReplayJob): HTMLElement {
+    const box = el('div', 'nbtrack-replay-where');
+    if (job.output) {
+      const line = el('div', 'nbtrack-replay-output');
+      line.append(el('span', undefined, 'Executed notebook: '), el('code', undefined, job.output), document.createTextNode(' '));
+      if (job.state !== 'running') {
+        const open = el('button', 'nbtrack-link', 'Open');
+        open.type = 'button';
+        open.addEventListener('click', () => void this.commands.execute('docmanager:open', { path: job.output ?? '' }));
+        line.appendChild(open);
+      }
+      box.appendChild(line);
     }
-    this._body.appendChild(renderTable('Cells', report.cells ?? []));
-    this._body.appendChild(renderTable('Metrics', report.metrics ?? []));
-    this._body.appendChild(renderTable('Environment', report.environment ?? []));
-    this._body.appendChild(renderTable('Data', report.data ?? []));
+    if (job.replay_run) {
+      const line = el('div', 'nbtrack-replay-run');
+      line.append(el('span', undefined, 'Tracked as run '), el('code', undefined, job.replay_run), document.createTextNode(' '));
+      const diff = el('button', 'nbtrack-link nbtrack-replay-diff', 'Diff the original and the replay');
+      diff.type = 'button';
+      diff.addEventListener('click', () => this.fullDiff(job));
+      line.appendChild(diff);
+      box.appendChild(line);
+    }
+    return box;
+  }
+
+  private fullDiff(job: IReplayJob): void {
+    if (job.replay_run) {
+      void this.commands.execute('nbtrack:diff-run', { id: this.plan.run, against: job.replay_run });
+    }
+  }
+
+  private renderReport(report: IReport, job: IReplayJob): void {
+    const verdict = String(report.verdict);
+    const badge = el('div', 'nbtrack-verdict');
+    badge.dataset.verdict = verdict;
+    badge.append(el('span', 'nbtrack-verdict-word', verdict), el('span', 'nbtrack-verdict-text', VERDICT_WORDS[verdict] ?? ''));
+    this._body.appendChild(badge);
+    const facts = el('dl', 'nbtrack-facts nbtrack-report-facts');
+    const fact = (label: string, value: string) => {
+      const item = el('div', 'nbtrack-fact');
+      item.append(el('dt', undefined, label), el('dd', undefined, value));
+      facts.appendChild(item);
+    };
+    const params = Object.entries(report.parameters ?? {});
+    fact('Parameters', params.length ? params.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : 'as recorded');
+    fact('Cell order', report.order === 'executed' ? 'as executed originally' : 'notebook order');
+    if (report.tolerance !== undefined) {
+      fact('Tolerance', `${report.tolerance} (relative)`);
+    }
+    if (report.error) {
+      fact('Error', report.error);
+    }
+    this._body.appendChild(facts);
+
+    const cells = report.cells ?? [];
+    const counts = new Map<string, number>();
+    cells.forEach(c => counts.set(c.status, (counts.get(c.status) ?? 0) + 1));
+    const cellBox = block('Cells', [...counts].map(([s, n]) => `${n} ${STATUS_WORDS[s] ?? s}`).join(', ') || undefined);
+    if (!cells.length) {
+      cellBox.appendChild(el('p', 'nbtrack-none', 'No code cells were compared.'));
+    }
+    const same = cells.filter(c => c.status === 'identical');
+    for (const cell of cells.filter(c => c.status !== 'identical')) {
+      cellBox.appendChild(cellItem(cell, () => this.fullDiff(job)));
+    }
+    if (same.length) {
+      const group = el('details', 'nbtrack-report-same');
+      group.appendChild(el('summary', undefined, `${plural(same.length, 'cell')} with the same outputs`));
+      same.forEach(cell => group.appendChild(cellItem(cell, () => this.fullDiff(job))));
+      cellBox.appendChild(group);
+    }
+    this._body.appendChild(cellBox);
+
+    const metrics = report.metrics ?? [];
+    const metricBox = block('Metrics (final values)');
+    metricBox.appendChild(
+      metrics.length
+        ? table(
+            ['Metric', 'Original', 'Replay', 'Agreement'],
+            metrics.map(m => [m.key, formatValue(m.original), formatValue(m.replay), STATUS_WORDS[m.status] ?? m.status]),
+            metrics.map(m => m.status)
+          )
+        : el('p', 'nbtrack-none', 'No metrics were logged.')
+    );
+    this._body.appendChild(metricBox);
+
+    const env = report.environment ?? [];
+    const envBox = block('Environment');
+    envBox.appendChild(
+      env.length
+        ? table(
+            ['Package', 'Original', 'Replay', 'Note'],
+            env.map(e => [String(e.package ?? ''), formatValue(e.original), formatValue(e.replay), String(e.note ?? e.kind ?? '')])
+          )
+        : el('p', 'nbtrack-none', 'No differences: the same Python and package versions.')
+    );
+    this._body.appendChild(envBox);
+
+    const data = report.data ?? [];
+    const dataBox = block('Data');
+    dataBox.appendChild(
+      data.length
+        ? table(
+            ['Path', 'Status', 'Note'],
+            data.map(d => [String(d.path ?? ''), String(d.status ?? ''), String(d.note ?? '')]),
+            data.map(d => String(d.status ?? ''))
+          )
+        : el('p', 'nbtrack-none', 'No datasets were tracked.')
+    );
+    this._body.appendChild(dataBox);
   }
 
   private _busy = false;
@@ -254,6 +439,16 @@ export class ReplayView extends Widget {
   private _body = el('div', 'nbtrack-report');
 }
 
-export function replayWidget(runName: string, job: string): MainAreaWidget {
-  return mainArea(new ReplayView(runName, job), `Replay: ${runName}`, `nbtrack replay job ${job}`);
+export function replayWidget(plan: IReplayPlan, job: string, commands: CommandRegistry): MainAreaWidget<ReplayView> {
+  const widget = new MainAreaWidget({ content: new ReplayView(plan, job, commands) });
+  widget.title.label = `Replay: ${runLabel({ id: plan.run, name: plan.name })} · ${shortId(plan.run)}`;
+  widget.title.caption = `nbtrack replay of run ${plan.run} (job ${job})`;
+  widget.title.closable = true;
+  const refresh = new ToolbarButton({
+    label: 'Replay again',
+    tooltip: 'Replay this run again (asks for parameters)',
+    onClick: () => void commands.execute('nbtrack:replay-run', { id: plan.run })
+  });
+  widget.toolbar.addItem('again', refresh);
+  return widget;
 }

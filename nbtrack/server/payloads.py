@@ -165,7 +165,9 @@ def _comparable(nb: Mapping[str, Any]) -> dict[str, Any]:
             clean["attachments"] = cell["attachments"]
         cells.append(clean)
     metadata = {k: v for k, v in (nb.get("metadata") or {}).items() if k in DIFF_METADATA}
-    return {"nbformat": 4, "nbformat_minor": 4, "metadata": metadata, "cells": cells}
+    import nbformat  # nbdime reads notebooks as NotebookNodes (attribute access)
+
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 4, "metadata": metadata, "cells": cells})
 
 
 def _diff_payload(a: dict[str, Any], nb_a: Mapping[str, Any], b: dict[str, Any] | None,

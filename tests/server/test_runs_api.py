@@ -262,6 +262,21 @@ async def test_diff_of_the_snapshot_against_the_notebook_open_now(jp_fetch, jp_r
     assert diff["summary"]["removed"] == 1 and diff["summary"]["unchanged"] == 0
 
 
+async def test_diff_compares_outputs_that_changed(jp_fetch, jp_root_dir, store):
+    notebook = write_notebook(jp_root_dir / "out.ipynb", ["print(1)"])
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nbformat.write(nb, notebook)
+    run = nbtrack.start("outputs", store=store, notebook=str(notebook))
+    record_snapshot(run, store, notebook)
+    nbtrack.finish()
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="2\n")]  # the same cell, another output
+    nbformat.write(nb, notebook)
+    diff = await get(jp_fetch, "runs", run.id, "diff", path="out.ipynb")
+    assert cell_ops(diff) == [("patch", 0, ("outputs",))]
+    assert diff["summary"]["outputs_changed"] == 1 and diff["summary"]["changed"] == 0
+
+
 async def test_diff_of_two_runs(jp_fetch, jp_root_dir, store, trained):
     notebook = write_notebook(jp_root_dir / "other.ipynb", ["lr = 0.01", "print(lr)", "# notes"])
     run = nbtrack.start("second", store=store, notebook=str(notebook))
