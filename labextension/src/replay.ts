@@ -68,9 +68,10 @@ class ReplayBody extends Widget implements Dialog.IBodyWidget<IFormValue> {
     this.node.appendChild(who);
     if (plan.warning) {
       const warn = el('div', 'nbtrack-warning nbtrack-replay-warning');
+      const said = plan.warning.charAt(0).toUpperCase() + plan.warning.slice(1);
       warn.append(
         el('strong', undefined, `This is not your run: you are ${plan.you}. `),
-        el('span', undefined, `Replaying executes ${plan.owner || 'its author'}’s code on this server with your permissions (${plan.warning}). Read the snapshot first.`)
+        el('span', undefined, `${said}, with your permissions. Open its snapshot to read the code first.`)
       );
       const label = el('label', 'nbtrack-check nbtrack-confirm');
       this._confirm.type = 'checkbox';
@@ -191,10 +192,10 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 const VERDICT_WORDS: Record<string, string> = {
-  reproduced: 'Reproduced: every compared output and metric is the same.',
-  'reproduced within tolerance': 'Reproduced within tolerance: numbers differ only within the tolerance.',
-  differs: 'Differs: some outputs or metrics are not the same (below).',
-  failed: 'Failed: the replay stopped with an error.'
+  reproduced: 'every compared output and metric is the same.',
+  'reproduced within tolerance': 'numbers differ, but only within the tolerance.',
+  differs: 'some outputs or metrics are not the same (below).',
+  failed: 'the replay stopped with an error.'
 };
 
 function block(title: string, count?: string): HTMLElement {

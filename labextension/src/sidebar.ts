@@ -172,6 +172,8 @@ export class RunsPanel extends SidePanel {
       this.setFilterError(null);
       this.setRefreshError(null);
       this._list.show(page.runs, all);
+      // what the list shows now (a filter typed since is still on its way)
+      Object.assign(this._list.node.dataset, { filter, scope: this._scope });
       this.showEmpty(page.runs.length ? null : this.emptyText(all, path, filter));
       this.showFooter(page.runs.length);
     } catch (e) {

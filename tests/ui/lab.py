@@ -94,6 +94,15 @@ def open_sidebar(browser: Browser, all_runs: bool = False, filter_text: str | No
         page.click(f"{SIDEBAR} .nbtrack-scope-all")
     if filter_text is not None:
         page.fill(f"{SIDEBAR} .nbtrack-filter", filter_text)
+    scope = "all" if all_runs else "notebook"
+    page.wait_for_function(  # the list shows this scope and filter (or the filter's error)
+        """([scope, text]) => {
+          const list = document.querySelector('#nbtrack-runs .nbtrack-runs-list');
+          const error = document.querySelector('#nbtrack-runs .nbtrack-filter-error');
+          return (list.dataset.scope === scope && list.dataset.filter === text) || !error.hidden;
+        }""",
+        arg=[scope, (filter_text or "").strip()],
+    )
 
 
 def row(browser: Browser, run_id: str) -> Any:
@@ -119,7 +128,12 @@ def luminance(css_color: str) -> float:
 
 def background_of(browser: Browser, selector: str) -> float:
     """The luminance of the first non-transparent background at or above `selector`."""
-    color = browser.page.evaluate(
+    return luminance(background_color(browser, selector))
+
+
+def background_color(browser: Browser, selector: str) -> str:
+    """The first non-transparent computed background color at or above `selector`."""
+    return browser.page.evaluate(  # type: ignore[no-any-return]
         """(sel) => {
           let node = document.querySelector(sel);
           while (node) {
@@ -131,7 +145,6 @@ def background_of(browser: Browser, selector: str) -> float:
         }""",
         selector,
     )
-    return luminance(color)
 
 
 def set_theme(browser: Browser, dark: bool) -> None:
@@ -152,7 +165,8 @@ def shoot(browser: Browser, name: str, dark_checks: Iterable[str] = ()) -> None:
     set_theme(browser, dark=True)
     try:
         for selector in dark_checks:
-            assert background_of(browser, selector) < 0.25, f"{selector} has a light background in the dark theme"
+            color = background_color(browser, selector)
+            assert luminance(color) < 0.35, f"{selector} has a light background ({color}) in the dark theme"
         page.screenshot(path=str(IMAGES / f"{name}-dark.png"))
     finally:
         set_theme(browser, dark=False)

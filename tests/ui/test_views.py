@@ -5,6 +5,7 @@ tab per run even when names repeat, and nbdime's cell-aware diff with a human su
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import nbformat
@@ -15,7 +16,6 @@ from tests.ui.lab import (
     ROWS,
     action,
     assert_console_clean,
-    command,
     open_lab,
     open_notebook,
     open_sidebar,
@@ -106,7 +106,7 @@ def test_snapshot_is_rendered_by_jupyterlab_with_the_run_header(browser: Browser
     with page.expect_download() as download:
         page.locator(".nbtrack-snapshot-download").first.click()
     assert download.value.suggested_filename == f"tiny-model-{run_id[:10]}.ipynb"
-    assert json.loads(open(download.value.path()).read())["cells"][1]["source"] == "lr = 0.01"
+    assert json.loads(Path(download.value.path()).read_text())["cells"][1]["source"] == "lr = 0.01"
     assert_console_clean(browser)
 
 
