@@ -49,7 +49,7 @@ export type SnapshotState = boolean | 'unknown';
 export class RunsPanel extends SidePanel {
   constructor(
     private readonly tracker: INotebookTracker,
-    commands: CommandRegistry
+    private readonly commands: CommandRegistry
   ) {
     super({ content: new Panel() });
     this.id = 'nbtrack-runs';
@@ -148,7 +148,7 @@ export class RunsPanel extends SidePanel {
     this._context.title = all ? '' : (path ?? '');
     if (!all && !path) {
       this._list.show([], false);
-      this.showEmpty('Open a notebook to see its runs, or choose “All runs”.');
+      this.showEmpty([document.createTextNode('Open a notebook to see its runs, or choose “All runs”.')]);
       this._footer.textContent = '';
       return;
     }
@@ -262,8 +262,8 @@ export class RunsPanel extends SidePanel {
       search,
       this._filterError,
       this._refreshError,
-      list,
       this._empty,
+      list,
       this._footer
     );
     return body;
@@ -277,20 +277,32 @@ export class RunsPanel extends SidePanel {
     void this.refresh();
   }
 
-  private emptyText(all: boolean, path: string | null, filter: string): string {
+  /** What an empty list means, and (with no filter) how to start a run. */
+  private emptyText(all: boolean, path: string | null, filter: string): Node[] {
     if (filter) {
-      return `No run matches “${filter}”.`;
+      return [document.createTextNode(`No run matches “${filter}”.`)];
     }
-    const where = all ? 'The store has no runs yet.' : `No runs of ${baseName(path)} yet.`;
-    return (
-      `${where} Start one with the ● Start run button in the notebook toolbar, or run ` +
-      '%load_ext nbtrack and then %nbtrack start in a cell; nbtrack.log(loss=...) records metrics.'
-    );
+    const start = el('button', 'nbtrack-link nbtrack-start-link', 'Start run');
+    start.type = 'button';
+    start.addEventListener('click', () => void this.commands.execute(CommandIDs.toggleTracking, {}));
+    return [
+      el('p', undefined, all ? 'The store has no runs yet.' : `No runs of ${baseName(path)} yet.`),
+      el('p', undefined, 'To track one, click '),
+      el('p', undefined, 'or run these in a cell:'),
+      el('pre', 'nbtrack-code', '%load_ext nbtrack\n%nbtrack start'),
+      el('p', undefined, 'then log metrics with nbtrack.log(loss=...).')
+    ].map((node, i) => {
+      if (i === 1) {
+        node.append(start, document.createTextNode(' in the notebook toolbar,'));
+      }
+      return node;
+    });
   }
 
-  private showEmpty(text: string | null): void {
-    this._empty.textContent = text ?? '';
-    this._empty.hidden = text === null;
+  private showEmpty(content: Node[] | null): void {
+    this._empty.textContent = '';
+    this._empty.append(...(content ?? []));
+    this._empty.hidden = content === null;
   }
 
   private showFooter(shown: number): void {

@@ -47,6 +47,7 @@ def test_compact_rows_page_through_every_run(browser: Browser, lab_server: LabSe
     ]
     write_notebook(lab_server.root / "exp0.ipynb", [("markdown", "# Sweep over the learning rate"), "lr = 0.01"])
     open_lab(browser, lab_server, "lab/tree/exp0.ipynb")  # a notebook beside the list, as people work
+    browser.page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").wait_for()
     open_sidebar(browser, all_runs=True, filter_text="tag=paging")
     page = browser.page
     page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 50")
@@ -141,7 +142,7 @@ def test_multi_select_enables_compare_and_diff(browser: Browser, lab_server: Lab
     page.locator(".nbtrack-only-differences-toggle").click()
     assert view.locator('tr[data-row="User"]').is_hidden()
     assert view.locator('tr[data-row="lr"]').is_visible()
-    shoot(browser, "compare", dark_checks=[".nbtrack-compare", ".nbtrack-chart"])
+    shoot(browser, "lab-compare", dark_checks=[".nbtrack-compare", ".nbtrack-chart"])
     assert_console_clean(browser)
 
 
@@ -166,7 +167,10 @@ def test_empty_state_says_how_to_start(browser: Browser, lab_server: LabServer) 
     empty.wait_for()
     text = empty.inner_text()
     assert text.startswith("No runs of fresh.ipynb yet.")
-    assert "%load_ext nbtrack" in text and "%nbtrack start" in text and "Start run" in text
+    assert empty.locator(".nbtrack-code").inner_text() == "%load_ext nbtrack\n%nbtrack start"
+    empty.locator(".nbtrack-start-link").click()  # the same as the toolbar's Start run
+    page.locator(".jp-Dialog .jp-Dialog-header", has_text="Start a tracked run").wait_for()
+    page.locator(".jp-Dialog .jp-mod-reject").click()
     assert page.locator(f"{SIDEBAR} .nbtrack-runs-context").inner_text() == "Runs of fresh.ipynb"
     shoot(browser, "sidebar-empty")
     assert_console_clean(browser)

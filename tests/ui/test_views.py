@@ -160,7 +160,7 @@ def test_diff_of_two_runs_and_of_a_run_against_the_notebook(browser: Browser, la
     view.locator(".nbtrack-show-unchanged").click()
     assert unchanged.first.is_visible()
     view.locator(".nbtrack-show-unchanged").click()
-    shoot(browser, "diff", dark_checks=[".nbtrack-diff-view .nbtrack-diff", ".nbtrack-diff-view .jp-Cell-diff"])
+    shoot(browser, "lab-diff", dark_checks=[".nbtrack-diff-view .nbtrack-diff", ".nbtrack-diff-view .jp-Cell-diff"])
 
     # one run against the notebook open now (which equals "diff after" on disk)
     page.locator(f'{ROWS}[data-run-id="{old}"]').click()
