@@ -18,7 +18,8 @@ import { DiffView } from './diff';
 import { runLabel } from './dom';
 import { downloadNotebook, saveAsNotebook, snapshotFileName } from './files';
 import { compareIcon, diffIcon, recordIcon, replayIcon, snapshotIcon } from './icons';
-import { askReplay, replayWidget } from './replay';
+import { replayWidget } from './replay';
+import { askReplay } from './replaydialog';
 import { IDiffPayload, INotebookJSON, IReplayPlan, IRunDetail, IRunSummary, query, requestAPI, seg } from './request';
 import { CommandIDs, RunsPanel } from './sidebar';
 import { SnapshotView } from './snapshot';
@@ -100,11 +101,15 @@ export function registerCommands(ctx: ICommandContext): void {
   });
   commands.addCommand(CommandIDs.refreshRuns, { label: 'Refresh nbtrack Runs', execute: () => panel.refresh() });
 
-  const openSnapshot = async (id: string) => {
-    const [run, nb] = await Promise.all([
+  /** A run and its latest notebook snapshot. */
+  const fetchSnapshot = (id: string) =>
+    Promise.all([
       requestAPI<IRunDetail>(`runs/${seg(id)}`),
       requestAPI<INotebookJSON>(`runs/${seg(id)}/notebook`)
     ]);
+
+  const openSnapshot = async (id: string) => {
+    const [run, nb] = await fetchSnapshot(id);
     const view = new SnapshotView({
       run, notebook: nb, snapshotIndex: run.snapshots.length - 1, rendermime: ctx.rendermime, editorServices: ctx.editorServices
     });
@@ -247,10 +252,7 @@ export function registerCommands(ctx: ICommandContext): void {
         return;
       }
       try {
-        const [run, nb] = await Promise.all([
-          requestAPI<IRunDetail>(`runs/${seg(id)}`),
-          requestAPI<INotebookJSON>(`runs/${seg(id)}/notebook`)
-        ]);
+        const [run, nb] = await fetchSnapshot(id);
         const folder = PathExt.dirname(notebookPath() ?? '');
         const path = await saveAsNotebook(app.serviceManager.contents, folder, snapshotFileName(run), nb);
         await commands.execute('docmanager:open', { path });

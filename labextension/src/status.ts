@@ -12,7 +12,8 @@ import { Widget } from '@lumino/widgets';
 import { IActiveRun, query, requestAPI } from './request';
 import { el, formatValue, runLabel } from './dom';
 
-const POLL_MS = 1000;
+const POLL_MS = 1000; // while the kernel is busy or a run is active
+const IDLE_POLLS = 5; // otherwise every 5th tick (a finished cell also asks at once)
 
 export function kernelOf(panel: NotebookPanel | null | undefined): string | null {
   return panel?.sessionContext.session?.kernel?.id ?? null;
@@ -31,7 +32,9 @@ export class ActiveRunModel implements IDisposable {
       }, this);
     }, this);
     this._timer = window.setInterval(() => {
-      if (!document.hidden) {
+      const panel = this.tracker.currentWidget;
+      const busy = panel?.sessionContext.session?.kernel?.status === 'busy';
+      if (!document.hidden && (busy || this.current !== null || ++this._ticks % IDLE_POLLS === 0)) {
         void this.refresh();
       }
     }, POLL_MS);
@@ -91,6 +94,7 @@ export class ActiveRunModel implements IDisposable {
   private _asking = new Set<string>();
   private _changed = new Signal<this, void>(this);
   private _timer: number;
+  private _ticks = 0;
   private _disposed = false;
 }
 
