@@ -4,7 +4,7 @@
  * disabled and their caption (the button's tooltip) says why.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Clipboard, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { Clipboard, MainAreaWidget, Notification, showErrorMessage } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -313,5 +313,12 @@ export function registerCommands(ctx: ICommandContext): void {
 
   model.changed.connect(() => commands.notifyCommandChanged());
   panel.selectionChanged.connect(() => commands.notifyCommandChanged());
-  panel.opened.connect((_, id) => void commands.execute(CommandIDs.openSnapshot, { id }));
+  panel.opened.connect((_, id) => {
+    const run = panel.selection.find(r => r.id === id);
+    if (run && panel.snapshotState(run) === false) {
+      Notification.warning(NO_SNAPSHOT(run), { autoClose: 6000 }); // known: no request, no modal
+      return;
+    }
+    void commands.execute(CommandIDs.openSnapshot, { id });
+  });
 }

@@ -155,7 +155,10 @@ def test_actions_say_why_they_cannot_work(browser: Browser, lab_server: LabServe
     for name in ("diff", "replay", "open"):
         expect(action(browser, name)).to_have_attribute("title", reason)
         assert action(browser, name).get_attribute("disabled") is not None
-    assert_console_clean(browser)
+    row(browser, script_run).dblclick()  # opening it says why in a notification, no error dialog
+    expect(browser.page.locator(".Toastify__toast", has_text=reason)).to_be_visible()
+    assert browser.page.locator(".jp-Dialog").count() == 0
+    assert_console_clean(browser)  # no request that could only fail
 
 
 def test_empty_state_says_how_to_start(browser: Browser, lab_server: LabServer) -> None:
