@@ -21,6 +21,13 @@ fi
 # The PyTorch example notebook: the CPU build (plain `torch` from PyPI is a multi-GB CUDA build).
 # Where this pinned CPU wheel is not available the PyTorch example's test skips, and says why.
 .venv/bin/python -m pip install -q "torch==2.13.0" || echo "torch 2.13.0 (CPU) not installable here" >&2
+# Framework integrations and other trackers (tests/integrations, tests/interop): only beside the
+# CPU torch, pinned in the same command so that no framework pulls a CUDA build; without them
+# those tests skip, and say why.
+if .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install -q -e ".[test-integrations]" "torch==$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])')" \
+    || echo "the framework integrations' packages are not installable here" >&2
+fi
 
 .venv/bin/ruff check nbtrack tests benchmarks
 .venv/bin/mypy  # nbtrack/, as configured in pyproject.toml

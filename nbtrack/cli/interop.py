@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from nbtrack.api import rows
 from nbtrack.cli.format import printable
 from nbtrack.core.redact import redact_url
 from nbtrack.interop.origin import TransferReport
-from nbtrack.store.store import open_store
+from nbtrack.store.store import Store, open_store
 
 SOURCES = ("mlflow", "wandb", "tensorboard")
 TARGETS = ("mlflow",)
@@ -36,6 +38,20 @@ def _finish(report: TransferReport, verb: str) -> int:
     return 0
 
 
+@contextmanager
+def _other_tracker(system: str) -> Iterator[None]:
+    """The other tracker's missing package or refusal as one clear line (exit status 2)."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"reading or writing {system} needs its package: pip install 'nbtrack[{system}]' "
+                         f"({exc.name} is missing)") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != system:
+            raise
+        raise ValueError(f"{system}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+
+
 def import_from(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     if args.experiment and args.source != "mlflow":
@@ -43,20 +59,24 @@ def import_from(args: argparse.Namespace) -> int:
         return 2
     status = 0
     for location in args.bundles:
-        if args.source == "mlflow":
-            from nbtrack.interop import mlflow
-
-            report = mlflow.import_runs(location, store, args.experiment)
-        elif args.source == "wandb":
-            from nbtrack.interop import wandb
-
-            report = wandb.import_runs(location, store)
-        else:
-            from nbtrack.interop import tensorboard
-
-            report = tensorboard.import_runs(location, store)
+        with _other_tracker(args.source):
+            report = _import_one(args.source, location, store, args.experiment)
         status = max(status, _finish(report, f"imported {args.source} {redact_url(location)}"))
     return status
+
+
+def _import_one(source: str, location: str, store: Store, experiment: str | None) -> TransferReport:
+    if source == "mlflow":
+        from nbtrack.interop import mlflow
+
+        return mlflow.import_runs(location, store, experiment)
+    if source == "wandb":
+        from nbtrack.interop import wandb
+
+        return wandb.import_runs(location, store)
+    from nbtrack.interop import tensorboard
+
+    return tensorboard.import_runs(location, store)
 
 
 def export_to(args: argparse.Namespace) -> int:
@@ -75,7 +95,9 @@ def export_to(args: argparse.Namespace) -> int:
         ids += [row.id for row in rows(store, args.filter)]
     if not names and args.filter is None:
         ids = [row.id for row in rows(store)]
-    from nbtrack.interop import mlflow
+    with _other_tracker("mlflow"):
+        from nbtrack.interop import mlflow
 
-    report = mlflow.export_runs(list(dict.fromkeys(ids)), store, location, args.experiment or mlflow.DEFAULT_EXPERIMENT)
+        report = mlflow.export_runs(list(dict.fromkeys(ids)), store, location,
+                                    args.experiment or mlflow.DEFAULT_EXPERIMENT)
     return _finish(report, f"exported to mlflow {redact_url(mlflow.tracking_uri(location))}")

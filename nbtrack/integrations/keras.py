@@ -17,7 +17,7 @@ import keras
 from nbtrack.integrations.scope import TrainingRun, flatten
 
 
-class NbtrackCallback(keras.callbacks.Callback):  # type: ignore[misc]
+class NbtrackCallback(keras.callbacks.Callback):
     def __init__(self, name: str | None = None, log_model: bool = False, log_every_n_batches: int | None = None,
                  tags: tuple[str, ...] = ()) -> None:
         super().__init__()

@@ -19,7 +19,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from nbtrack.integrations.scope import TrainingRun, flatten
 
 
-class NbtrackLogger(Logger):  # type: ignore[misc]
+class NbtrackLogger(Logger):
     def __init__(self, name: str | None = None, log_model: bool = False, tags: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.scope = TrainingRun(name, tags)
@@ -35,13 +35,13 @@ class NbtrackLogger(Logger):  # type: ignore[misc]
         run = self.scope.run
         return run.id if run is not None else None
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         self.scope.begin("lightning")
         values = _sanitize_callable_params(_convert_params(params))
         self.scope.params(flatten(values))
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def log_graph(self, model: Any, input_array: Any = None) -> None:
         """Called by the trainer with the module once it is set up: the trainer's settings."""
         trainer = getattr(model, "_trainer", None)
@@ -57,7 +57,7 @@ class NbtrackLogger(Logger):  # type: ignore[misc]
             values.update({f"{prefix}.{k}": v for k, v in group.items() if k != "params"})
         self.scope.params(flatten(values))
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self.scope.begin("lightning")
         self.scope.log(step, metrics)
@@ -65,7 +65,7 @@ class NbtrackLogger(Logger):  # type: ignore[misc]
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         self._checkpoint = checkpoint_callback
 
-    @rank_zero_only  # type: ignore[misc]
+    @rank_zero_only
     def finalize(self, status: str) -> None:
         if self.scope.run is None:
             return

@@ -44,7 +44,7 @@ class NbtrackCallback:
         started = _epoch(trial.datetime_start, now)
         ended = _epoch(getattr(trial, "datetime_complete", None), now)
         state = trial.state.name.lower()
-        header = {k: v for k, v in host_fields().items() if k in ("user", "host", "platform")}
+        header: dict[str, Any] = {k: v for k, v in host_fields().items() if k in ("user", "host", "platform")}
         header.update(name=f"{study.study_name} trial {trial.number}", tags=["optuna", *self.tags],
                       parent=parent.id if parent is not None else None)
         run = WholeRun(new_run_id(started), started, {k: v for k, v in header.items() if v is not None})

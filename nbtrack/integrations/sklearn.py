@@ -43,9 +43,9 @@ def autolog(log_models: bool = False, max_candidates: int | None = None, disable
         fit = cls.__dict__["fit"]
         original = getattr(fit, ORIGINAL, None)
         if disable and original is not None:
-            cls.fit = original
+            setattr(cls, "fit", original)  # noqa: B010 - a class's method, replaced on purpose
         elif not disable and original is None:
-            cls.fit = _recorded(fit)
+            setattr(cls, "fit", _recorded(fit))  # noqa: B010
 
 
 def _fitting_classes() -> list[type]:

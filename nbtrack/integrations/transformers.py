@@ -21,7 +21,7 @@ ARGUMENTS = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train
              "seed", "fp16", "bf16", "eval_strategy", "logging_steps")
 
 
-class NbtrackCallback(TrainerCallback):  # type: ignore[misc]
+class NbtrackCallback(TrainerCallback):
     def __init__(self, name: str | None = None, log_model: bool = False, tags: tuple[str, ...] = ()) -> None:
         self.scope = TrainingRun(name, tags)
         self.log_model = log_model

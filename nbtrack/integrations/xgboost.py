@@ -48,7 +48,7 @@ def _number(text: str) -> Any:
     return text
 
 
-class NbtrackCallback(TrainingCallback):  # type: ignore[misc]
+class NbtrackCallback(TrainingCallback):
     def __init__(self, name: str | None = None, log_model: bool = False, params: dict[str, Any] | None = None,
                  tags: tuple[str, ...] = ()) -> None:
         super().__init__()

@@ -20,13 +20,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nbtrack.api.read import Run
+from nbtrack.api.read import Run, StoreLike, as_store
 from nbtrack.core.identity import effective_status
 from nbtrack.core.records import CRASHED, FAILED, FINISHED, KILLED, RUNNING
 from nbtrack.core.redact import redact_url
 from nbtrack.core.series import decode_metrics
 from nbtrack.interop.origin import Importer, TransferReport, as_text, typed
-from nbtrack.store.store import Store
 
 RUN_ID_TAG, COMPLETE_TAG = "nbtrack.run_id", "nbtrack.exported"
 NOTE_TAG, PARENT_TAG, USER_TAG, SOURCE_TAG = "mlflow.note.content", "mlflow.parentRunId", "mlflow.user", \
@@ -67,7 +66,7 @@ def _pages(fetch: Any) -> Iterator[Any]:
 
 
 # ---- import
-def import_runs(location: str, store: Store, experiment: str | None = None) -> TransferReport:
+def import_runs(location: str, store: StoreLike = None, experiment: str | None = None) -> TransferReport:
     """Import every run of the tracking store at `location` (or of one experiment) into `store`."""
     from mlflow.entities import ViewType
 
@@ -80,7 +79,7 @@ def import_runs(location: str, store: Store, experiment: str | None = None) -> T
         experiments = [found]
     else:
         experiments = list(_pages(lambda t: client.search_experiments(ViewType.ACTIVE_ONLY, page_token=t)))
-    importer = Importer(store, "mlflow", redact_url(uri))
+    importer = Importer(as_store(store), "mlflow", redact_url(uri))
     for exp in experiments:
         runs = list(_pages(lambda t, e=exp: client.search_runs([e.experiment_id], max_results=1000, page_token=t)))
         ids = {r.info.run_id: importer.run_id(r.info.run_id, r.info.start_time / 1000) for r in runs}
@@ -131,17 +130,19 @@ def _artifact_files(client: Any, run_id: str, path: str) -> Iterator[str]:
 
 
 # ---- export
-def export_runs(run_ids: Iterable[str], store: Store, location: str,
+def export_runs(run_ids: Iterable[str], store: StoreLike, location: str,
                 experiment: str = DEFAULT_EXPERIMENT) -> TransferReport:
     """Create an MLflow run for each nbtrack run not exported there yet (see the module's doc)."""
     uri = tracking_uri(location)
     client = _client(uri)
     found = client.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found is not None else client.create_experiment(experiment)
+    experiment_id = found.experiment_id if found is not None else \
+        client.create_experiment(experiment, artifact_location=_artifacts_beside(uri))
     report = TransferReport()
     exported: dict[str, str] = {}  # nbtrack id -> MLflow run id, for parents
+    source = as_store(store)
     for run_id in run_ids:
-        run = Run(store, run_id)
+        run = Run(source, source.resolve(run_id))
         _export_run(client, experiment_id, run, report, exported)
     return report
 
@@ -221,6 +222,14 @@ def _export_files(client: Any, mlflow_id: str, run: Run) -> None:
             notebook = Path(folder, "notebook.ipynb")
             nbformat.write(run.notebook(), str(notebook))
             client.log_artifact(mlflow_id, str(notebook), "nbtrack")
+
+
+def _artifacts_beside(uri: str) -> str | None:
+    """For a sqlite file, artifacts in a folder beside it (MLflow's default is ``./mlruns`` under
+    whatever the current folder is); other stores keep their own default."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
 
 
 def _exists(client: Any, mlflow_id: Any) -> bool:

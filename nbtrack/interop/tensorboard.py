@@ -14,19 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nbtrack.core.records import FAILED, FINISHED, KILLED
+from nbtrack.api.read import StoreLike, as_store
+from nbtrack.core.records import FAILED, FINISHED
 from nbtrack.interop.origin import Importer, TransferReport
-from nbtrack.store.store import Store
 
 EVENTS = "events.out.tfevents.*"
-SESSION_STATUS = {"STATUS_SUCCESS": FINISHED, "STATUS_FAILURE": FAILED, "STATUS_ABORTED": KILLED}
+SESSION_STATUS = {"STATUS_SUCCESS": FINISHED, "STATUS_FAILURE": FAILED}
 
 
 def run_folders(logdir: Path) -> list[Path]:
     return sorted({path.parent for path in logdir.rglob(EVENTS) if path.is_file()})
 
 
-def import_runs(location: str, store: Store) -> TransferReport:
+def import_runs(location: str, store: StoreLike = None) -> TransferReport:
     """Import every run (folder of event files) under `location` into `store`."""
     logdir = Path(location).expanduser()
     if not logdir.is_dir():
@@ -34,7 +34,7 @@ def import_runs(location: str, store: Store) -> TransferReport:
     folders = run_folders(logdir)
     if not folders:
         raise FileNotFoundError(f"no TensorBoard event files ({EVENTS}) under {location}")
-    importer = Importer(store, "tensorboard", str(logdir.resolve()))
+    importer = Importer(as_store(store), "tensorboard", str(logdir.resolve()))
     for folder in folders:
         _import_run(importer, logdir, folder)
     return importer.report
@@ -79,7 +79,9 @@ def _tensor_series(target: Any, tag: str, events: list[Any]) -> float:
     for event in events:
         array = tensor_util.make_ndarray(event.tensor_proto)
         if array.dtype.kind in "fiu" and array.size == 1:
-            steps.append(event.step), times.append(event.wall_time), values.append(float(array.reshape(())))
+            steps.append(event.step)
+            times.append(event.wall_time)
+            values.append(float(array.reshape(())))
         elif array.dtype.kind in "OSU" and array.size >= 1:
             text = array.reshape(-1)[0]
             text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
@@ -89,7 +91,7 @@ def _tensor_series(target: Any, tag: str, events: list[Any]) -> float:
 
 
 def _hparams(accumulator: Any) -> tuple[dict[str, Any], str]:
-    from tensorboard.plugins.hparams import plugin_data_pb2
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
     params: dict[str, Any] = {}
     status = FINISHED
@@ -100,7 +102,7 @@ def _hparams(accumulator: Any) -> tuple[dict[str, Any], str]:
             for key, value in data.session_start_info.hparams.items():
                 params[key] = _value(value)
         elif which == "session_end_info":
-            status = SESSION_STATUS.get(plugin_data_pb2.Status.Name(data.session_end_info.status), FINISHED)
+            status = SESSION_STATUS.get(api_pb2.Status.Name(data.session_end_info.status), FINISHED)
     return params, status
 
 

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nbtrack.api.read import StoreLike, as_store
 from nbtrack.core.records import CRASHED, FAILED, FINISHED
 from nbtrack.core.values import flatten
 from nbtrack.interop.origin import Importer, TransferReport
-from nbtrack.store.store import Store
 
 BLOCK, HEADER = 32768, 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
@@ -63,12 +63,13 @@ def read_records(path: Path) -> Iterator[bytes]:
 
 
 def run_logs(folder: Path) -> list[Path]:
-    """The ``.wandb`` files of the runs under `folder` (at most three levels down)."""
+    """The ``.wandb`` files of the runs under `folder` (at most three levels down), each once
+    (``latest-run`` is a link to one of them)."""
     found = [p for pattern in ("*.wandb", "*/*.wandb", "*/*/*.wandb") for p in folder.glob(pattern)]
-    return sorted(set(found))
+    return sorted({p.resolve(): p for p in sorted(found, key=lambda p: "latest-run" not in p.parts)}.values())
 
 
-def import_runs(location: str, store: Store) -> TransferReport:
+def import_runs(location: str, store: StoreLike = None) -> TransferReport:
     """Import every offline W&B run under `location` into `store`."""
     folder = Path(location).expanduser()
     if not folder.is_dir():
@@ -76,7 +77,7 @@ def import_runs(location: str, store: Store) -> TransferReport:
     logs = run_logs(folder)
     if not logs:
         raise FileNotFoundError(f"no W&B run (run-*.wandb) under {location}")
-    importer = Importer(store, "wandb", str(folder.resolve()))
+    importer = Importer(as_store(store), "wandb", str(folder.resolve()))
     for log in logs:
         try:
             _import_run(importer, _parse(log), log.parent)
@@ -87,7 +88,9 @@ def import_runs(location: str, store: Store) -> TransferReport:
 
 def _parse(log: Path) -> dict[str, Any]:
     """What a run log says: the run record's fields, config, history rows, summary, files, exit."""
-    from wandb.proto import wandb_internal_pb2 as pb
+    from wandb.proto import wandb_internal_pb2
+
+    pb: Any = wandb_internal_pb2  # generated code: no static attributes
 
     run: dict[str, Any] = {"config": {}, "history": [], "summary": {}, "files": [], "exit": None, "host": None}
     for data in read_records(log):
@@ -153,7 +156,9 @@ def _import_run(importer: Importer, run: dict[str, Any], folder: Path) -> None:
         last_step = max(last_step, step)
         for key, value in _numbers(row).items():
             steps, stamps, values = series.setdefault(key, ([], [], []))
-            steps.append(step), stamps.append(ts), values.append(value)
+            steps.append(step)
+            stamps.append(ts)
+            values.append(value)
     exit_code, runtime = run["exit"] or (None, 0)
     ended = max([started + runtime, *times]) if run["exit"] else None
     for key, value in _numbers(run["summary"]).items():

@@ -37,7 +37,8 @@ def test_a_fit_alone_is_a_finished_run_with_params_fit_time_score_and_model(stor
     (row,) = nbtrack.runs(store=store).itertuples()
     run = nbtrack.get_run(row.id, store=store)
     assert run.name == "LogisticRegression" and run.status == "finished"
-    assert run.params["C"] == 0.5 and run.params["max_iter"] == 50 and run.params["estimator_class"] == "LogisticRegression"
+    assert run.params["C"] == 0.5 and run.params["max_iter"] == 50
+    assert run.params["estimator_class"] == "LogisticRegression"
     assert run.state.metrics["training_score"].last == pytest.approx(model.score(x, y))
     assert run.state.metrics["fit_time"].last > 0
     assert np.array_equal(pickle.loads(run.artifact("model.pkl")).predict(x), model.predict(x))

@@ -81,10 +81,14 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_round_trip_through_a_sqlite_file(tmp_path: Path, empty_database: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_round_trip_through_a_sqlite_file(tmp_path: Path, empty_database: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(empty_database, tmp_path / "mlflow.db")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
     _round_trip(tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}", capsys)
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # artifacts beside the database, not in the cwd
+    assert [p.name for p in (tmp_path / "mlartifacts").rglob("*.bin")] == ["weights.bin"]
 
 
 @pytest.fixture
