@@ -136,6 +136,24 @@ def _numbers(row: dict[str, Any]) -> dict[str, float]:
             if not k.startswith("_") and isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def _saved_file(folder: Path, name: str) -> Path | None:
+    """The file a run saved as `name`, unless it is W&B's own or leads out of the project.
+
+    ``wandb.save`` links the file it saves into the run's ``files/``; a link is followed only
+    to a file inside the project (the folder holding ``wandb/``), so a run folder from elsewhere
+    cannot bring in a file of the importing machine (``files/x -> ~/.ssh/id_rsa``)."""
+    relative = Path(name)
+    if relative.name in OWN_FILES or relative.is_absolute() or ".." in relative.parts:
+        return None
+    path = folder / "files" / relative
+    project = folder.resolve().parent.parent
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if real.is_file() and real.is_relative_to(project) else None
+
+
 def _import_run(importer: Importer, run: dict[str, Any], folder: Path) -> None:
     history = run["history"]
     times = [float(row["_timestamp"]) for row in history if "_timestamp" in row]
@@ -167,9 +185,8 @@ def _import_run(importer: Importer, run: dict[str, Any], folder: Path) -> None:
     for key, (steps, stamps, values) in series.items():
         target.metric(key, steps, stamps, values)
     for name in dict.fromkeys(run["files"]):
-        path = folder / "files" / name
-        if Path(name).name not in OWN_FILES and not Path(name).is_absolute() and ".." not in Path(name).parts \
-                and path.is_file():
+        path = _saved_file(folder, name)
+        if path is not None:
             target.artifact(importer.store, name, path.read_bytes(), ts=ended)
     status = CRASHED if exit_code is None else (FINISHED if exit_code == 0 else FAILED)
     target.write(importer.store, ended, status, None if exit_code in (None, 0) else f"exit code {exit_code}")

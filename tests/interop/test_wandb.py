@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,22 @@ def test_offline_runs_import_with_config_history_summary_files_and_status(wandb_
 
     assert main(["--store", store, "import", "--from", "wandb", str(wandb_folder / "wandb")]) == 0
     assert "0 new runs, 2 already there" in capsys.readouterr().out
+
+
+def test_a_saved_file_linking_out_of_the_project_is_not_imported(wandb_folder: Path, tmp_path: Path) -> None:
+    from nbtrack.interop import wandb as importer
+
+    source = sorted(wandb_folder.glob("wandb/offline-run-*"))[0]
+    copy = tmp_path / "copied" / "wandb" / source.name
+    shutil.copytree(source, copy, symlinks=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the store")
+    (copy / "files" / "weights.bin").unlink()
+    (copy / "files" / "weights.bin").symlink_to(secret)  # a run folder from elsewhere, pointing out
+    store = nbtrack.open_store(tmp_path / "store")
+    report = importer.import_runs(str(tmp_path / "copied"), store)
+    run = nbtrack.get_run(report.copied[0], store=store)
+    assert run.artifacts == [] and run.params["lr"] == 0.01
 
 
 def test_a_torn_run_log_imports_what_is_intact_as_crashed(wandb_folder: Path, tmp_path: Path) -> None:
