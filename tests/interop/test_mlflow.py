@@ -11,10 +11,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import nbtrack
 from nbtrack.cli import main
+from nbtrack.core import records
+from nbtrack.core.redact import Redactor
+from nbtrack.core.snapshot import SnapshotWriter
 from tests.servers import free_port, wait_for_http
 
 mlflow = pytest.importorskip("mlflow")
@@ -31,6 +35,9 @@ def _nbtrack_run(store: str) -> str:
             run.log(step, loss=1.0 / (step + 1), acc=step / 10)
         run.log(10, loss=float("nan"))
         run.log_artifact(b"weights", "model/weights.bin")
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('trained')")])
+        manifest, cells = SnapshotWriter(run.store.put_blob, Redactor()).store(notebook)  # as capture stores one
+        run.write(records.snapshot(manifest, cells, "stop", "disk", "train.ipynb"))
     return run.id
 
 
@@ -69,6 +76,8 @@ def _round_trip(tmp_path: Path, uri: str, capsys: pytest.CaptureFixture[str]) ->
     assert (copy.name, copy.status) == (original.name, "finished")
     assert int(copy.state.started * 1000) == int(original.state.started * 1000)
     assert copy.artifact("model/weights.bin") == b"weights"
+    notebook = nbformat.reads(copy.artifact("nbtrack/notebook.ipynb").decode(), as_version=4)
+    assert [c.source for c in notebook.cells] == ["print('trained')"]
     assert copy.state.origin["system"] == "mlflow" and copy.state.origin["nbtrack_run"] == original.id
     assert copy.state.origin["id"] == exported.info.run_id
 
