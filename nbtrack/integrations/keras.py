@@ -14,7 +14,7 @@ from typing import Any
 
 import keras
 
-from nbtrack.integrations.scope import TrainingRun, flatten
+from nbtrack.integrations.scope import TrainingRun, flatten, guarded
 
 
 class NbtrackCallback(keras.callbacks.Callback):
@@ -27,6 +27,7 @@ class NbtrackCallback(keras.callbacks.Callback):
         self._batches = 0
         self._epochs_done = 0
 
+    @guarded
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.scope.begin("keras " + (self.model.name or "model"))
         self._batches = 0
@@ -41,16 +42,19 @@ class NbtrackCallback(keras.callbacks.Callback):
         values["model.params"] = int(self.model.count_params())
         self.scope.params(values)
 
+    @guarded
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._batches += 1
         every = self.log_every_n_batches
         if every and self._batches % every == 0:
             self.scope.log(self._batches, logs or {}, prefix="batch/")
 
+    @guarded
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epochs_done = epoch + 1
         self.scope.log(epoch, logs or {})
 
+    @guarded
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         try:
             self.scope.params({"epochs_trained": self._epochs_done})

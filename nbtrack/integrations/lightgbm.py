@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbtrack.integrations.scope import TrainingRun
+from nbtrack.integrations.scope import TrainingRun, guarded
 
 
 class NbtrackCallback:
@@ -26,6 +26,7 @@ class NbtrackCallback:
         self.scope = TrainingRun(name, tags)
         self.log_model = log_model
 
+    @guarded
     def __call__(self, env: Any) -> None:
         if env.iteration == env.begin_iteration:
             self.scope.begin("lightgbm")

@@ -16,7 +16,7 @@ from lightning.fabric.utilities.logger import _convert_params, _sanitize_callabl
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from nbtrack.integrations.scope import TrainingRun, flatten
+from nbtrack.integrations.scope import TrainingRun, flatten, guarded
 
 
 class NbtrackLogger(Logger):
@@ -36,12 +36,14 @@ class NbtrackLogger(Logger):
         return run.id if run is not None else None
 
     @rank_zero_only
+    @guarded
     def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         self.scope.begin("lightning")
         values = _sanitize_callable_params(_convert_params(params))
         self.scope.params(flatten(values))
 
     @rank_zero_only
+    @guarded
     def log_graph(self, model: Any, input_array: Any = None) -> None:
         """Called by the trainer with the module once it is set up: the trainer's settings."""
         trainer = getattr(model, "_trainer", None)
@@ -58,6 +60,7 @@ class NbtrackLogger(Logger):
         self.scope.params(flatten(values))
 
     @rank_zero_only
+    @guarded
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self.scope.begin("lightning")
         self.scope.log(step, metrics)
@@ -66,6 +69,7 @@ class NbtrackLogger(Logger):
         self._checkpoint = checkpoint_callback
 
     @rank_zero_only
+    @guarded
     def finalize(self, status: str) -> None:
         if self.scope.run is None:
             return

@@ -20,7 +20,7 @@ from nbtrack.api.whole import WholeRun
 from nbtrack.core.identity import host_fields
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED, FINISHED
-from nbtrack.integrations.scope import plain
+from nbtrack.integrations.scope import guarded, plain
 from nbtrack.store.store import Store, open_store
 
 
@@ -35,6 +35,7 @@ class NbtrackCallback:
         self.tags = list(tags)
         self._best: float | None = None
 
+    @guarded
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         import nbtrack
 

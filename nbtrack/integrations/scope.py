@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nbtrack.core.records import FAILED, FINISHED, RUNNING
 from nbtrack.core.run import ActiveRun
 from nbtrack.core.values import flatten, number, numbers, plain
 
-__all__ = ["TrainingRun", "flatten", "number", "numbers", "plain"]
+__all__ = ["TrainingRun", "flatten", "guarded", "number", "numbers", "plain", "report"]
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+_reported: set[str] = set()
+
+
+def report(where: str, exc: BaseException) -> None:
+    """An integration's own failure, said once per place: it never stops the training."""
+    if where not in _reported:
+        _reported.add(where)
+        warnings.warn(f"nbtrack: {where} failed and stops recording this training: {exc!r}", RuntimeWarning,
+                      stacklevel=3)
+
+
+def guarded(method: Method) -> Method:
+    """A callback method whose failure is nbtrack's, not the training's: reported once, then
+    this callback records nothing more (methods that hand the framework's object back, as
+    XGBoost's do, still hand it back)."""
+
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        handed = args[0] if method.__name__ in HANDS_BACK and args else None
+        if getattr(self, "_nbtrack_failed", False):
+            return handed
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            self._nbtrack_failed = True
+            report(f"{type(self).__module__}.{type(self).__name__}.{method.__name__}", exc)
+            return handed
+
+    return call  # type: ignore[return-value]
+
+
+HANDS_BACK = ("before_training", "after_training")  # xgboost's: the booster goes back to the trainer
 
 
 class TrainingRun:

@@ -26,7 +26,7 @@ from nbtrack.api.whole import WholeRun
 from nbtrack.core.identity import host_fields
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.run import ActiveRun
-from nbtrack.integrations.scope import TrainingRun, numbers, plain
+from nbtrack.integrations.scope import TrainingRun, numbers, plain, report
 from nbtrack.store.store import Store
 
 ORIGINAL = "__nbtrack_original__"
@@ -76,9 +76,16 @@ def _recorded(fit: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _fit_and_record(fit: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The user's fit, as it would run without nbtrack (its result, its exception), recorded; a
+    failure of the recording is reported once and never reaches the user's code."""
     scope = TrainingRun()
-    run = scope.begin(type(estimator).__name__)
-    scope.params({**_estimator_params(estimator), "estimator_class": type(estimator).__name__})
+    try:
+        run = scope.begin(type(estimator).__name__)
+        scope.params({**_estimator_params(estimator), "estimator_class": type(estimator).__name__})
+    except Exception as exc:
+        report("nbtrack.integrations.sklearn (before fit)", exc)
+        scope.end()
+        return fit(estimator, *args, **kwargs)
     started = time.perf_counter()
     try:
         result = fit(estimator, *args, **kwargs)
@@ -86,18 +93,25 @@ def _fit_and_record(fit: Callable[..., Any], estimator: Any, args: tuple[Any, ..
         scope.end(f"{type(exc).__name__}: {exc}")
         raise
     try:
-        values = {"fit_time": time.perf_counter() - started}
-        score = _training_score(estimator, args, kwargs)
-        if score is not None:
-            values["training_score"] = score
-        if hasattr(estimator, "cv_results_"):
-            _record_search(estimator, run, values)
-        scope.log(None, values)
-        if _settings["log_models"]:
-            scope.model("model.pkl", lambda path: path.write_bytes(pickle.dumps(estimator)))
+        _record_fitted(scope, run, estimator, args, kwargs, time.perf_counter() - started)
+    except Exception as exc:
+        report("nbtrack.integrations.sklearn (after fit)", exc)
     finally:
         scope.end()
     return result
+
+
+def _record_fitted(scope: TrainingRun, run: ActiveRun, estimator: Any, args: tuple[Any, ...],
+                   kwargs: dict[str, Any], fit_time: float) -> None:
+    values = {"fit_time": fit_time}
+    score = _training_score(estimator, args, kwargs)
+    if score is not None:
+        values["training_score"] = score
+    if hasattr(estimator, "cv_results_"):
+        _record_search(estimator, run, values)
+    scope.log(None, values)
+    if _settings["log_models"]:
+        scope.model("model.pkl", lambda path: path.write_bytes(pickle.dumps(estimator)))
 
 
 def _estimator_params(estimator: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from nbtrack.integrations.scope import TrainingRun, flatten
+from nbtrack.integrations.scope import TrainingRun, flatten, guarded
 
 ARGUMENTS = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
              "per_device_eval_batch_size", "gradient_accumulation_steps", "optim", "weight_decay", "adam_beta1",
@@ -26,6 +26,7 @@ class NbtrackCallback(TrainerCallback):
         self.scope = TrainingRun(name, tags)
         self.log_model = log_model
 
+    @guarded
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
@@ -40,11 +41,13 @@ class NbtrackCallback(TrainerCallback):
                 values.update(flatten(config.to_diff_dict(), "model."))
         self.scope.params(values)
 
+    @guarded
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if state.is_world_process_zero:
             self.scope.begin(args.run_name or "transformers")
             self.scope.log(state.global_step, logs or {})
 
+    @guarded
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return

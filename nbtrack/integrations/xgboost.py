@@ -14,7 +14,7 @@ from typing import Any
 
 from xgboost.callback import TrainingCallback
 
-from nbtrack.integrations.scope import TrainingRun
+from nbtrack.integrations.scope import TrainingRun, guarded
 
 SECTIONS = ("learner_train_param", "learner_model_param", "tree_train_param", "generic_param")
 
@@ -57,12 +57,14 @@ class NbtrackCallback(TrainingCallback):
         self.given = dict(params or {})
         self._rounds = 0
 
+    @guarded
     def before_training(self, model: Any) -> Any:
         self.scope.begin("xgboost")
         self._rounds = 0
         self.scope.params({**_resolved_params(model), **self.given})
         return model
 
+    @guarded
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, dict[str, list[Any]]]) -> bool:
         values: dict[str, float] = {}
         for data, metrics in evals_log.items():
@@ -76,6 +78,7 @@ class NbtrackCallback(TrainingCallback):
         self.scope.log(epoch, values)
         return False
 
+    @guarded
     def after_training(self, model: Any) -> Any:
         try:
             self.scope.params({"num_boost_round": self._rounds})

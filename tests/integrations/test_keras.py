@@ -52,3 +52,19 @@ def test_inside_an_active_run_the_fit_joins_it_and_leaves_it_running(store: str)
     assert run.id == active.id and run.name == "notebook run"
     assert run.params["data"] == "synthetic" and run.params["epochs"] == 2
     assert points(run, "loss")[0] == [0, 1]
+
+
+def test_a_failure_of_the_callback_is_reported_once_and_never_stops_training(store: str, monkeypatch) -> None:
+    from nbtrack.integrations import scope
+    from nbtrack.integrations.keras import NbtrackCallback
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(scope.TrainingRun, "log", broken)
+    monkeypatch.setattr(scope, "_reported", set())
+    x, y = _data()
+    with pytest.warns(RuntimeWarning, match="disk full") as caught:
+        history = _model().fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[NbtrackCallback()])
+    assert len(history.history["loss"]) == 3  # every epoch trained
+    assert len([w for w in caught if "disk full" in str(w.message)]) == 1

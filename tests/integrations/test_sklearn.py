@@ -91,3 +91,19 @@ def test_a_failing_fit_fails_its_run_and_raises_as_before(store, autolog):
         LogisticRegression().fit(np.zeros((4, 2)), [0, 0, 0, 0])  # one class only
     (row,) = nbtrack.runs(store=store).itertuples()
     assert row.status == "failed"
+
+
+def test_a_failure_of_the_recording_never_reaches_the_users_fit(store, autolog, monkeypatch):
+    from nbtrack.integrations import scope
+
+    def broken(self, *args, **kwargs):
+        raise OSError("store unreachable")
+
+    monkeypatch.setattr(scope.TrainingRun, "params", broken)
+    monkeypatch.setattr(scope, "_reported", set())
+    x, y = _data()
+    with pytest.warns(RuntimeWarning, match="store unreachable"):
+        model = LogisticRegression().fit(x, y)
+    assert model.score(x, y) > 0.5  # fitted as without nbtrack
+    with pytest.raises(ValueError):  # and the user's own errors still reach the user
+        LogisticRegression().fit(np.zeros((4, 2)), [0, 0, 0, 0])
