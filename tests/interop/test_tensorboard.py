@@ -43,6 +43,8 @@ def test_a_logdir_imports_one_run_per_folder_with_scalars_hparams_and_text(
 
     assert main(["--store", store, "import", "--from", "tensorboard", str(logdir)]) == 0
     assert "0 new runs, 2 already there" in capsys.readouterr().out
+    assert main(["--store", store, "show", run.id]) == 0
+    assert "imported from tensorboard run baseline/events.out.tfevents." in capsys.readouterr().out
 
 
 def test_a_folder_without_event_files_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
