@@ -88,16 +88,22 @@ def test_a_saved_file_linking_out_of_the_project_is_not_imported(wandb_folder: P
     assert run.artifacts == [] and run.params["lr"] == 0.01
 
 
-def test_a_torn_run_log_imports_what_is_intact_as_crashed(wandb_folder: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["torn", "flipped"])
+def test_a_damaged_run_log_imports_what_precedes_the_damage_as_crashed(wandb_folder: Path, tmp_path: Path,
+                                                                        damage: str) -> None:
     from nbtrack.interop import wandb as importer
 
     source = sorted(wandb_folder.glob("wandb/offline-run-*"))[0]
     torn = tmp_path / "torn" / source.name
     torn.mkdir(parents=True)
     (log,) = source.glob("*.wandb")
-    data = log.read_bytes()
-    cut = data.index(b"val_loss")  # inside the record of step 9, after every record of steps 0-5
-    (torn / log.name).write_bytes(data[:cut])
+    data = bytearray(log.read_bytes())
+    at = data.index(b"val_loss")  # inside the record of step 9, after every record of steps 0-5
+    if damage == "torn":
+        del data[at:]
+    else:
+        data[at] ^= 0x20  # one flipped bit: the record's checksum no longer matches
+    (torn / log.name).write_bytes(bytes(data))
     store = nbtrack.open_store(tmp_path / "store")
     report = importer.import_runs(str(tmp_path / "torn"), store)
     run = nbtrack.get_run(report.copied[0], store=store)
