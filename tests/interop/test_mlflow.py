@@ -170,6 +170,8 @@ def test_a_folder_store_written_by_mlflow_imports_with_every_point(
     trial = nbtrack.get_run(trial_id, store=store)
     assert trial.status == "failed" and trial.state.parent == sweep_id
 
+    assert main(["--store", store, "import", "--from", "mlflow", str(folder), "--experiment", "nope"]) == 2
+    assert "no MLflow experiment named 'nope'" in capsys.readouterr().err
     client.set_terminated(running.info.run_id, "FINISHED")  # once it ended, a new import brings it
     assert main(["--store", store, "import", "--from", "mlflow", str(folder)]) == 0
     assert "1 new runs, 2 already there" in capsys.readouterr().out
