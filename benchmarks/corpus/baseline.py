@@ -47,9 +47,15 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # --------------------------------------------------------------------------- execute
 
 
-def run_papermill(notebook: Path, out: Path, timeout: float) -> tuple[bool, float, str]:
-    """Plain papermill in a fresh working folder. Returns (completed, seconds, error tail)."""
+def run_papermill(notebook: Path, out: Path, timeout: float) -> dict:
+    """Plain papermill in a fresh working folder.
+
+    Returns exit code, seconds and error tail. papermill 2.x exits 1 when any cell has an
+    error output, even one in a cell tagged ``raises-exception`` that nbclient let run on;
+    ``completed`` below therefore reads the executed notebook instead of trusting the exit
+    code alone."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
     bindir = str(Path(sys.executable).parent)
     env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
     with tempfile.TemporaryDirectory(prefix="corpus-run-") as cwd:
@@ -63,9 +69,29 @@ def run_papermill(notebook: Path, out: Path, timeout: float) -> tuple[bool, floa
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # papermill and the kernel it started
             proc.communicate()
-            return False, time.perf_counter() - start, f"timeout after {timeout:.0f} s"
+            return {"exit": None, "seconds": time.perf_counter() - start,
+                    "error": f"timeout after {timeout:.0f} s"}
         seconds = time.perf_counter() - start
-    return proc.returncode == 0, seconds, "" if proc.returncode == 0 else err[-2000:]
+    return {"exit": proc.returncode, "seconds": seconds,
+            "error": "" if proc.returncode == 0 else err[-2000:]}
+
+
+def completed(run: dict, out: Path) -> bool:
+    """Every code cell ran, and every error output is in a cell tagged raises-exception."""
+    if run["exit"] is None or not out.exists():
+        return False
+    if run["exit"] == 0:
+        return True
+    nb = json.loads(out.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or not _text(cell["source"]).strip():
+            continue
+        if cell.get("execution_count") is None:
+            return False
+        tolerated = "raises-exception" in cell.get("metadata", {}).get("tags", [])
+        if any(o["output_type"] == "error" for o in cell.get("outputs", [])) and not tolerated:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- compare
@@ -99,6 +125,8 @@ def outputs_of(cell: dict) -> dict[str, str]:
 
 
 _MASKS: list[tuple[str, re.Pattern[str], str]] = [
+    # warnings name the cell's temporary file, which holds the kernel's pid
+    ("kernel-temp-path", re.compile(r"/tmp/ipykernel_\d+/\d+\.py"), "/tmp/ipykernel_PID/CELL.py"),
     ("memory-address", re.compile(r"0x[0-9a-fA-F]{6,}"), "0x?"),
     ("object-ids", re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
                               r"|\b[0-9a-f]{32}\b|id=\"[^\"]*\"|sk-container-id-\d+|sk-estimator-id-\d+"
@@ -107,53 +135,81 @@ _MASKS: list[tuple[str, re.Pattern[str], str]] = [
                          r"|\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?\b"
                          r"|\b\d\d:\d\d:\d\d\b"), "DATE"),
     ("timing", re.compile(r"(?i)\d+(?:\.\d+)?(?:e[-+]?\d+)?\s*(?:s|sec|secs|seconds|ms|µs|us|ns|"
-                          r"min|minutes)\b(?:\s*±\s*\d+(?:\.\d+)?\s*\w+)?"
-                          r"|(?<=\d) loops?\b|\b\d+ loops? each|\d+(?:\.\d+)?(?=\s*(?:s|sec)\b)"
-                          r"|(?i:(?:time|elapsed|took|duration|fit|train|predict|speed|latency)"
-                          r"[^\n\d]{0,40})\d+(?:\.\d+)?(?:e[-+]?\d+)?"), "T"),
+                          r"min|minutes|it/s|s/it)\b(?:\s*±\s*\d+(?:\.\d+)?\s*\w+)?"
+                          r"|\d+ loops?\b|\d+(?:\.\d+)?(?=\s*(?:s|sec)\b)"
+                          r"|(?i:(?:time|elapsed|took|duration|speed|latency)"
+                          r"[^\n\d]{0,40})\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+                          r"|\[\d\d:\d\d<\d\d:\d\d"), "T"),
 ]
 
 _TIMING_CODE = re.compile(r"\btime\.(?:time|perf_counter|process_time|monotonic)\b|\bperf_counter\("
                           r"|%%?timeit|%%?time\b|\btimeit\b|\bdatetime\.now\(|\btoday\(\)"
-                          r"|\bstrftime\(|fit_time|score_time|mean_fit_time")
+                          r"|\bstrftime\(|fit_time|score_time|\btime\(\)|default_timer|progress=True")
 
 
-def _cause(a: str, b: str, code: str, notebook_random: bool) -> str:
-    """Best guess of why two texts of one output part differ."""
-    for name, pattern, repl in _MASKS:
-        a, b = pattern.sub(repl, a), pattern.sub(repl, b)
-        if a == b:
-            return name
-    if sorted(a.splitlines()) == sorted(b.splitlines()):
-        return "ordering"
+def _distance(a: str, b: str) -> int:
+    """How many words the two texts do not share (as multisets)."""
+    ca, cb = Counter(re.findall(r"\S+", a)), Counter(re.findall(r"\S+", b))
+    return sum(((ca - cb) + (cb - ca)).values())
+
+
+def _residual(code: str, earlier: str, notebook_random: bool) -> str:
+    """The cause of a difference no mask explains (or of an image, which has no text).
+
+    ``code`` is the cell's own source, ``earlier`` the source of the cells before it:
+    a cell that times itself gives ``timing``; else a notebook that draws without a seed
+    gives ``randomness``; else timings taken earlier and shown here (a table or a figure
+    of times) give ``timing``; else ``unknown``."""
     if _TIMING_CODE.search(code):
         return "timing"
-    return "randomness" if notebook_random else "unknown"
+    if notebook_random:
+        return "randomness"
+    if _TIMING_CODE.search(earlier):
+        return "timing"
+    return "unknown"
+
+
+def _causes(a: str, b: str, code: str, earlier: str, notebook_random: bool) -> list[str]:
+    """Best guess of why two texts of one output part differ: each mask that removes part
+    of the difference is a cause; what no mask explains is ordering or ``_residual``."""
+    causes = []
+    for name, pattern, repl in _MASKS:
+        ma, mb = pattern.sub(repl, a), pattern.sub(repl, b)
+        if ma == mb or _distance(ma, mb) < _distance(a, b):
+            causes.append(name)
+        a, b = ma, mb
+        if a == b:
+            return causes
+    if sorted(a.splitlines()) == sorted(b.splitlines()):
+        return [*causes, "ordering"]
+    residual = _residual(code, earlier, notebook_random)
+    return causes if residual in causes else [*causes, residual]
 
 
 def compare(first: dict, second: dict, notebook_random: bool) -> list[dict]:
     """Code cells whose outputs differ between two executed copies of one notebook."""
     diffs = []
     code_cells = [(c, d) for c, d in zip(first["cells"], second["cells"]) if c["cell_type"] == "code"]
+    earlier = ""
     for index, (a_cell, b_cell) in enumerate(code_cells):
-        a, b = outputs_of(a_cell), outputs_of(b_cell)
-        if a == b:
-            continue
         code = _text(a_cell["source"])
-        parts, causes = [], set()
-        for key in sorted(set(a) | set(b)):
-            if a.get(key) == b.get(key):
-                continue
-            parts.append(key)
-            if key.startswith("image/"):
-                causes.add("timing" if _TIMING_CODE.search(code) else
-                           ("randomness" if notebook_random else "unknown"))
-            elif key == WIDGET_VIEW:
-                causes.add("object-ids")
-            else:
-                causes.add(_cause(a.get(key, ""), b.get(key, ""), code, notebook_random))
-        diffs.append({"code_cell": index, "id": a_cell.get("id"), "parts": parts,
-                      "cause": sorted(causes)})
+        a, b = outputs_of(a_cell), outputs_of(b_cell)
+        if a != b:
+            parts, causes = [], set()
+            for key in sorted(set(a) | set(b)):
+                if a.get(key) == b.get(key):
+                    continue
+                parts.append(key)
+                if key.startswith("image/") and key != "image/svg+xml":
+                    causes.add(_residual(code, earlier, notebook_random))
+                elif key == WIDGET_VIEW:
+                    causes.add("object-ids")
+                else:
+                    causes.update(_causes(a.get(key, ""), b.get(key, ""), code, earlier,
+                                          notebook_random))
+            diffs.append({"code_cell": index, "id": a_cell.get("id"), "parts": parts,
+                          "cause": sorted(causes)})
+        earlier += code + "\n"
     return diffs
 
 
@@ -198,26 +254,57 @@ def output_traits(nb: dict) -> tuple[list[str], int]:
 RANDOM_TRAITS = {"unseeded-numpy", "unseeded-random", "sklearn-no-random-state", "unseeded-rng"}
 
 
+def apply_known_causes(record: dict, diffs: list[dict]) -> list[dict]:
+    """Causes verified by hand (manifest ``known_causes``) replace the guess ``unknown``."""
+    known = {k["code_cell"]: k["cause"] for k in record.get("known_causes", [])}
+    for diff in diffs:
+        if diff["code_cell"] in known:
+            diff["cause"] = sorted((set(diff["cause"]) - {"unknown"}) | {known[diff["code_cell"]]})
+    return diffs
+
+
+def recompare(record: dict) -> dict | None:
+    """The comparison again, from the executed copies of the last measurement."""
+    stem = Path(record["file"]).stem
+    runs = [RUNS / f"{stem}.run{i}.ipynb" for i in (1, 2)]
+    result = dict(record.get("baseline") or {})
+    if not result.get("completed") or not all(p.exists() for p in runs):
+        return None
+    first, second = (json.loads(p.read_text()) for p in runs)
+    random = bool(RANDOM_TRAITS & set(record.get("traits", [])))
+    diffs = apply_known_causes(record, compare(first, second, random))
+    traits, largest = output_traits(first)
+    result.update({"deterministic": not diffs, "differing_cells": diffs,
+                   "output_traits": traits, "largest_output_bytes": largest})
+    return result
+
+
 def measure(record: dict, timeout: float) -> dict:
     notebook = HERE / record["file"]
-    stem = notebook.stem
     runs = []
     for i in (1, 2):
-        out = RUNS / f"{stem}.run{i}.ipynb"
-        ok, seconds, err = run_papermill(notebook, out, timeout)
-        runs.append((ok, seconds, err, out))
-        print(f"  run {i}: {'ok' if ok else 'FAILED'} {seconds:6.1f} s", flush=True)
-        if not ok:
+        out = RUNS / f"{notebook.stem}.run{i}.ipynb"
+        run = run_papermill(notebook, out, timeout)
+        run["completed"] = completed(run, out)
+        run["out"] = out
+        runs.append(run)
+        print(f"  run {i}: {'ok' if run['completed'] else 'FAILED'} (exit {run['exit']}) "
+              f"{run['seconds']:6.1f} s", flush=True)
+        if not run["completed"]:
             break
-    completed = all(r[0] for r in runs) and len(runs) == 2
-    result = {"completed": completed, "seconds": [round(r[1], 1) for r in runs]}
-    if not completed:
-        result["error"] = runs[-1][2][-600:]
+    result = {
+        "completed": len(runs) == 2 and all(r["completed"] for r in runs),
+        "load_average": round(os.getloadavg()[0], 1),  # of the machine, after the runs
+        "papermill_exit": [r["exit"] for r in runs],
+        "seconds": [round(r["seconds"], 1) for r in runs],
+    }
+    if not result["completed"]:
+        result["error"] = runs[-1]["error"][-600:]
         return result
-    first = json.loads(runs[0][3].read_text())
-    second = json.loads(runs[1][3].read_text())
+    first = json.loads(runs[0]["out"].read_text())
+    second = json.loads(runs[1]["out"].read_text())
     random = bool(RANDOM_TRAITS & set(record.get("traits", [])))
-    diffs = compare(first, second, random)
+    diffs = apply_known_causes(record, compare(first, second, random))
     traits, largest = output_traits(first)
     result.update({
         "deterministic": not diffs,
@@ -260,6 +347,23 @@ def summary(manifest: dict) -> str:
         "| trait | notebooks |",
         "| --- | --- |",
     ] + [f"| `{k}` | {v} |" for k, v in sorted(traits.items())]
+    lines += ["", "| notebook | source | s | cells code/md | differing cells (cause) | traits |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        b = r.get("baseline", {})
+        if not b:
+            status = "not measured"
+        elif not b["completed"]:
+            status = "**did not complete**"
+        else:
+            found = Counter(c for d in b["differing_cells"] for c in d["cause"])
+            n = len(b["differing_cells"])
+            status = "none" if not n else f"{n} ({', '.join(sorted(found))})"
+        fast = " (fast)" if r.get("subset") == "fast" else ""
+        lines.append(
+            f"| `{Path(r['file']).name}`{fast} | {r['source']['package']} {r['source']['version']}: "
+            f"`{r['source']['path']}` | {r.get('seconds', '')} | {r['cells']['code']}/"
+            f"{r['cells']['markdown']} | {status} | {', '.join(r['traits'])} |")
     return "\n".join(lines)
 
 
@@ -282,6 +386,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated file-name prefixes")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per execution")
     parser.add_argument("--summary", action="store_true", help="only re-render the summary")
+    parser.add_argument("--recompare", action="store_true",
+                        help="no executions: compare the executed copies of the last run again")
     args = parser.parse_args()
 
     manifest = json.loads(MANIFEST.read_text())
@@ -293,7 +399,12 @@ def main() -> int:
             if args.only and not any(name.startswith(p) for p in args.only.split(",")):
                 continue
             print(name, flush=True)
-            result = measure(record, args.timeout)
+            if args.recompare:
+                result = recompare(record)
+                if result is None:
+                    continue
+            else:
+                result = measure(record, args.timeout)
             record["seconds"] = min(result["seconds"])
             record["output_traits"] = result.pop("output_traits", record.get("output_traits", []))
             record["largest_output_bytes"] = result.pop("largest_output_bytes", None)
