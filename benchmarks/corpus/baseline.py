@@ -274,6 +274,7 @@ def recompare(record: dict) -> dict | None:
     random = bool(RANDOM_TRAITS & set(record.get("traits", [])))
     diffs = apply_known_causes(record, compare(first, second, random))
     traits, largest = output_traits(first)
+    traits = sorted(set(traits) | {c for d in diffs for c in d["cause"]} - {"randomness", "unknown"})
     result.update({"deterministic": not diffs, "differing_cells": diffs,
                    "output_traits": traits, "largest_output_bytes": largest})
     return result
@@ -306,6 +307,7 @@ def measure(record: dict, timeout: float) -> dict:
     random = bool(RANDOM_TRAITS & set(record.get("traits", [])))
     diffs = apply_known_causes(record, compare(first, second, random))
     traits, largest = output_traits(first)
+    traits = sorted(set(traits) | {c for d in diffs for c in d["cause"]} - {"randomness", "unknown"})
     result.update({
         "deterministic": not diffs,
         "differing_cells": diffs,
@@ -333,7 +335,8 @@ def summary(manifest: dict) -> str:
     lines = [
         f"- notebooks: **{len(records)}** from {len({r['source']['package'] for r in records})} "
         f"source distributions; {code_cells} code cells, "
-        f"{sum(r['cells']['markdown'] for r in records)} markdown cells",
+        f"{sum(r['cells']['markdown'] for r in records)} markdown cells, "
+        f"{sum(r['cells'].get('raw', 0) for r in records)} raw cells",
         f"- run to completion offline with plain papermill: **{len(done)} / {len(measured)}**",
         f"- total plain execution time: **{total:.0f} s** (one run each; median "
         f"{sorted(r['seconds'] for r in done)[len(done) // 2]:.1f} s, max "
