@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -47,6 +48,13 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # --------------------------------------------------------------------------- execute
 
 
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (papermill and the kernel it reaped): unlike
+    wall-clock seconds, hardly changed by other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_papermill(notebook: Path, out: Path, timeout: float) -> dict:
     """Plain papermill in a fresh working folder.
 
@@ -62,6 +70,7 @@ def run_papermill(notebook: Path, out: Path, timeout: float) -> dict:
         cmd = [sys.executable, "-m", "papermill", str(notebook), str(out), "-k", "python3",
                "--cwd", cwd, "--no-progress-bar"]
         start = time.perf_counter()
+        cpu_before = _children_cpu()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, start_new_session=True)
         try:
@@ -72,7 +81,7 @@ def run_papermill(notebook: Path, out: Path, timeout: float) -> dict:
             return {"exit": None, "seconds": time.perf_counter() - start,
                     "error": f"timeout after {timeout:.0f} s"}
         seconds = time.perf_counter() - start
-    return {"exit": proc.returncode, "seconds": seconds,
+    return {"exit": proc.returncode, "seconds": seconds, "cpu": _children_cpu() - cpu_before,
             "error": "" if proc.returncode == 0 else err[-2000:]}
 
 
@@ -298,6 +307,7 @@ def measure(record: dict, timeout: float) -> dict:
         "load_average": round(os.getloadavg()[0], 1),  # of the machine, after the runs
         "papermill_exit": [r["exit"] for r in runs],
         "seconds": [round(r["seconds"], 1) for r in runs],
+        "cpu_seconds": [round(r.get("cpu", 0.0), 1) for r in runs],
     }
     if not result["completed"]:
         result["error"] = runs[-1]["error"][-600:]
@@ -345,7 +355,10 @@ def summary(manifest: dict) -> str:
         f"{cells} code cells differ in the other {len(done) - len(det)}",
         "- causes of those differing cells (best guess, a cell can have several): "
         + ", ".join(f"{k} {v}" for k, v in causes.most_common()),
-        f"- `fast` subset: {len(fast)} notebooks, {fast_total:.0f} s of plain execution",
+        f"- CPU time of those executions (papermill + kernel, less sensitive to load): "
+        f"{sum(r.get('cpu_seconds', 0) for r in done):.0f} s",
+        f"- `fast` subset: {len(fast)} notebooks, {fast_total:.0f} s of plain execution "
+        f"({sum(r.get('cpu_seconds', 0) for r in fast):.0f} s CPU)",
         "",
         "| trait | notebooks |",
         "| --- | --- |",
@@ -409,6 +422,8 @@ def main() -> int:
             else:
                 result = measure(record, args.timeout)
             record["seconds"] = min(result["seconds"])
+            if result.get("cpu_seconds"):
+                record["cpu_seconds"] = min(result["cpu_seconds"])
             record["output_traits"] = result.pop("output_traits", record.get("output_traits", []))
             record["largest_output_bytes"] = result.pop("largest_output_bytes", None)
             base = set(record["traits"]) - {"deterministic"}
