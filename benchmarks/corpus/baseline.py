@@ -348,7 +348,8 @@ def summary(manifest: dict) -> str:
         f"{sum(r['cells']['markdown'] for r in records)} markdown cells, "
         f"{sum(r['cells'].get('raw', 0) for r in records)} raw cells",
         f"- run to completion offline with plain papermill: **{len(done)} / {len(measured)}**",
-        f"- total plain execution time: **{total:.0f} s** (one run each; median "
+        f"- total plain execution time: **{total:.0f} s** wall-clock (one run each, the faster "
+        f"of the two; median "
         f"{sorted(r['seconds'] for r in done)[len(done) // 2]:.1f} s, max "
         f"{max(r['seconds'] for r in done):.1f} s)" if done else "- total plain execution time: n/a",
         f"- identical outputs in two plain executions: **{len(det)} / {len(done)}**; "
@@ -363,7 +364,7 @@ def summary(manifest: dict) -> str:
         "| trait | notebooks |",
         "| --- | --- |",
     ] + [f"| `{k}` | {v} |" for k, v in sorted(traits.items())]
-    lines += ["", "| notebook | source | s | cells code/md | differing cells (cause) | traits |",
+    lines += ["", "| notebook | source | s (CPU s) | cells code/md | differing cells (cause) | traits |",
               "| --- | --- | --- | --- | --- | --- |"]
     for r in records:
         b = r.get("baseline", {})
@@ -378,7 +379,8 @@ def summary(manifest: dict) -> str:
         fast = " (fast)" if r.get("subset") == "fast" else ""
         lines.append(
             f"| `{Path(r['file']).name}`{fast} | {r['source']['package']} {r['source']['version']}: "
-            f"`{r['source']['path']}` | {r.get('seconds', '')} | {r['cells']['code']}/"
+            f"`{r['source']['path']}` | {r.get('seconds', '')} ({r.get('cpu_seconds', '-')}) | "
+            f"{r['cells']['code']}/"
             f"{r['cells']['markdown']} | {status} | {', '.join(r['traits'])} |")
     return "\n".join(lines)
 

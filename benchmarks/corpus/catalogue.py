@@ -219,8 +219,10 @@ CATALOGUE: list[Entry] = [
           "Over-sampling methods compared on synthetic data; many large figures."),
     Entry("imblearn", "examples/under-sampling/plot_comparison_under_sampling.py", "under_sampling",
           "Under-sampling methods compared; large figures and warnings.",
-          known_causes=((11, "ordering", "the samplers are iterated from a set of estimator "
-                         "objects, whose order follows their id(): the subplots swap places"),)),
+          known_causes=tuple(
+              (cell, "ordering", "the samplers are iterated from a set of estimator objects, "
+               "whose order follows their id(): the subplots swap places")
+              for cell in (6, 11))),
     Entry("imblearn", "examples/ensemble/plot_bagging_classifier.py", "bagging_classifier",
           "Balanced bagging classifiers, cross-validated scores printed."),
     # ---- ipympl: interactive matplotlib as widgets
