@@ -31,6 +31,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 LABEXT_SRC = ROOT / "labextension"
 LABEXT_OUT = ROOT / "nbtrack" / "labextension"
+# True once the current notebook `name` has an idle kernel (cells can be run).
+JS_NOTEBOOK_IDLE = """(name) => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && w.context.path === name;
+}"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -120,8 +120,7 @@ class NoActiveRun(RuntimeError):
 def _require(verb: str = "log") -> ActiveRun:
     run = _active
     if run is None or run.status != RUNNING:
-        raise NoActiveRun(f"nbtrack.{verb}() needs an active run: start one with `%nbtrack start` "
-                          "or `nbtrack.start()` first")
+        raise NoActiveRun(f"nbtrack.{verb}(): no active run. Start one with `%nbtrack start` or `nbtrack.start()`.")
     return run
 
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import nbtrack
-from tests.browser import CHROMIUM, Browser, LabServer
+from tests.browser import CHROMIUM, JS_NOTEBOOK_IDLE, Browser, LabServer
 
 pytestmark = [
     pytest.mark.ui,
@@ -24,11 +24,6 @@ pytestmark = [
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_notebooks"
 NOTEBOOK = "01_quickstart.ipynb"
-JS_IDLE = """(name) => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle' && w.context.path === name;
-}"""
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell"
 
 
@@ -50,7 +45,7 @@ def test_quickstart_in_jupyterlab(browser: Browser, lab_server: LabServer) -> No
     page = browser.page
     page.goto(lab_server.page_url(f"lab/tree/{NOTEBOOK}?reset"))  # no tabs from other tests
     page.wait_for_selector(".jp-NotebookPanel", timeout=60_000)
-    page.wait_for_function(JS_IDLE, arg=NOTEBOOK, timeout=60_000)
+    page.wait_for_function(JS_NOTEBOOK_IDLE, arg=NOTEBOOK, timeout=60_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
     stop = code_cell(browser, "%nbtrack stop").locator(".jp-OutputArea")

@@ -11,18 +11,13 @@ from typing import Any
 
 import nbformat
 
-from tests.browser import Browser, LabServer
+from tests.browser import JS_NOTEBOOK_IDLE, Browser, LabServer
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 HOSTILE = "<img src=x onerror=alert(1)>"
 VIEWPORT = {"width": 1600, "height": 1000}
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
-JS_IDLE = """(name) => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle' && w.context.path === name;
-}"""
 JS_ALL_RAN = f"""() => {{
   const prompts = [...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputPrompt')];
   return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
@@ -108,7 +103,7 @@ def run_notebook(browser: Browser, server: LabServer, sources: list[str], wide: 
         page.set_viewport_size(VIEWPORT)
     page.goto(server.page_url(f"lab/tree/{name}?reset"))  # no tabs restored from earlier tests
     page.wait_for_selector(NOTEBOOK, timeout=60_000)
-    page.wait_for_function(JS_IDLE, arg=name, timeout=60_000)
+    page.wait_for_function(JS_NOTEBOOK_IDLE, arg=name, timeout=60_000)
     if wide:
         page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
     # not awaited: the promise settles only when every cell has run
