@@ -116,7 +116,8 @@ function drawnCounts(u) {
 }
 
 /**
- * A line chart in `parent`: returns {update(spec), destroy()}.
+ * A line chart in `parent`: returns {update(spec), rebuild(), element, destroy()} (rebuild:
+ * read the theme's colours again).
  * spec: {title, xLabel, yLabel, log, smoothing, height, series: [{key, label, x: [], y: [], color?}]}
  * `key` names a series for data-drawn; `label` is what the legend shows (user text).
  */
@@ -132,6 +133,7 @@ function lineChart(parent, spec) {
   let shape = "";
   let zoomed = false;
   let current = spec;
+  let latest = []; // each series' last value: what the legend shows when not hovering
 
   const width = () => Math.max(240, Math.floor(plot.clientWidth || box.clientWidth || parent.clientWidth || 480));
 
@@ -155,7 +157,6 @@ function lineChart(parent, spec) {
   const build = (s, series) => {
     if (u) u.destroy();
     const theme = chartTheme(box);
-    const latest = series.map((one) => (one.y.length ? one.y[one.y.length - 1] : null));
     const axisFont = `11px ${theme.font}`;
     const labelFont = `12px ${theme.font}`;
     const axis = (label) => ({
@@ -210,6 +211,7 @@ function lineChart(parent, spec) {
     title.textContent = s.title || "";
     box.dataset.title = s.title || "";
     const series = prepared(s);
+    latest = series.map((one) => (one.y.length ? one.y[one.y.length - 1] : null));
     const next = JSON.stringify([series.map((one) => [one.key, one.label, one.raw || false, one.color]), s.log, s.xLabel, s.yLabel, s.height]);
     if (!u || next !== shape) {
       shape = next;
@@ -217,10 +219,6 @@ function lineChart(parent, spec) {
       reset.hidden = true;
       build(s, series);
     } else {
-      const latest = series.map((one) => (one.y.length ? one.y[one.y.length - 1] : null));
-      u.series.forEach((one, i) => {
-        if (i > 0) one.value = (_, v, __, idx) => formatNumber(idx === null || idx === undefined ? latest[i - 1] : v);
-      });
       u.setData(align(series), !zoomed);
     }
     note.textContent = s.note || "";
@@ -245,7 +243,7 @@ function lineChart(parent, spec) {
 }
 
 /**
- * A value tile in `parent` for metrics logged once: returns {update(spec), destroy()}.
+ * A value tile in `parent` for metrics logged once: returns the same handle as lineChart.
  * spec: {title, rows: [{key, label, value, detail, color?}]}
  */
 function valueTile(parent, spec) {

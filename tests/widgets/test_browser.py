@@ -138,6 +138,17 @@ def test_live_curves_draw_from_the_first_log_and_keep_growing(browser: Browser, 
     live.locator(".nbw-live-log").uncheck()
     live.locator(".nbw-live-x").select_option("step")
     page.wait_for_function("(c) => c.dataset.log === 'false' && c.dataset.xLabel === 'step'", arg=loss.element_handle())
+    # a grid of charts as wide as the output: side by side here, stacked in a narrow window
+    acc = live.locator('.nbw-chart[data-title="acc"]')
+    left, right = loss.bounding_box(), acc.bounding_box()
+    assert abs(right["y"] - left["y"]) < 1 and right["x"] >= left["x"] + left["width"]
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.wait_for_function("([a, b]) => a.getBoundingClientRect().top > b.getBoundingClientRect().bottom",
+                           arg=[acc.element_handle(), loss.element_handle()])
+    page.wait_for_function("(c) => Math.abs(c.querySelector('canvas').getBoundingClientRect().width"
+                           " - c.querySelector('.nbw-chart-plot').getBoundingClientRect().width) < 2",
+                           arg=loss.element_handle())
+    page.set_viewport_size({"width": 1600, "height": 1000})
     shoot(browser, "live-curves", cell(browser, 0), readable=[loss, tile])
 
     # the confusion matrix: two steps with a slider, per-class figures, a hostile label as text
