@@ -83,7 +83,7 @@ def test_quickstart_in_jupyterlab(browser: Browser, lab_server: LabServer) -> No
     row = page.locator(f'#nbtrack-runs .nbtrack-run[data-run-id="{run_id}"]')
     row.wait_for(timeout=30_000)
     page.wait_for_function(
-        f"() => document.querySelector('.nbtrack-run[data-run-id=\"{run_id}\"] .nbtrack-status')"
-        "?.textContent === 'finished'", timeout=30_000)
+        f"() => document.querySelector('.nbtrack-run[data-run-id=\"{run_id}\"]')"
+        "?.dataset.status === 'finished'", timeout=30_000)
     browser.screenshot("examples-quickstart-sidebar")
     assert not [e for e in browser.console_errors if e.startswith("pageerror")]
