@@ -208,6 +208,15 @@ class Browser:
         return path
 
 
+def set_theme(browser: Browser, dark: bool) -> None:
+    """Switch JupyterLab to its dark or light theme and wait until it applies."""
+    page = browser.page
+    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
+    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+    page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000)
+    page.wait_for_timeout(400)  # the theme's stylesheet applies, the charts redraw
+
+
 @pytest.fixture
 def browser(
     playwright_driver: Any, tmp_path: Path, request: pytest.FixtureRequest

@@ -11,7 +11,7 @@ from typing import Any
 
 import nbformat
 
-from tests.browser import JS_NOTEBOOK_IDLE, Browser, LabServer
+from tests.browser import JS_NOTEBOOK_IDLE, Browser, LabServer, set_theme
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -137,14 +137,6 @@ def background(locator: Any) -> list[float]:
 
 def text_color(locator: Any) -> list[float]:
     return list(locator.evaluate(JS_COLOR))
-
-
-def set_theme(browser: Browser, dark: bool) -> None:
-    page = browser.page
-    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
-    page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000)
-    page.wait_for_timeout(500)  # the theme's stylesheet applies, the charts redraw
 
 
 def assert_readable(locator: Any, dark: bool) -> None:

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from tests.browser import CHROMIUM, Browser, LabServer
-from tests.widgets.lab_pages import HOSTILE, JS_ALL_RAN, assert_readable, cell, run_notebook, set_theme, shoot
+from tests.browser import CHROMIUM, Browser, LabServer, set_theme
+from tests.widgets.lab_pages import HOSTILE, JS_ALL_RAN, assert_readable, cell, run_notebook, shoot
 
 pytestmark = [
     pytest.mark.ui,
