@@ -5,17 +5,44 @@
 const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
 const shade = (rate) => `fill: color-mix(in srgb, var(--nbw-tint) ${Math.round(6 + 94 * rate)}%, var(--jp-layout-color0, #fff))`;
 
+const LABEL_MAX = 200; // px: longer labels are cut with "…" (the full label in a tooltip)
+
+// Each label as drawn (cut to fit LABEL_MAX), and the width the longest one needs.
+function fitLabels(svg, labels) {
+  const probe = text("text", "", { "font-size": 11, visibility: "hidden" }, svg, SVG);
+  const width = (s) => { probe.textContent = s; return probe.getComputedTextLength() || 7 * s.length; };
+  const shown = labels.map((label) => {
+    if (width(label) <= LABEL_MAX) return label;
+    let cut = label;
+    while (cut.length > 1 && width(`${cut}…`) > LABEL_MAX) cut = cut.slice(0, -1);
+    return `${cut}…`;
+  });
+  const widest = Math.max(28, ...shown.map(width));
+  probe.remove();
+  return { shown, widest };
+}
+
+function label(svg, full, shown, attrs, cls) {
+  const g = el("g", { class: cls, "data-label": full }, svg, SVG);
+  text("title", full, {}, g, SVG);
+  text("text", shown, attrs, g, SVG);
+}
+
 function heatmap(parent, view) {
   const n = view.labels.length;
   const cell = Math.max(14, Math.min(64, Math.floor(480 / Math.max(n, 1))));
-  const labelW = Math.min(140, 8 + 7 * Math.max(...view.labels.map((l) => l.length), 4));
+  const svg = el("svg", { class: "nbw-cm-svg", "font-size": 11 }, parent, SVG);
+  const { shown, widest } = fitLabels(svg, view.labels);
+  const labelW = Math.ceil(widest) + 8;
   const left = labelW + 18, top = 22;
   const size = n * cell;
-  const svg = el("svg", { width: left + size + 10, height: top + size + labelW + 24, class: "nbw-cm-svg", "font-size": 11 }, parent, SVG);
+  const drop = Math.ceil(widest * Math.SQRT1_2) + 24; // the columns' labels, at 45 degrees
+  svg.setAttribute("width", left + size + drop);
+  svg.setAttribute("height", top + size + drop);
   text("text", "predicted →", { x: left + size / 2, y: 12, "text-anchor": "middle", class: "nbw-cm-axis" }, svg, SVG);
   text("text", "true ↓", { x: 2, y: top - 6, class: "nbw-cm-axis" }, svg, SVG);
   view.matrix.forEach((row, i) => {
-    text("text", view.labels[i], { x: left - 4, y: top + i * cell + cell / 2 + 4, "text-anchor": "end", class: "nbw-cm-row-label" }, svg, SVG);
+    label(svg, view.labels[i], shown[i], { x: left - 4, y: top + i * cell + cell / 2 + 4, "text-anchor": "end" }, "nbw-cm-row-label");
     row.forEach((count, j) => {
       const rate = view.rates[i][j];
       const g = el("g", { class: "nbw-cm-cell", "data-row": i, "data-col": j, "data-count": count }, svg, SVG);
@@ -28,9 +55,9 @@ function heatmap(parent, view) {
       }
     });
   });
-  view.labels.forEach((label, j) => {
+  view.labels.forEach((full, j) => {
     const x = left + j * cell + cell / 2, y = top + size + 6;
-    text("text", label, { x, y, transform: `rotate(45 ${x} ${y})`, class: "nbw-cm-col-label" }, svg, SVG);
+    label(svg, full, shown[j], { x, y, transform: `rotate(45 ${x} ${y})` }, "nbw-cm-col-label");
   });
 }
 

@@ -158,13 +158,15 @@ def test_live_curves_draw_from_the_first_log_and_keep_growing(browser: Browser, 
     assert cm.locator(".nbw-cm-step").inner_text() == "step 99999 (2 of 2)"
     assert cm.locator(".nbw-cm-metrics tbody tr").count() == 5  # 4 classes + accuracy
     assert cm.locator(".nbw-cm-cell[data-row='2'][data-col='2']").get_attribute("data-count") == "20"
-    assert cm.locator(".nbw-cm-row-label").all_text_contents()[3] == HOSTILE
+    hostile = cm.locator(".nbw-cm-row-label").nth(3)
+    assert hostile.get_attribute("data-label") == HOSTILE and hostile.locator("text").text_content() == HOSTILE
+    assert hostile.locator("text").bounding_box()["x"] >= cm.locator(".nbw-cm-svg").bounding_box()["x"]  # not cut
     assert page.locator("[onerror]").count() == 0
+    shoot(browser, "confusion-matrix", cell(browser, 2), readable=[cm.locator(".nbw-cm-metrics td").first])
     cm.locator(".nbw-cm-slider").fill("0")
     page.wait_for_function("() => document.querySelector('.nbw-cm-step').textContent.startsWith('step 50000')")
     assert cm.locator(".nbw-cm-cell").count() == 9
     assert cm.locator(".nbw-cm-cell[data-row='2'][data-col='1']").get_attribute("data-count") == "10"
-    shoot(browser, "confusion-matrix", cell(browser, 2), readable=[cm.locator(".nbw-cm-metrics td").first])
     assert browser.dialogs == []
     assert browser.console_errors == [], browser.console_errors
 
