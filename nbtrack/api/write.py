@@ -108,10 +108,19 @@ def active_run() -> ActiveRun | None:
     return _active if _active is not None and _active.status == RUNNING else None
 
 
-def _require() -> ActiveRun:
+class NoActiveRun(RuntimeError):
+    """A verb that writes to the active run was called without one. In IPython it shows as its
+    one-line message, not a traceback (IPython honours ``_render_traceback_``); scripts get a
+    normal exception."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def _require(verb: str = "log") -> ActiveRun:
     run = _active
     if run is None or run.status != RUNNING:
-        raise RuntimeError("nbtrack: no active run; call nbtrack.start() (or %nbtrack start) first")
+        raise NoActiveRun(f"nbtrack.{verb}(): no active run. Start one with `%nbtrack start` or `nbtrack.start()`.")
     return run
 
 
@@ -119,20 +128,20 @@ def log(step: float | None = None, **scalars: object) -> None:
     """Record scalar metrics on the active run (non-blocking)."""
     run = _active
     if run is None or run.status != RUNNING:
-        run = _require()
+        run = _require("log")
     run.log(step, **scalars)
 
 
 def log_params(**params: Any) -> None:
-    _require().log_params(**params)
+    _require("log_params").log_params(**params)
 
 
 def log_artifact(path_or_bytes: str | Path | bytes, name: str | None = None) -> str:
-    return _require().log_artifact(path_or_bytes, name)
+    return _require("log_artifact").log_artifact(path_or_bytes, name)
 
 
 def track_data(path: str | Path) -> dict[str, Any]:
-    return _require().track_data(path)
+    return _require("track_data").track_data(path)
 
 
 def log_confusion_matrix(
@@ -140,7 +149,7 @@ def log_confusion_matrix(
 ) -> dict[str, Any]:
     """Store a confusion matrix on the active run (rows: truth, columns: prediction) at `step`
     (the step of the latest ``log()`` when omitted); returns the stored record's fields."""
-    run = _require()
+    run = _require("log_confusion_matrix")
     names, matrix = confusion_matrix(y_true, y_pred, labels)
     if step is None:
         step = run.last_step if run.last_step is not None else 0
@@ -149,15 +158,15 @@ def log_confusion_matrix(
 
 
 def note(text: str) -> None:
-    _require().note(text)
+    _require("note").note(text)
 
 
 def tag(*tags: str) -> None:
-    _require().tag(*tags)
+    _require("tag").tag(*tags)
 
 
 def flush() -> None:
-    _require().flush()
+    _require("flush").flush()
 
 
 def finish(status: str = FINISHED) -> None:
