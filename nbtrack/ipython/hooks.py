@@ -1,16 +1,20 @@
 """The cell hooks: IPython's ``pre_run_cell``/``post_run_cell`` events, kept cheap and harmless.
 
 On the hot path they read a clock, keep a reference to IPython's ExecutionInfo and hand a
-`CellRun` to the session (a deque append); output copying is a list append per write. Any
-exception inside them is reported once in the notebook, and the hooks then remove themselves:
-the user's cell never sees an nbtrack exception.
+`CellRun` to the session (a deque append); output copying is a list append per write. Every
+cell since ``%load_ext nbtrack`` is remembered (`seen`, by execution count), run or no run: a
+run started later knows what ran before it (the parameters cell, tags, outputs). Any exception
+inside them is reported once in the notebook, and the hooks then remove themselves: the user's
+cell never sees an nbtrack exception.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from nbtrack.capture.session import CellRun, Session
@@ -22,6 +26,8 @@ FAILURE_MESSAGE = (
     "nbtrack: cell capture stopped after an internal error ({error}); your cells are not affected "
     "and the run goes on without cell capture. Please report this error.\n"
 )
+SEEN_CELLS = 5000  # cells remembered outside runs (sources, ids, tags)
+SEEN_OUTPUTS = 200  # of which the latest keep their outputs (references, not copies)
 
 
 class CellRecorder:
@@ -38,6 +44,8 @@ class CellRecorder:
         self._count_offset = 1
         self._buffer: OutputBuffer | None = None
         self._tee = OutputTee(shell, lambda: self._buffer, self.fail)
+        self.seen: OrderedDict[int, CellRun] = OrderedDict()  # execution count -> cell, since load
+        self.starts_in_cell = 0  # runs started by the running cell
 
     def install(self) -> None:
         if self.installed or self.failed:
@@ -46,6 +54,13 @@ class CellRecorder:
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self._tee.install()
         self.installed = True
+        if self._info is None:  # loaded by a running cell: it is the cell running now
+            history = getattr(self.shell, "user_ns", {}).get("In") or []
+            if len(history) > 1:
+                self._info = _HistoryInfo(str(history[-1]))
+                self._started = self._clock()
+                self._count_at_pre = self.shell.execution_count
+                self._buffer = OutputBuffer(self.max_output_bytes)
 
     def remove(self) -> None:
         for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
@@ -63,6 +78,7 @@ class CellRecorder:
             self._info = info
             self._count_at_pre = self.shell.execution_count
             self._buffer = OutputBuffer(self.max_output_bytes)
+            self.starts_in_cell = 0
             self._tee.ensure_streams()
         except Exception as exc:
             self.fail(exc)
@@ -70,19 +86,32 @@ class CellRecorder:
     def post_run_cell(self, result: Any = None) -> None:
         try:
             session = self.session
-            if session is not None:
-                if session.run.status != RUNNING:  # finished through the Python API
-                    self.session = None
-                else:
-                    cell = self._cell(result, self._clock())
-                    if result is not None and result.execution_count is not None and info_is(result, self._info):
-                        self._count_offset = self._count_at_pre - result.execution_count
-                    if cell is not None:
-                        session.add_cell(cell)
+            if session is not None and session.run.status != RUNNING:  # finished through the Python API
+                self.session = session = None
+            cell = self._cell(result, self._clock())
+            if result is not None and result.execution_count is not None and info_is(result, self._info):
+                self._count_offset = self._count_at_pre - result.execution_count
+            if cell is not None:
+                if session is not None:
+                    session.add_cell(cell)
+                self._remember(cell, keep_outputs=session is None)
         except Exception as exc:
             self.fail(exc)
         finally:
             self._info = self._buffer = None
+
+    def _remember(self, cell: CellRun, keep_outputs: bool) -> None:
+        count = cell.execution_count
+        if count is None:
+            return
+        seen = self.seen
+        seen[count] = cell if keep_outputs else replace(cell, items=[], outputs_known=False)
+        if len(seen) > SEEN_CELLS:
+            seen.popitem(last=False)
+        if len(seen) > SEEN_OUTPUTS:
+            old = list(seen)[-SEEN_OUTPUTS - 1]
+            if seen[old].items:
+                seen[old] = replace(seen[old], items=[], outputs_known=False)
 
     def _cell(self, result: Any, ended: float) -> CellRun | None:
         info = getattr(result, "info", None) or self._info
@@ -96,7 +125,7 @@ class CellRecorder:
             source=info.raw_cell or "",
             code=getattr(info, "transformed_cell", None),
             cell_id=getattr(info, "cell_id", None),
-            tags=tuple(meta.get("tags") or ()) if isinstance(meta, dict) else (),
+            tags=tuple(meta.get("tags") or ()) if meta and isinstance(meta, dict) else None,
             execution_count=getattr(result, "execution_count", None),
             started=started,
             ended=ended,
@@ -131,6 +160,17 @@ class CellRecorder:
                 sys.stderr.write(FAILURE_MESSAGE.format(error=f"{type(exc).__name__}: {exc}"))
             except Exception:
                 pass
+
+
+class _HistoryInfo:
+    """The running cell when the hooks were installed by it (its pre_run_cell was missed)."""
+
+    def __init__(self, source: str) -> None:
+        self.raw_cell = source
+        self.transformed_cell = None
+        self.cell_id = None
+        self.cell_meta = None
+        self.store_history = True
 
 
 def info_is(result: Any, info: Any) -> bool:

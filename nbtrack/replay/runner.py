@@ -171,7 +171,8 @@ def replay(
     except KeyError:
         raise ValueError(f"run {original.id} has no notebook snapshot: only notebook runs can be replayed") from None
     parameters = dict(parameters or {})
-    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+    built = build(snapshot, original.cells, lambda sha: original.cell_outputs({"outputs": sha}),
+                  order=order, parameters=parameters,
                   run_name=original.state.name or "replay")
     notes = list(built.notes)
     environment = original.environment() or {}

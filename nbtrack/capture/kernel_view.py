@@ -1,0 +1,158 @@
+"""The notebook as the kernel ran it: what executed, laid over the saved file.
+
+The kernel's view is the truth: a cell that ran in this kernel is recorded with the source,
+execution count, outputs and tags it ran with, whatever the file on disk says (it can be stale
+at any moment: unsaved edits, autosave lag). The saved file only fills in what did not run
+(markdown, cells never executed in this kernel) and where each executed cell sits.
+
+Executed cells are paired with the file's code cells:
+
+1. by frontend cell id (JupyterLab, Notebook 7, Colab send it);
+2. else by identical source;
+3. else by position: an executed cell left over between two paired cells takes the first
+   unpaired code cell between their places in the file (an edited cell whose new source was
+   never saved: papermill, nbclient, VS Code and cells run before ``%load_ext`` give no id).
+
+An executed cell that pairs with nothing was added and not saved when the file is older than
+its run: it is inserted after the cell that ran before it; when the file was saved after it ran
+(or is a live notebook: Colab), it was deleted and is left out. A paired cell whose file
+source differs from what ran is marked ``metadata.nbtrack.unsaved`` (with the file's source as
+``saved_source``). Tags come from the frontend (``cell_meta``), else
+from the paired file cell.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nbtrack.core.nbjson import cell_source
+from nbtrack.core.snapshot import new_cell_id, rebuild_notebook
+
+UNSAVED_KEY = "nbtrack"
+
+
+@dataclass
+class Ran:
+    """A cell as this kernel last ran it."""
+
+    key: str  # cell identity (``core.cells.cell_key``)
+    source: str  # as stored (redacted)
+    cell_id: str | None
+    tags: tuple[str, ...] | None  # None: the frontend did not say
+    execution_count: int | None
+    started: float | None = None
+    outputs: list[dict[str, Any]] | None = None  # None: unknown (ran before nbtrack was loaded)
+
+
+@dataclass
+class Overlay:
+    notebook: dict[str, Any]
+    saved: dict[str, str]  # ran key -> the file's (different) source, for unsaved edits
+    tags: dict[str, tuple[str, ...]]  # ran key -> its tags (frontend's, else the file's)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip() == b.strip()
+
+
+def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran]) -> dict[str, int]:
+    """Ran key -> index into `file_cells` (code cells as (id, source), in file order)."""
+    paired: dict[str, int] = {}
+    taken: set[int] = set()
+    ids = {cid: i for i, (cid, _) in enumerate(file_cells) if cid}
+    for cell in ran:
+        index = ids.get(cell.cell_id) if cell.cell_id else None
+        if index is not None and index not in taken:
+            paired[cell.key] = index
+            taken.add(index)
+    for cell in ran:
+        if cell.key in paired:
+            continue
+        for index, (cid, source) in enumerate(file_cells):
+            if index not in taken and _same(source, cell.source) and not (cell.cell_id and cid and cid != cell.cell_id
+                                                                            and cell.cell_id in ids):
+                paired[cell.key] = index
+                taken.add(index)
+                break
+    order = list(ran)
+    for position, cell in enumerate(order):
+        if cell.key in paired or (cell.cell_id and cell.cell_id not in ids and ids):
+            continue  # a frontend id the file does not have: a new cell, never saved
+        before = max((paired[c.key] for c in order[:position] if c.key in paired), default=-1)
+        after = min((paired[c.key] for c in order[position + 1:] if c.key in paired), default=len(file_cells))
+        for index in range(before + 1, after):
+            if index not in taken:
+                paired[cell.key] = index
+                taken.add(index)
+                break
+    return paired
+
+
+def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None = None) -> Overlay:
+    """`notebook` (the saved file, nbformat JSON; not modified, saved at `saved_at`; None: a
+    live notebook) with what ran laid over it."""
+    ran = list(ran)
+    nb = copy.deepcopy(notebook)
+    cells: list[dict[str, Any]] = nb.get("cells") or []
+    code_at = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+    file_cells = [(c.get("id") if isinstance(c.get("id"), str) else None, cell_source(c))
+                  for c in (cells[i] for i in code_at)]
+    paired = pair(file_cells, ran)
+    saved: dict[str, str] = {}
+    tags: dict[str, tuple[str, ...]] = {}
+    for cell in ran:
+        if cell.key not in paired:
+            continue
+        target = cells[code_at[paired[cell.key]]]
+        metadata = dict(target.get("metadata") or {})
+        file_tags = tuple(metadata.get("tags") or ())
+        tags[cell.key] = cell.tags if cell.tags is not None else file_tags
+        if cell.tags is not None and cell.tags != file_tags:
+            metadata["tags"] = list(cell.tags)
+            if not cell.tags:
+                metadata.pop("tags")
+        file_source = cell_source(target)
+        if not _same(file_source, cell.source):
+            saved[cell.key] = file_source
+            metadata[UNSAVED_KEY] = {**(metadata.get(UNSAVED_KEY) or {}), "unsaved": True,
+                                     "saved_source": file_source}
+            target["outputs"] = []
+        target["metadata"] = metadata
+        target["source"] = cell.source
+        target["execution_count"] = cell.execution_count
+        if cell.outputs is not None:
+            target["outputs"] = list(cell.outputs)
+    # executed cells the file does not have: after the cell that ran before them
+    placed: list[tuple[int, dict[str, Any]]] = []
+    last = -1
+    for cell in ran:
+        if cell.key in paired:
+            last = code_at[paired[cell.key]]
+            continue
+        if saved_at is None or (cell.started is not None and saved_at >= cell.started):
+            continue  # deleted after it ran
+        tags[cell.key] = cell.tags or ()
+        placed.append((last, _code_cell(cell)))
+    for offset, (after, new) in enumerate(sorted(placed, key=lambda p: p[0])):
+        cells.insert(after + 1 + offset, new)
+    nb["cells"] = cells
+    return Overlay(nb, saved, tags)
+
+
+def _code_cell(cell: Ran) -> dict[str, Any]:
+    cid = cell.cell_id if cell.cell_id else new_cell_id()
+    return {"cell_type": "code", "id": cid, "execution_count": cell.execution_count,
+            "metadata": {"tags": list(cell.tags)} if cell.tags else {}, "outputs": list(cell.outputs or []),
+            "source": cell.source}
+
+
+def rebuild(ran: Iterable[Ran], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A notebook of the executed cells alone (no file to lay them over), in the order given."""
+    return rebuild_notebook(
+        ({"source": c.source, "cell_id": c.cell_id, "execution_count": c.execution_count,
+          "tags": list(c.tags or ()), "outputs": c.outputs or []} for c in ran),
+        metadata,
+    )
