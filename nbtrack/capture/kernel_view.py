@@ -9,9 +9,10 @@ Executed cells are paired with the file's code cells:
 
 1. by frontend cell id (JupyterLab, Notebook 7, Colab send it);
 2. else by identical source;
-3. else by position: an executed cell left over between two paired cells takes the first
-   unpaired code cell between their places in the file (an edited cell whose new source was
-   never saved: papermill, nbclient, VS Code and cells run before ``%load_ext`` give no id).
+3. else by position: an executed cell left over between two paired cells takes the unpaired
+   code cell between their places in the file when it is the only one there, else the first
+   one there that resembles it (an edited cell whose new source was never saved: papermill,
+   nbclient, VS Code and cells run before ``%load_ext`` give no id).
 
 An executed cell that pairs with nothing was added and not saved when the file is older than
 its run: it is inserted after the cell that ran before it; when the file was saved after it ran
@@ -24,6 +25,7 @@ from the paired file cell.
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,13 +84,25 @@ def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran]) -> di
         if cell.key in paired or (cell.cell_id and cell.cell_id not in ids and ids):
             continue  # a frontend id the file does not have: a new cell, never saved
         before = max((paired[c.key] for c in order[:position] if c.key in paired), default=-1)
-        after = min((paired[c.key] for c in order[position + 1:] if c.key in paired), default=len(file_cells))
-        for index in range(before + 1, after):
-            if index not in taken:
-                paired[cell.key] = index
-                taken.add(index)
-                break
+        later = [paired[c.key] for c in order[position + 1:] if c.key in paired]
+        after = min(later, default=len(file_cells))
+        free = [i for i in range(before + 1, after) if i not in taken]
+        if len(free) == 1 and later and after > before:
+            found: int | None = free[0]  # the one cell between two that are known
+        else:
+            found = next((i for i in free if _resembles(file_cells[i][1], cell.source)), None)
+        if found is not None:
+            paired[cell.key] = found
+            taken.add(found)
     return paired
+
+
+def _resembles(a: str, b: str) -> bool:
+    """Two versions of one cell: most of their text in common."""
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= RESEMBLANCE
+
+
+RESEMBLANCE = 0.6
 
 
 def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None = None) -> Overlay:

@@ -276,7 +276,8 @@ class Session:
                      if c.get("cell_type") == "code"]
             labels = {ex.key: ex.label for ex in executions}
             differs = [(labels.get(key) or cell_label(ran[key].cell_id, ran[key].execution_count, 0),
-                        ran[key].started) for key in view.saved if key in ran]
+                        ran[key].started if ran[key].started is not None else _kernel_started())
+                       for key in view.saved if key in ran]
             found = saved_differs(differs, saved_at)
         found = analyse(executions, cells, self.names_before) + found
         found = [self.redactor.value(w) for w in found]
@@ -288,6 +289,17 @@ class Session:
                     self._warned.add(key)
                     found_new.append(records.warning(warning["kind"], warning["message"], warning["cells"]))
         return found, found_new
+
+
+def _kernel_started() -> float | None:
+    """No later than this kernel started (cells that ran before nbtrack was loaded ran after
+    it): when its connection file was written, which precedes the kernel's start."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        return os.path.getmtime(get_connection_file())
+    except Exception:
+        return None
 
 
 def _error_record(output: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -55,7 +55,8 @@ class CellRecorder:
         self._tee.install()
         self.installed = True
         if self._info is None:  # loaded by a running cell: it is the cell running now
-            history = getattr(self.shell, "user_ns", {}).get("In") or []
+            manager = getattr(self.shell, "history_manager", None)
+            history = getattr(manager, "input_hist_raw", None) or []
             if len(history) > 1:
                 self._info = _HistoryInfo(str(history[-1]))
                 self._started = self._clock()

@@ -56,11 +56,16 @@ def test_sklearn_notebook_under_papermill_is_captured_whole(store_path: Path, tm
     assert env is not None and env["packages"]["scikit-learn"] and env["python"]["version"]
     assert env["kernel"]["name"] == "python3" and env["cpu_count"] >= 1
     # the snapshot: a valid notebook whose code equals the executed notebook's
-    assert run.snapshots[-1]["reason"] == "stop" and run.snapshots[-1]["source"] == "rebuilt"
+    # papermill's Python API tells the kernel nothing: the notebook is found in its working folder
+    # (papermill's output, the newest holding every cell that ran), so the markdown is kept
+    assert run.snapshots[-1]["reason"] == "stop" and run.snapshots[-1]["source"] == "disk"
+    assert run.snapshots[-1]["path"] == str(out) and run.records[0]["notebook"] == str(out)
     snapshot = run.notebook()
     nbformat.validate(snapshot)
-    # (IPython's input history, where cells run before %nbtrack start come from, strips trailing newlines)
+    assert [c.cell_type for c in snapshot.cells] == [c.cell_type for c in executed.cells]
+    assert snapshot.cells[0].source == "# Train a small classifier under nbtrack"
     assert [s.rstrip() for s in code_sources(snapshot)] == [s.rstrip() for s in code_sources(executed)]
+    assert not any("nbtrack" in c.metadata and c.metadata["nbtrack"].get("unsaved") for c in snapshot.cells)
     tags = {c.source.split("\n")[0]: c.metadata.get("tags") for c in snapshot.cells}
     assert tags["C = 1.0"] == ["parameters"] and tags["# Parameters"] == ["injected-parameters"]
     header = run.records[0]
