@@ -135,7 +135,8 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
                                      "saved_source": file_source}
             target["outputs"] = []
         target["metadata"] = metadata
-        target["source"] = cell.source
+        if cell.key in saved:  # else the file's, which may differ in whitespace IPython's history strips
+            target["source"] = cell.source
         target["execution_count"] = cell.execution_count
         if cell.outputs is not None:
             target["outputs"] = list(cell.outputs)
