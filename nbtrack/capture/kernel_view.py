@@ -18,8 +18,9 @@ An executed cell that pairs with nothing was added and not saved when the file i
 its run: it is inserted after the cell that ran before it; when the file was saved after it ran
 (or is a live notebook: Colab), it was deleted and is left out. A paired cell whose file
 source differs from what ran is marked ``metadata.nbtrack.unsaved`` (with the file's source as
-``saved_source``). Tags come from the frontend (``cell_meta``), else
-from the paired file cell.
+``saved_source``); the cell still running when the snapshot is taken (a run finished by the cell
+itself: ``%nbtrack stop``, ``nbtrack.start()`` in a loop) is marked ``running``. Tags come from
+the frontend (``cell_meta``), else from the paired file cell.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Ran:
     execution_count: int | None
     started: float | None = None
     outputs: list[dict[str, Any]] | None = None  # None: unknown (ran before nbtrack was loaded)
+    running: bool = False  # still running when the snapshot was taken (its outputs so far)
 
 
 @dataclass
@@ -134,6 +136,8 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
             metadata[UNSAVED_KEY] = {**(metadata.get(UNSAVED_KEY) or {}), "unsaved": True,
                                      "saved_source": file_source}
             target["outputs"] = []
+        if cell.running:
+            metadata[UNSAVED_KEY] = {**(metadata.get(UNSAVED_KEY) or {}), "running": True}
         target["metadata"] = metadata
         if cell.key in saved:  # else the file's, which may differ in whitespace IPython's history strips
             target["source"] = cell.source
@@ -160,14 +164,24 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
 def _code_cell(cell: Ran) -> dict[str, Any]:
     cid = cell.cell_id if cell.cell_id else new_cell_id()
     return {"cell_type": "code", "id": cid, "execution_count": cell.execution_count,
-            "metadata": {"tags": list(cell.tags)} if cell.tags else {}, "outputs": list(cell.outputs or []),
-            "source": cell.source}
+            "metadata": _metadata(cell), "outputs": list(cell.outputs or []), "source": cell.source}
+
+
+def _metadata(cell: Ran) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"tags": list(cell.tags)} if cell.tags else {}
+    if cell.running:
+        metadata[UNSAVED_KEY] = {"running": True}
+    return metadata
 
 
 def rebuild(ran: Iterable[Ran], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """A notebook of the executed cells alone (no file to lay them over), in the order given."""
-    return rebuild_notebook(
+    ran = list(ran)
+    nb = rebuild_notebook(
         ({"source": c.source, "cell_id": c.cell_id, "execution_count": c.execution_count,
           "tags": list(c.tags or ()), "outputs": c.outputs or []} for c in ran),
         metadata,
     )
+    for cell, built in zip(ran, nb["cells"]):
+        built["metadata"] = _metadata(cell)
+    return nb

@@ -243,7 +243,7 @@ class Session:
         if current is not None:
             key = cell_key(current.cell_id, current.source)
             partial_cell = Ran(key, current.source, current.cell_id, current.tags, current.execution_count,
-                               current.started, self._outputs(current)[0])
+                               current.started, self._outputs(current)[0], running=True)
         view = self._view(notebook, saved_at, partial_cell)
         source = FILE_SOURCES.get(self.location.source, self.location.source)
         try:

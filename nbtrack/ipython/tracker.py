@@ -117,7 +117,7 @@ class KernelTracker:
         current = self.recorder.current_cell()
         if current is not None:
             session.add_cell(current)
-        session.snapshot("stop")
+        session.snapshot("stop", current=current)
         self.recorder.session = None
 
     # ---- the magic's other verbs
