@@ -61,7 +61,8 @@ class Session:
     def __init__(self, run: Any, location: Location, before: Sequence[CellRun] = (),
                  names: frozenset[str] = frozenset(), max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
                  redactor: Redactor | None = None, snapshots: SnapshotWriter | None = None,
-                 notebook: dict[str, Any] | None = None, saved_at: float | None = None) -> None:
+                 notebook: dict[str, Any] | None = None, saved_at: float | None = None,
+                 namespace: dict[str, dict[str, Any]] | None = None) -> None:
         self.run = run
         self.location = location
         self.max_output_bytes = max_output_bytes
@@ -79,7 +80,7 @@ class Session:
         self._injected: dict[str, Any] = {}  # papermill's injected values: they win
         self._warned: set[str] = set()
         self._lock = threading.Lock()
-        run.defer(partial(self._begin, list(before)))
+        run.defer(partial(self._begin, list(before), namespace or {}))
 
     # ---- the kernel's thread
     def add_cell(self, cell: CellRun) -> None:
@@ -114,8 +115,10 @@ class Session:
         return found
 
     # ---- the writer's thread
-    def _begin(self, before: list[CellRun]) -> list[Record]:
-        """What ran before the start: remembered, and its parameters cells give the run's params."""
+    def _begin(self, before: list[CellRun], namespace: dict[str, dict[str, Any]]) -> list[Record]:
+        """What ran before the start: remembered, and its parameters cells give the run's params.
+        When none of them was seen running (nbval keeps no input history), `namespace` gives
+        the values the file's parameters cells assign as the kernel holds them at the start."""
         values: dict[str, Any] = {}
         previous: Ran | None = None
         for cell in before:
@@ -123,6 +126,10 @@ class Session:
             entry = self._remember(cell, outputs)
             values.update(self._params_of(entry, previous))
             previous = entry
+        if not self._parameters and not self._injected and namespace:
+            self._parameters = dict(namespace.get(PARAMETERS_TAG) or {})
+            self._injected = dict(namespace.get(INJECTED_TAG) or {})
+            values = {**self._parameters, **self._injected}
         self.names_before = self.names_before - set(values)
         return [records.params(self.redactor.mapping(values))] if values else []
 
@@ -312,6 +319,31 @@ def _error_record(output: dict[str, Any] | None) -> dict[str, Any] | None:
 def _kernelspec(name: str | None) -> dict[str, str]:
     return {"name": name or "python3", "display_name": "Python 3" if not name or name == "python3" else name,
             "language": "python"}
+
+
+def namespace_params(notebook: dict[str, Any] | None, user_ns: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each kind of parameters cell in `notebook` (``parameters``, ``injected-parameters``)
+    whose every name is defined in the kernel: those names' values as the kernel holds them
+    (plain JSON values; others as the cell's expression text)."""
+    found: dict[str, dict[str, Any]] = {}
+    for cell in (notebook or {}).get("cells", []):
+        tags = set((cell.get("metadata") or {}).get("tags") or ()) if cell.get("cell_type") == "code" else set()
+        for kind in (PARAMETERS_TAG, INJECTED_TAG):
+            assigned = parse_parameters(cell_source(cell)) if kind in tags else {}
+            if assigned and all(name in user_ns for name in assigned):
+                found[kind] = {name: user_ns[name] if _plain(user_ns[name]) else text
+                               for name, text in assigned.items()}
+    return found
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
 
 
 def names_before_start(user_ns: dict[str, Any], hidden: dict[str, Any] | None) -> frozenset[str]:

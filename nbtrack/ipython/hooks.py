@@ -55,10 +55,9 @@ class CellRecorder:
         self._tee.install()
         self.installed = True
         if self._info is None:  # loaded by a running cell: it is the cell running now
-            manager = getattr(self.shell, "history_manager", None)
-            history = getattr(manager, "input_hist_raw", None) or []
-            if len(history) > 1:
-                self._info = _HistoryInfo(str(history[-1]))
+            info = _running_cell(self.shell)
+            if info is not None:
+                self._info = info
                 self._started = self._clock()
                 self._count_at_pre = self.shell.execution_count
                 self._buffer = OutputBuffer(self.max_output_bytes)
@@ -163,15 +162,31 @@ class CellRecorder:
                 pass
 
 
-class _HistoryInfo:
+class _RunningInfo:
     """The running cell when the hooks were installed by it (its pre_run_cell was missed)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, metadata: dict[str, Any] | None, store_history: bool) -> None:
         self.raw_cell = source
         self.transformed_cell = None
-        self.cell_id = None
-        self.cell_meta = None
-        self.store_history = True
+        self.cell_meta = metadata or None
+        self.cell_id = (metadata or {}).get("cellId")
+        self.store_history = store_history
+
+
+def _running_cell(shell: Any) -> _RunningInfo | None:
+    """The cell running now: the kernel's execute request, else IPython's input history."""
+    kernel = getattr(shell, "kernel", None)
+    try:
+        parent = kernel.get_parent("shell") if kernel is not None else None
+    except Exception:
+        parent = None
+    if isinstance(parent, dict) and parent.get("msg_type", parent.get("header", {}).get("msg_type")) == \
+            "execute_request":
+        content = parent.get("content") or {}
+        return _RunningInfo(str(content.get("code", "")), parent.get("metadata"),
+                            bool(content.get("store_history", True)))
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
+    return _RunningInfo(str(history[-1]), None, True) if len(history) > 1 else None
 
 
 def info_is(result: Any, info: Any) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from nbtrack import api
 from nbtrack.api import lifecycle
 from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate, read_notebook
-from nbtrack.capture.session import CellRun, Session, names_before_start
+from nbtrack.capture.session import CellRun, Session, names_before_start, namespace_params
 from nbtrack.core.cells import cell_key
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
@@ -104,7 +104,8 @@ class KernelTracker:
                 pass
         names = names_before_start(self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         session = Session(run, location, self._before_start(), names, self.recorder.max_output_bytes,
-                          notebook=notebook, saved_at=saved_at)
+                          notebook=notebook, saved_at=saved_at,
+                          namespace=namespace_params(notebook, self.shell.user_ns))
         self.recorder.session = session
         session.snapshot("start", current=self.recorder.current_cell())
         lifecycle.add(lifecycle.before_exit, self._at_exit)  # snapshot and stop before the run finishes

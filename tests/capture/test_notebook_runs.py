@@ -120,4 +120,7 @@ def test_a_failing_hook_is_reported_once_and_the_notebook_runs_on(store_path: Pa
     run = only_run(store_path)
     assert run.status == "finished"
     assert [c["source"] for c in run.cells] == [nb.cells[1].source, nb.cells[2].source]
-    assert run.notebook() is not None
+    # the run still ends with its snapshot: the cells captured before the failure, rebuilt
+    assert [s["reason"] for s in run.snapshots] == ["start", "stop"]
+    assert [(c.source, c.execution_count) for c in run.notebook().cells] == [
+        (nb.cells[0].source, 1), (nb.cells[1].source, 2), (nb.cells[2].source, 3)]
