@@ -25,9 +25,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-Hook = Callable[..., None]
+Hook = Callable[..., Any]
 
-on_header: list[Callable[[], dict[str, Any]]] = []
+on_header: list[Hook] = []
 on_start: list[Hook] = []
 on_finish: list[Hook] = []
 before_exit: list[Hook] = []
@@ -45,7 +45,7 @@ def add(hooks: list[Hook], hook: Hook) -> None:
 def call(hooks: list[Hook], *args: Any) -> list[Any]:
     """Call every hook in order and return their results; one that raises is reported once and
     removed."""
-    results = []
+    results: list[Any] = []
     for hook in list(hooks):
         try:
             results.append(hook(*args))
@@ -60,7 +60,7 @@ def call(hooks: list[Hook], *args: Any) -> list[Any]:
 def header_fields() -> dict[str, Any]:
     """The header fields the ``on_header`` hooks add, merged in order."""
     fields: dict[str, Any] = {}
-    for found in call(on_header):  # type: ignore[arg-type]
+    for found in call(on_header):
         if isinstance(found, dict):
             fields.update(found)
     return fields

@@ -88,7 +88,7 @@ def start(
             heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
-        run.before_finish.append(lambda finishing: lifecycle.call(lifecycle.on_finish, finishing))
+        run.before_finish.append(_finishing)
         _active = run
         lifecycle.install_exit_handler(_finish_at_exit)
     environment.capture_for(run)
@@ -96,6 +96,10 @@ def start(
     if params:
         run.log_params(**params)
     return run
+
+
+def _finishing(run: ActiveRun) -> None:
+    lifecycle.call(lifecycle.on_finish, run)
 
 
 def user_stacklevel() -> int:

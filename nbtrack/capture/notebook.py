@@ -92,9 +92,9 @@ def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None,
     output = papermill_output()
     if output is not None:
         return Location(output, "papermill")
-    found = notebook_holding(sources)
-    if found is not None:
-        return Location(found, "found")
+    holding = notebook_holding(sources)
+    if holding is not None:
+        return Location(holding, "found")
     return Location(None, "rebuilt")
 
 

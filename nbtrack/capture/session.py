@@ -287,15 +287,15 @@ class Session:
                        for key in view.saved if key in ran]
             found = saved_differs(differs, saved_at)
         found = analyse(executions, cells, self.names_before) + found
-        found = [self.redactor.value(w) for w in found]
+        warnings: list[Record] = [self.redactor.value(w) for w in found]
         found_new: list[Record] = []
         with self._lock:
-            for warning in found:
+            for warning in warnings:
                 key = json.dumps([warning["kind"], warning["cells"]])
                 if key not in self._warned:
                     self._warned.add(key)
                     found_new.append(records.warning(warning["kind"], warning["message"], warning["cells"]))
-        return found, found_new
+        return warnings, found_new
 
 
 def _kernel_started() -> float | None:

@@ -160,8 +160,8 @@ def inline(output: dict[str, Any], get_blob: GetBlob) -> dict[str, Any]:
     for mime, sha in blobs.items():
         raw = get_blob(sha)
         data[mime] = json.loads(raw) if is_json_mime(mime) else raw.decode("utf-8", "surrogatepass")
-    rest = {k: v for k, v in own.items() if k != "blobs"}
-    kept = {k: v for k, v in metadata.items() if k != OWN_KEY}
+    rest = {k: v for k, v in own.items() if k != "blobs"}  # type: ignore[union-attr]
+    kept = {k: v for k, v in metadata.items() if k != OWN_KEY}  # type: ignore[union-attr]
     if rest:
         kept[OWN_KEY] = rest
     return {**output, "data": data, "metadata": kept}
@@ -192,9 +192,10 @@ def prepare(output: dict[str, Any], put_blob: PutBlob, redact: Callable[[Any], A
         own = metadata.pop(OWN_KEY, None)  # nbtrack's own (blob hashes): never redacted
         output = {**output, "metadata": metadata}
     data = output.get("data")
-    binary = {m: v for m, v in data.items() if is_binary_mime(m)} if isinstance(data, dict) else {}
+    data = data if isinstance(data, dict) else {}
+    binary = {m: v for m, v in data.items() if is_binary_mime(m)}
     clean = redact({**output, **({"data": {m: v for m, v in data.items() if m not in binary}} if binary else {})})
-    if binary and isinstance(data, dict):
+    if binary:
         clean["data"] = {m: binary[m] if m in binary else clean["data"][m] for m in data}
     if own is not None:
         clean["metadata"] = {**clean.get("metadata", {}), OWN_KEY: own}

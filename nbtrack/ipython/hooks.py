@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -45,6 +45,7 @@ class CellRecorder:
         self._buffer: OutputBuffer | None = None
         self._tee = OutputTee(shell, lambda: self._buffer, self.fail)
         self.seen: OrderedDict[int, CellRun] = OrderedDict()  # execution count -> cell, since load
+        self._with_outputs: deque[int] = deque()  # counts of the cells in `seen` that keep outputs
         self.starts_in_cell = 0  # runs started by the running cell
 
     def install(self) -> None:
@@ -108,10 +109,13 @@ class CellRecorder:
         seen[count] = cell if keep_outputs else replace(cell, items=[], outputs_known=False)
         if len(seen) > SEEN_CELLS:
             seen.popitem(last=False)
-        if len(seen) > SEEN_OUTPUTS:
-            old = list(seen)[-SEEN_OUTPUTS - 1]
-            if seen[old].items:
-                seen[old] = replace(seen[old], items=[], outputs_known=False)
+        if keep_outputs:
+            kept = self._with_outputs
+            kept.append(count)
+            if len(kept) > SEEN_OUTPUTS:
+                old = seen.get(kept.popleft())
+                if old is not None and old.items:
+                    seen[old.execution_count] = replace(old, items=[], outputs_known=False)  # type: ignore[index]
 
     def _cell(self, result: Any, ended: float) -> CellRun | None:
         info = getattr(result, "info", None) or self._info
