@@ -93,17 +93,7 @@ class Session:
         self.run.defer(partial(self._snapshot_records, reason, notebook, saved_at, current))
 
     def read(self) -> tuple[dict[str, Any] | None, float | None]:
-        """The notebook as saved (or as Colab's frontend holds it) and when it was saved."""
-        if self.location.source == "rebuilt":
-            return None, None
-        notebook = read_notebook(self.location)
-        saved_at = None
-        if notebook is not None and self.location.path and self.location.source != "colab":
-            try:
-                saved_at = os.path.getmtime(self.location.path)
-            except OSError:
-                saved_at = None
-        return notebook, saved_at
+        return read_saved(self.location)
 
     def warnings(self) -> list[Record]:
         """Reproducibility warnings so far (also recorded on the run)."""
@@ -296,6 +286,21 @@ class Session:
                     self._warned.add(key)
                     found_new.append(records.warning(warning["kind"], warning["message"], warning["cells"]))
         return warnings, found_new
+
+
+def read_saved(location: Location) -> tuple[dict[str, Any] | None, float | None]:
+    """The notebook as saved (or as Colab's frontend holds it: no save time) and when it was
+    saved; (None, None) when it cannot be had."""
+    if location.source == "rebuilt":
+        return None, None
+    notebook = read_notebook(location)
+    saved_at = None
+    if notebook is not None and location.path and location.source != "colab":
+        try:
+            saved_at = os.path.getmtime(location.path)
+        except OSError:
+            saved_at = None
+    return notebook, saved_at
 
 
 def _kernel_started() -> float | None:

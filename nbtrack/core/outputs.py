@@ -5,7 +5,8 @@ own, runaway text cut with a visible marker.
   default, ``$NBTRACK_MAX_OUTPUT_BYTES``). A value over ``EXTERNAL_FROM`` bytes goes to a
   content-addressed blob of its own (`externalize`): the output keeps an empty placeholder and
   ``metadata.nbtrack.blobs[mime] = sha256``, so an identical figure shown by many cells, runs
-  and snapshots is stored once. `inline` puts the data back; every reader goes through it.
+  and snapshots is stored once; an image is stored as its own bytes, not its base64
+  (``metadata.nbtrack.base64`` lists those). `inline` puts the data back; every reader goes through it.
 * Only text is cut: a stream, a traceback or a ``text/plain`` value over the limit keeps its
   head and a marker saying how much was dropped. A rich value over the limit (a 50 MB image)
   is replaced by a note in ``text/plain``.
@@ -122,6 +123,7 @@ def externalize(output: dict[str, Any], put_blob: PutBlob,
         return output, []
     own = dict((output.get("metadata") or {}).get(OWN_KEY) or {})
     blobs = dict(own.get("blobs") or {})
+    binary = list(own.get("base64") or [])
     moved: dict[str, Any] = {}
     for mime, value in data.items():
         if mime in blobs or mime == "text/plain":
@@ -129,7 +131,12 @@ def externalize(output: dict[str, Any], put_blob: PutBlob,
         if isinstance(value, (str, list)):
             if _size(value) <= threshold:
                 continue
-            payload = multiline(value).encode("utf-8", "surrogatepass")
+            text = multiline(value)
+            payload = _decoded(text) if is_binary_mime(mime) else None
+            if payload is not None:
+                binary.append(mime)  # the image's own bytes: a quarter smaller than its base64
+            else:
+                payload = text.encode("utf-8", "surrogatepass")
         elif is_json_mime(mime):
             payload = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
             if len(payload) <= threshold:
@@ -140,8 +147,21 @@ def externalize(output: dict[str, Any], put_blob: PutBlob,
         moved[mime] = {} if is_json_mime(mime) else ""
     if not moved:
         return output, list(blobs.values())
-    metadata = {**(output.get("metadata") or {}), OWN_KEY: {**own, "blobs": blobs}}
+    own = {**own, "blobs": blobs, **({"base64": binary} if binary else {})}
+    metadata = {**(output.get("metadata") or {}), OWN_KEY: own}
     return {**output, "data": {**data, **moved}, "metadata": metadata}, list(blobs.values())
+
+
+def _decoded(text: str) -> bytes | None:
+    """The bytes `text` is the exact base64 of, else None (kept as text then)."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if base64.b64encode(raw).decode() == text else None
 
 
 def blobs_of(output: dict[str, Any]) -> list[str]:
@@ -156,11 +176,17 @@ def inline(output: dict[str, Any], get_blob: GetBlob) -> dict[str, Any]:
     blobs = own.get("blobs") if isinstance(own, dict) else None
     if not blobs:
         return output
+    import base64
+
     data = dict(output.get("data") or {})
+    encoded = set(own.get("base64") or ())  # type: ignore[union-attr]
     for mime, sha in blobs.items():
         raw = get_blob(sha)
-        data[mime] = json.loads(raw) if is_json_mime(mime) else raw.decode("utf-8", "surrogatepass")
-    rest = {k: v for k, v in own.items() if k != "blobs"}  # type: ignore[union-attr]
+        if mime in encoded:
+            data[mime] = base64.b64encode(raw).decode()
+        else:
+            data[mime] = json.loads(raw) if is_json_mime(mime) else raw.decode("utf-8", "surrogatepass")
+    rest = {k: v for k, v in own.items() if k not in ("blobs", "base64")}  # type: ignore[union-attr]
     kept = {k: v for k, v in metadata.items() if k != OWN_KEY}  # type: ignore[union-attr]
     if rest:
         kept[OWN_KEY] = rest

@@ -18,8 +18,8 @@ from typing import Any
 
 from nbtrack import api
 from nbtrack.api import lifecycle
-from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate, read_notebook
-from nbtrack.capture.session import CellRun, Session, names_before_start, namespace_params
+from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate
+from nbtrack.capture.session import CellRun, Session, names_before_start, namespace_params, read_saved
 from nbtrack.core.cells import cell_key
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
@@ -95,13 +95,7 @@ class KernelTracker:
     def started(self, run: Any) -> None:
         location = self._location or locate(self.shell.user_ns, kernel_id())
         self._location = None
-        notebook = read_notebook(location) if location.source != "rebuilt" else None
-        saved_at = None
-        if notebook is not None and location.path and location.source != "colab":
-            try:
-                saved_at = os.path.getmtime(location.path)
-            except OSError:
-                pass
+        notebook, saved_at = read_saved(location)
         names = names_before_start(self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
         session = Session(run, location, self._before_start(), names, self.recorder.max_output_bytes,
                           notebook=notebook, saved_at=saved_at,

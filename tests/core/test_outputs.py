@@ -28,7 +28,8 @@ class Blobs(dict):
 
 def test_a_large_figure_is_stored_whole_once_and_never_redacted() -> None:
     assert DEFAULT_MAX_OUTPUT_BYTES == 20 * 1024 * 1024
-    image = base64.b64encode(os.urandom(3 * 1024 * 1024)).decode()  # a 4 MB base64 PNG
+    raw = os.urandom(3 * 1024 * 1024)
+    image = base64.b64encode(raw).decode()  # a 3 MB PNG, 4 MB as base64
     secret = "password=hunter2hunter2"
     figure = {"output_type": "display_data", "metadata": {"image/png": {"width": 640}},
               "data": {"image/png": image, "text/plain": f"<Figure {secret}>",
@@ -38,6 +39,7 @@ def test_a_large_figure_is_stored_whole_once_and_never_redacted() -> None:
     again, refs_again = prepare(dict(figure), blobs.put, Redactor().value)
     assert stored == again and refs == refs_again and len(blobs) == 2  # the image and the HTML, once
     assert stored["data"]["image/png"] == "" and len(str(stored)) < 2000
+    assert raw in blobs.values()  # the image's own bytes, not its base64
     back = inline(stored, blobs.__getitem__)
     assert back["data"]["image/png"] == image  # byte for byte, not a placeholder
     assert back["data"]["text/plain"] == "<Figure password=[REDACTED]>"
