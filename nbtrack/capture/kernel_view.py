@@ -49,6 +49,7 @@ class Ran:
     started: float | None = None
     outputs: list[dict[str, Any]] | None = None  # None: unknown (ran before nbtrack was loaded)
     running: bool = False  # still running when the snapshot was taken (its outputs so far)
+    kind: str | None = None  # ``parameters`` | ``injected-parameters``, as the run decided
 
 
 @dataclass
@@ -125,10 +126,10 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
         target = cells[code_at[paired[cell.key]]]
         metadata = dict(target.get("metadata") or {})
         file_tags = tuple(metadata.get("tags") or ())
-        tags[cell.key] = cell.tags if cell.tags is not None else file_tags
-        if cell.tags is not None and cell.tags != file_tags:
-            metadata["tags"] = list(cell.tags)
-            if not cell.tags:
+        tags[cell.key] = _with_kind(cell.tags if cell.tags is not None else file_tags, cell.kind)
+        if tags[cell.key] != file_tags:
+            metadata["tags"] = list(tags[cell.key])
+            if not tags[cell.key]:
                 metadata.pop("tags")
         file_source = cell_source(target)
         if not _same(file_source, cell.source):
@@ -153,7 +154,7 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
             continue
         if saved_at is None or (cell.started is not None and saved_at >= cell.started):
             continue  # deleted after it ran
-        tags[cell.key] = cell.tags or ()
+        tags[cell.key] = _with_kind(cell.tags or (), cell.kind)
         placed.append((last, _code_cell(cell)))
     for offset, (after, new) in enumerate(sorted(placed, key=lambda p: p[0])):
         cells.insert(after + 1 + offset, new)
@@ -167,8 +168,13 @@ def _code_cell(cell: Ran) -> dict[str, Any]:
             "metadata": _metadata(cell), "outputs": list(cell.outputs or []), "source": cell.source}
 
 
+def _with_kind(tags: tuple[str, ...], kind: str | None) -> tuple[str, ...]:
+    return (*tags, kind) if kind and kind not in tags else tags
+
+
 def _metadata(cell: Ran) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"tags": list(cell.tags)} if cell.tags else {}
+    tags = _with_kind(cell.tags or (), cell.kind)
+    metadata: dict[str, Any] = {"tags": list(tags)} if tags else {}
     if cell.running:
         metadata[UNSAVED_KEY] = {"running": True}
     return metadata

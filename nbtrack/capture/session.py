@@ -172,14 +172,17 @@ class Session:
 
     # ---- params
     def _params_of(self, entry: Ran, previous: Ran | None) -> dict[str, Any]:
-        """The params an execution sets (nothing for an ordinary cell)."""
-        kind = self._kind(entry)
+        """The params an execution sets (nothing for an ordinary cell); its kind is kept on
+        `entry`, so snapshots tag the cell as the run understood it."""
+        kind = entry.kind = self._kind(entry)
         if kind == INJECTED_TAG:
             values = parse_parameters(entry.source)
             self._injected.update(values)
             if previous is not None and entry.tags is None and self._kind(previous) is None \
-                    and is_papermill_injected(entry.source) and previous.tags is None:
+                    and is_papermill_injected(entry.source) and previous.tags is None \
+                    and parse_parameters(previous.source):
                 # papermill's convention: the cell it injects follows the parameters cell
+                previous.kind = PARAMETERS_TAG
                 self._parameters = parse_parameters(previous.source)
                 return {**self._parameters, **values}
             return values
