@@ -59,8 +59,10 @@ def start(
     **header: Any,
 ) -> ActiveRun:
     """Begin a run (finishing the active one first, with a warning) and make it active; its
-    environment is captured in the background, then the ``lifecycle.on_start`` hooks run. As a
-    context manager, the run finishes when the block ends (``failed`` on an exception)."""
+    environment is captured in the background, then the ``lifecycle.on_start`` hooks run (in a
+    notebook kernel: the run belongs to the notebook, with its cells, snapshots and the
+    parameters cell's params) and `params` are written, winning over the parameters cell's. As
+    a context manager, the run finishes when the block ends (``failed`` on an exception)."""
     global _active
     with _lock:
         if _active is not None and _active.status == RUNNING:
@@ -75,6 +77,7 @@ def start(
             "cwd": os.getcwd(),
             "replay_of": os.environ.get(ENV_REPLAY_OF) or None,
             **host_fields(),
+            **lifecycle.header_fields(),
             **header,
         }
         run = ActiveRun(
@@ -85,14 +88,18 @@ def start(
             heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
-        run.before_finish.append(lambda finishing: lifecycle.call(lifecycle.on_finish, finishing))
-        if params:
-            run.log_params(**params)
+        run.before_finish.append(_finishing)
         _active = run
         lifecycle.install_exit_handler(_finish_at_exit)
     environment.capture_for(run)
     lifecycle.call(lifecycle.on_start, run)
+    if params:
+        run.log_params(**params)
     return run
+
+
+def _finishing(run: ActiveRun) -> None:
+    lifecycle.call(lifecycle.on_finish, run)
 
 
 def user_stacklevel() -> int:

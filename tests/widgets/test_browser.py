@@ -195,10 +195,7 @@ def test_automatic_chart_draws_from_the_first_log(browser: Browser, lab_server: 
     assert drawn - appeared < 200, f"the chart was empty for {drawn - appeared} ms"
     assert_drawn_live(samples, first_log, since=appeared / 1000)
     delay = first_drawn_delay(samples, first_log)
-    if delay >= 1.0:
-        pytest.xfail(f"first point drawn {delay:.2f} s after the first log(): widgets/auto.py displays the chart "
-                     "from the run's writer thread after its first write, up to NBTRACK_FLUSH_INTERVAL (1 s) "
-                     "after the first log(); when it is displayed belongs to the automatic-chart work")
+    assert delay < 1.0, f"first point drawn {delay:.2f} s after the first log()"
 
 
 PRINT_HOSTILE = f"print({HOSTILE!r})"
