@@ -28,6 +28,7 @@ from nbtrack.server.jobs import Busy
 from nbtrack.server.paths import (
     NotFound,
     artifact_name,
+    folder_inside_root,
     inside_root,
     notebook_matcher,
     relative_path,
@@ -256,11 +257,25 @@ class DiffHandler(NBTrackHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        path = relative_path(self.text_arg("path", required=True) or "", "notebook path")
         index = self.int_arg("snapshot", None)
+        against = self.text_arg("against")
+        if against is not None:
+            self.reply(await self.work(lambda: payloads.runs_diff(self.run(run_id), self.run(against), index)))
+            return
+        text = self.text_arg("path")
+        if text is None:
+            raise web.HTTPError(400, "give the query parameter 'path' (a notebook) or 'against' (a run id)")
+        path = relative_path(text, "notebook path")
         await self.work(inside_root, self.nbtrack.root_dir, path)  # symlinks out of the root -> 404
         model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
         self.reply(await self.work(lambda: payloads.notebook_diff(self.run(run_id), index, model["content"])))
+
+
+class ReplayPlanHandler(NBTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.work(lambda: payloads.replay_plan(self.run(run_id), self.nbtrack.root_dir)))
 
 
 class ActiveHandler(NBTrackHandler):
@@ -285,15 +300,25 @@ class ReplayHandler(NBTrackHandler):
             raise web.HTTPError(400, '"parameters" must be a JSON object')
         for name in parameters:
             check_identifier("parameter", name)  # (ValueError: 400) values go in papermill's way
+        folder = body.get("folder")
+        if folder is not None and not isinstance(folder, str):
+            raise web.HTTPError(400, '"folder" must be a server-relative folder')
         store = self.nbtrack.open_store()
+        root = self.nbtrack.root_dir
         resolved = await self.work(store.resolve, run_id)
         found = await self.work(run_attribution, store, resolved, self.current_user)
         if not found.mine and body.get("confirm") is not True:
             raise web.HTTPError(409, f"{found.describe()}; replaying it runs that code on this server: send "
                                      '"confirm": true to replay it anyway')
-        job = await self.work(
-            lambda: self.nbtrack.jobs.start(store, resolved, parameters, str(order), self.user_name)
-        )
+
+        def start() -> Any:
+            run = get_run(resolved, store)
+            where = folder or payloads.replay_folder(run.state.notebook, root)
+            out_dir = folder_inside_root(root, where)
+            return self.nbtrack.jobs.start(store, run.id, parameters, str(order), self.user_name,
+                                           out_dir=out_dir, out_label=relative_path(where, "folder"))
+
+        job = await self.work(start)
         self.set_header("Location", self.request.path.rstrip("/") + "/" + job.id)
         self.reply({"job": job.id}, status=202)
 
@@ -313,6 +338,7 @@ ROUTES: list[tuple[str, type[NBTrackHandler]]] = [
     (rf"runs/{RUN}/notebook/?", NotebookHandler),
     (rf"runs/{RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
     (rf"runs/{RUN}/diff/?", DiffHandler),
+    (rf"runs/{RUN}/replay/?", ReplayPlanHandler),
     (r"active/?", ActiveHandler),
     (r"replay/?", ReplayHandler),
     (r"replay/(?P<job_id>[^/]+)/?", ReplayJobHandler),
