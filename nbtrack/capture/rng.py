@@ -1,0 +1,215 @@
+"""The global random generators' state: read before each cell, restored before the same cell in a
+replay, so a notebook that never seeds anything draws the same numbers again.
+
+Covered: Python's ``random``, numpy's legacy global ``RandomState`` (``np.random.rand``, and
+every library drawing from it: scikit-learn without ``random_state``), torch's CPU generator and,
+once CUDA is initialised, its CUDA generators. Only libraries the kernel has already imported are
+read (``sys.modules``): nothing here imports numpy or torch. numpy seeds its global generator
+from OS entropy when ``numpy.random`` is first imported, often in the very cell that then draws
+from it; an import watch (`ImportWatch`) reads that state right after the import, so it is
+replayed too.
+
+Cheap on the kernel's thread (`RngWatch.read`: a few µs): the states are read and compared
+with the previous ones; an unchanged state is the same `Reading` object as before, so the
+writer thread stores each distinct state once (`encode`, JSON, as a blob) and refers to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.abc
+import importlib.machinery
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NUMPY_RANDOM = "numpy.random"
+ENV_STATES = "NBTRACK_REPLAY_RNG"  # the replay kernel's file of states, by cell key
+
+
+@dataclass(eq=False)
+class Reading:
+    """Raw states (name -> state as the library gives it), compared by identity downstream."""
+
+    states: dict[str, Any]
+    encoded: bytes | None = None  # filled by the writer thread, once
+
+
+@dataclass
+class CellRng:
+    """What one cell had: the states before it, and those read when a library was imported in it."""
+
+    before: Reading | None
+    imported: dict[str, Any] = field(default_factory=dict)
+
+
+def _numpy_state() -> Any:
+    mtrand = getattr(sys.modules.get(NUMPY_RANDOM), "mtrand", None)
+    rand = getattr(mtrand, "_rand", None)
+    if rand is None:
+        return None
+    _, keys, pos, has_gauss, gauss = rand.get_state(legacy=True)
+    return (keys.tobytes(), int(pos), int(has_gauss), float(gauss))
+
+
+def _torch_state() -> Any:
+    torch = sys.modules.get("torch")
+    get_state = getattr(torch, "get_rng_state", None)
+    if get_state is None:
+        return None
+    cpu = bytes(get_state().numpy().tobytes())
+    cuda = getattr(torch, "cuda", None)
+    if cuda is not None and getattr(cuda, "is_initialized", lambda: False)():
+        return (cpu, tuple(bytes(s.numpy().tobytes()) for s in cuda.get_rng_state_all()))
+    return (cpu, ())
+
+
+def read_states() -> dict[str, Any]:
+    """The current raw states of the imported generators."""
+    states: dict[str, Any] = {}
+    random = sys.modules.get("random")
+    if random is not None:
+        states["random"] = random.getstate()
+    if NUMPY_RANDOM in sys.modules:
+        numpy = _numpy_state()
+        if numpy is not None:
+            states["numpy"] = numpy
+    if "torch" in sys.modules:
+        torch = _torch_state()
+        if torch is not None:
+            states["torch"] = torch
+    return states
+
+
+class RngWatch:
+    """Reads the states before each cell; the same `Reading` while nothing changed."""
+
+    def __init__(self) -> None:
+        self._last: Reading | None = None
+
+    def read(self) -> Reading:
+        states = read_states()
+        last = self._last
+        if last is None or last.states != states:
+            last = self._last = Reading(states)
+        return last
+
+
+def _jsonable(name: str, state: Any) -> Any:
+    if name == "random":
+        version, internal, gauss = state
+        return {"version": version, "state": list(internal), "gauss": gauss}
+    if name == "numpy":
+        keys, pos, has_gauss, gauss = state
+        return {"keys": base64.b64encode(keys).decode(), "pos": pos, "has_gauss": has_gauss, "gauss": gauss}
+    cpu, cuda = state
+    return {"cpu": base64.b64encode(cpu).decode(), "cuda": [base64.b64encode(s).decode() for s in cuda]}
+
+
+def encode(cell: CellRng) -> bytes:
+    """The blob of a cell's states (JSON): ``{"before": {name: state}, "imported": {...}}``."""
+    before = cell.before
+    if before is not None and before.encoded is not None and not cell.imported:
+        return before.encoded
+    states = before.states if before is not None else {}
+    document = {"before": {name: _jsonable(name, s) for name, s in states.items()},
+                "imported": {name: _jsonable(name, s) for name, s in cell.imported.items()}}
+    data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    if before is not None and not cell.imported:
+        before.encoded = data
+    return data
+
+
+# ---- restoring (in the replay kernel)
+def restore(states: Mapping[str, Any]) -> list[str]:
+    """Set the generators of imported libraries to `states` (decoded JSON); returns the names set.
+    A library not imported here is left alone (it is never imported for this)."""
+    done = []
+    for name, state in states.items():
+        try:
+            if name == "random" and "random" in sys.modules:
+                sys.modules["random"].setstate((state["version"], tuple(state["state"]), state["gauss"]))
+            elif name == "numpy" and NUMPY_RANDOM in sys.modules:
+                _restore_numpy(state)
+            elif name == "torch" and "torch" in sys.modules:
+                _restore_torch(state)
+            else:
+                continue
+        except Exception:  # a state from another library version: leave the generator as it is
+            continue
+        done.append(name)
+    return done
+
+
+def _restore_numpy(state: Mapping[str, Any]) -> None:
+    numpy = sys.modules["numpy"]
+    keys = numpy.frombuffer(base64.b64decode(state["keys"]), dtype=numpy.uint32).copy()
+    numpy.random.mtrand._rand.set_state(("MT19937", keys, state["pos"], state["has_gauss"], state["gauss"]))
+
+
+def _restore_torch(state: Mapping[str, Any]) -> None:
+    torch = sys.modules["torch"]
+
+    def tensor(text: str) -> Any:
+        return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
+
+    torch.set_rng_state(tensor(state["cpu"]))
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensor(s) for s in state["cuda"]])
+
+
+# ---- the import watch: numpy's global generator as seeded at import
+class _Loader(importlib.abc.Loader):
+    def __init__(self, loader: Any, done: Callable[[], None]) -> None:
+        self._loader, self._done = loader, done
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        try:
+            self._done()
+        except Exception:
+            pass
+
+
+class ImportWatch(importlib.abc.MetaPathFinder):
+    """Calls `done()` right after ``numpy.random`` is first imported (then nothing: a finder is
+    only asked about modules not imported yet, so imports that already happened cost nothing)."""
+
+    def __init__(self, done: Callable[[], None]) -> None:
+        self._done = done
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != NUMPY_RANDOM:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _Loader(spec.loader, self._done)
+        return spec
+
+    def install(self) -> None:
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+    def remove(self) -> None:
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+
+def numpy_import_state() -> dict[str, Any]:
+    state = _numpy_state()
+    return {"numpy": state} if state is not None else {}
+
+
+def rng_key(source: str, occurrence: int) -> str:
+    """A replayed cell's key: its source's hash and how many cells with that source ran before."""
+    import hashlib
+
+    return f"{hashlib.sha256(source.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}:{occurrence}"
