@@ -146,7 +146,9 @@ def restore(states: Mapping[str, Any]) -> list[str]:
 def _restore_numpy(state: Mapping[str, Any]) -> None:
     numpy = sys.modules["numpy"]
     keys = numpy.frombuffer(base64.b64decode(state["keys"]), dtype=numpy.uint32).copy()
-    numpy.random.mtrand._rand.set_state(("MT19937", keys, state["pos"], state["has_gauss"], state["gauss"]))
+    # through sys.modules: while numpy.random is being imported, `numpy.random` is no attribute yet
+    rand = sys.modules[NUMPY_RANDOM].mtrand._rand
+    rand.set_state(("MT19937", keys, state["pos"], state["has_gauss"], state["gauss"]))
 
 
 def _restore_torch(state: Mapping[str, Any]) -> None:
@@ -176,15 +178,21 @@ class _Loader(importlib.abc.Loader):
             pass
 
 
-class ImportWatch(importlib.abc.MetaPathFinder):
-    """Calls `done()` right after ``numpy.random`` is first imported (then nothing: a finder is
-    only asked about modules not imported yet, so imports that already happened cost nothing)."""
+class _Finder(importlib.abc.MetaPathFinder):
+    """One finder for every watch (the first finder returning a spec wins, so two would hide
+    each other): runs the watches' callbacks, in the order they were installed, right after
+    ``numpy.random`` is first imported. A finder is only asked about modules not imported yet:
+    imports that already happened cost nothing."""
 
-    def __init__(self, done: Callable[[], None]) -> None:
-        self._done = done
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def _done(self) -> None:
+        for callback in list(self.callbacks):
+            callback()
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != NUMPY_RANDOM:
+        if fullname != NUMPY_RANDOM or not self.callbacks:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or spec.loader is None:
@@ -192,15 +200,25 @@ class ImportWatch(importlib.abc.MetaPathFinder):
         spec.loader = _Loader(spec.loader, self._done)
         return spec
 
+
+_FINDER = _Finder()
+
+
+class ImportWatch:
+    """Calls `done()` right after ``numpy.random`` is first imported (see `_Finder`)."""
+
+    def __init__(self, done: Callable[[], None]) -> None:
+        self._done = done
+
     def install(self) -> None:
-        if self not in sys.meta_path:
-            sys.meta_path.insert(0, self)
+        if self._done not in _FINDER.callbacks:
+            _FINDER.callbacks.append(self._done)
+        if _FINDER not in sys.meta_path:
+            sys.meta_path.insert(0, _FINDER)
 
     def remove(self) -> None:
-        try:
-            sys.meta_path.remove(self)
-        except ValueError:
-            pass
+        if self._done in _FINDER.callbacks:
+            _FINDER.callbacks.remove(self._done)
 
 
 def numpy_import_state() -> dict[str, Any]:
