@@ -7,6 +7,7 @@ Causes, tried in this order (the first with evidence wins):
 * ``secret removed``: the cell's stored source had a secret redacted, so the replay ran other
   code (the detail names the environment variable that supplies it);
 * ``order``: the original ran its cells out of order up to this cell, the replay top to bottom;
+* ``parameters``: the replay overrode parameters, injected before this cell (a main use of replay);
 * ``timing``: the cell measures time (``time.time()``, ``%timeit``, ``perf_counter``, progress
   bars) or prints durations, and the difference is in numbers or a figure;
 * ``randomness``: the cell differed between two replays (``--check-determinism``), or draws from
@@ -24,9 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-INCOMPLETE, SECRET, ORDER, TIMING = "original incomplete", "secret removed", "order", "timing"
-RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN = "randomness", "data", "environment", "unknown"
-CAUSES = (INCOMPLETE, SECRET, ORDER, TIMING, RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN)
+INCOMPLETE, SECRET, ORDER, PARAMETERS = "original incomplete", "secret removed", "order", "parameters"
+TIMING, RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN = "timing", "randomness", "data", "environment", "unknown"
+CAUSES = (INCOMPLETE, SECRET, ORDER, PARAMETERS, TIMING, RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN)
 
 _TIMING = re.compile(
     r"%%?timeit\b|%%?time\b|\btime(?:it)?\.\w+\(|\bperf_counter|\bprocess_time|\bmonotonic\(|\bdatetime\.now\(|"
@@ -54,6 +55,7 @@ class CellEvidence:
     secrets: list[str | None] = field(default_factory=list)  # variables supplying redacted secrets
     secrets_supplied: bool = False
     out_of_order: bool = False
+    parameters: str = ""  # the parameters the replay injected before this cell ("a=1, b=2")
     nondeterministic: bool | None = None  # differed between two replays (None: not checked)
     rng_restored: bool = False
     modules: Sequence[str] = ()  # top-level modules the notebook imports up to this cell
@@ -80,6 +82,8 @@ def cell_cause(evidence: CellEvidence, differences: Sequence[str], data: Iterabl
             return SECRET, detail
     if evidence.out_of_order:
         return ORDER, "the original ran its cells out of order; the replay ran them top to bottom"
+    if evidence.parameters:
+        return PARAMETERS, f"the replay set {evidence.parameters}"
     text = "\n".join(differences)
     timed_here = bool(_TIMING.search(source))
     if timed_here or (_TIMED_TEXT.search(text) and _TIMING.search(evidence.earlier + "\n" + source)):

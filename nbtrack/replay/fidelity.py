@@ -19,6 +19,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from nbtrack.capture.params import INJECTED_TAG
 from nbtrack.capture.rng import ENV_STATES
 from nbtrack.core.causes import CellEvidence, cell_cause, metric_cause
 from nbtrack.core.nbjson import multiline
@@ -117,6 +118,8 @@ def attribute(report: Report, built: BuiltNotebook, prepared: Preparation,
               second: dict[int, bool] | None = None, metrics_nondeterministic: set[str] | None = None) -> None:
     """Give each differing cell and metric of `report` its cause (in place)."""
     out_of_order = _out_of_order(built, report.order)
+    injected = [i for i, c in enumerate(built.nb.cells) if INJECTED_TAG in c.get("metadata", {}).get("tags", [])]
+    overrides = ", ".join(f"{k}={v!r}" for k, v in report.parameters.items())
     distributions: Mapping[str, Sequence[str]] | None = None
     sources = [c.source if c.cell_type == "code" else "" for c in built.nb.cells]
     for cell in report.cells:
@@ -135,6 +138,7 @@ def attribute(report: Report, built: BuiltNotebook, prepared: Preparation,
                                       for o in (origin.outputs or [])]) if origin is not None else "",
             secrets=cell.secrets, secrets_supplied=bool(slots) and all(s.supplied for s in slots),
             out_of_order=cell.index in out_of_order, nondeterministic=cell.nondeterministic,
+            parameters=overrides if injected and cell.index > injected[0] else "",
             rng_restored=cell.index in prepared.restored, hash_seed_known=prepared.hash_seed_known)
         cell.cause, cell.cause_detail = cell_cause(evidence, cell.differences, report.data, report.environment,
                                                    distributions)

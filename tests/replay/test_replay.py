@@ -58,24 +58,30 @@ def test_parameter_override_changes_the_result_and_is_recorded(seeded_run: tuple
     assert result.report.verdict == DIFFERS and result.exit_code == 1
     assert result.report.parameters == {"n_estimators": 2, "seed": 3}
     metric = result.report.metrics[0]
-    assert metric["key"] == "test_acc" and not metric["agree"]
+    assert metric["key"] == "test_acc" and not metric["agree"] and metric["cause"] == "parameters"
     assert cell_status(result.report, "model = RandomForestClassifier") == DIFFERENT
+    assert {c.cause for c in result.report.cells if c.status == DIFFERENT} == {"parameters"}
     executed = nbformat.read(_folder / "override.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "n_estimators = 2" in injected[0].source
 
 
-def test_unseeded_random_number_is_reported_as_differing(tmp_path: Path) -> None:
+def test_unseeded_draws_reproduce_with_the_original_random_state_and_differ_fresh(tmp_path: Path) -> None:
     store = tmp_path / "store"
     run_id = execute_original("replay_unseeded", tmp_path, store)
-    result = replay(run_id, store=store)
-    report = result.report
-    assert report.verdict == DIFFERS and result.exit_code == 1
-    assert cell_status(report, "random.random()") == DIFFERENT
+    restored = replay(run_id, store=store).report
+    assert restored.verdict == REPRODUCED and restored.rng == "restored"
+    assert cell_status(restored, "random.random()") == IDENTICAL
+    assert {m["key"]: m["agree"] for m in restored.metrics} == {"draw": True}
+    assert restored.hash_seed == "0"  # the original's was random: a fixed one, recorded
+    fresh = replay(run_id, store=store, rng="fresh")
+    report = fresh.report
+    assert report.verdict == DIFFERS and fresh.exit_code == 1
     assert cell_status(report, "print('constant', 42)") == IDENTICAL
     differing = [c for c in report.cells if c.status == DIFFERENT]
     assert len(differing) == 1 and "draw" in differing[0].differences[0]
-    assert {m["key"]: m["agree"] for m in report.metrics} == {"draw": False}
+    assert differing[0].cause == "randomness"
+    assert [(m["key"], m["agree"], m["cause"]) for m in report.metrics] == [("draw", False, "randomness")]
 
 
 def test_executed_order_reproduces_what_top_to_bottom_does_not(tmp_path: Path) -> None:
