@@ -13,7 +13,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from nbtrack.api import get_run
-from nbtrack.capture.rng import restore
+from nbtrack.capture.rng import RngWatch, restore
 from nbtrack.store.store import open_store
 
 
@@ -47,6 +47,11 @@ def test_state_is_stored_when_it_changed_and_restores_the_same_draws(shell: Inte
     import random
 
     assert random.random() == shell.user_ns["second"]
+    watch = RngWatch()
+    reading = watch.read()
+    assert watch.read() is reading  # unchanged: the same reading, stored once
+    random.random()
+    assert watch.read() is not reading
 
 
 def test_tracking_never_imports_numpy_or_torch(tmp_path: Path) -> None:
