@@ -43,7 +43,7 @@ class Execution:
 
 
 def cell_key(cell_id: str | None, source: str) -> str:
-    return cell_id if cell_id else "src:" + hashlib.sha1(source.encode()).hexdigest()[:12]
+    return cell_id if cell_id else "src:" + hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def make_execution(seq: int, cell_id: str | None, source: str, execution_count: int | None,
