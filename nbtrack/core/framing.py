@@ -150,7 +150,7 @@ def decode(data: bytes, base: int = 0) -> Decoded:
 def _resent_from(data: bytes, starts: list[int], bad: int, resumed: int) -> int | None:
     """Where the torn write that left `data[bad:resumed]` began, when everything from there to
     `resumed` is repeated at `resumed` (the writer sent the same bytes again, whole); else None."""
-    for begin in (bad, *reversed(starts)):  # the torn frame alone, or with intact frames before it
+    for begin in (*starts, bad):  # the longest repeat is the one (a short torn stub repeats by chance)
         length = resumed - begin
         head = min(length, FRAME_OVERHEAD)  # a cheap look first: frame headers carry their CRC
         if data[begin : begin + head] == data[resumed : resumed + head] and (
