@@ -1,5 +1,6 @@
-"""Real servers on loopback for tests: an S3-protocol server (moto in server mode) and a Jupyter
-server running the nbtrack store handlers. Each is started once per session by a fixture."""
+"""Real servers on loopback for tests: an S3-protocol server (moto in server mode), a GCS-protocol
+server (gcp-storage-emulator, in process) and a Jupyter server running the nbtrack store handlers.
+Each is started once per session by a fixture."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -74,6 +76,34 @@ def start_s3_server(log_dir: Path) -> S3Server:
 
     s3fs.S3FileSystem(endpoint_url=endpoint).mkdir(BUCKET)
     return S3Server(endpoint, process)
+
+
+@dataclass
+class GcsServer:
+    """gcp-storage-emulator's server (the GCS JSON API, objects in memory) on a loopback port, in a
+    thread of the test process; gcsfs talks to it as to GCS."""
+
+    endpoint: str
+    server: Any
+
+    def url(self, prefix: str | None = None) -> str:
+        """A fresh, empty store URL in the test bucket (anonymous: the fake checks no credentials)."""
+        return f"gs://{BUCKET}/{prefix or uuid.uuid4().hex}?endpoint_url={self.endpoint}&token=anon&project=nbtrack"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_gcs_server() -> GcsServer:
+    # gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (it would wait
+    # a minute per bucket): the plain JSON API is what every bucket supports
+    os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+    from gcp_storage_emulator.server import create_server
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
+    server.start()
+    return GcsServer(f"http://127.0.0.1:{port}", server)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,13 +82,17 @@ def test_plugin_activates_without_console_errors(browser: Browser, lab_server: L
         "toggle-tracking",
     ):
         assert f"nbtrack:{command}" in commands
-    # list every run once (a real request to the server extension), then let polls happen
+    # list every run once (a real request to the server extension), then wait for the sidebar's
+    # next poll (its timer's own request) to be answered and drawn
     page.locator("#nbtrack-runs .nbtrack-all-toggle").check()
     page.wait_for_function(
         "() => /run\\(s\\)|No runs yet/.test("
         "document.querySelector('#nbtrack-runs .nbtrack-runs-message').textContent)"
     )
-    page.wait_for_timeout(5000)
+    with page.expect_response(lambda r: "/nbtrack/api/runs" in r.url, timeout=20_000) as polled:
+        pass
+    assert polled.value.ok
+    page.evaluate("() => new Promise(requestAnimationFrame)")  # the answer is handled and drawn
     browser.screenshot("ui-activated")
     assert "log: nbtrack extension activated" in browser.console_logs
     assert browser.console_errors == []
@@ -246,6 +249,7 @@ def test_hostile_run_name_renders_as_text(browser: Browser, lab_server: LabServe
     assert dialog.locator("img").count() == 0
     browser.screenshot("ui-hostile-name")
     page.locator(".jp-Dialog .jp-mod-reject").click()
-    time.sleep(0.5)
-    assert page.locator('img[src="x"]').count() == 0
-    assert browser.dialogs == []  # no alert() ran
+    dialog.wait_for(state="detached")
+    # an alert could only come from the name parsed as markup: no such element exists anywhere
+    assert page.eval_on_selector_all("[onerror], img[src='x']", "els => els.length") == 0
+    assert browser.dialogs == []  # and none ran
