@@ -1,5 +1,5 @@
 """Real servers on loopback for tests: an S3-protocol server (moto in server mode), a GCS-protocol
-server (gcp-storage-emulator, in process) and a Jupyter server running the nbtrack store handlers.
+server (gcp-storage-emulator) and a Jupyter server running the nbtrack store handlers.
 Each is started once per session by a fixture."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -80,30 +79,41 @@ def start_s3_server(log_dir: Path) -> S3Server:
 
 @dataclass
 class GcsServer:
-    """gcp-storage-emulator's server (the GCS JSON API, objects in memory) on a loopback port, in a
-    thread of the test process; gcsfs talks to it as to GCS."""
+    """A fake GCS: gcp-storage-emulator's server (the GCS JSON API, objects in memory) in its own
+    process on a loopback port; gcsfs talks to it as to GCS."""
 
     endpoint: str
-    server: Any
+    process: subprocess.Popen[bytes]
 
     def url(self, prefix: str | None = None) -> str:
         """A fresh, empty store URL in the test bucket (anonymous: the fake checks no credentials)."""
         return f"gs://{BUCKET}/{prefix or uuid.uuid4().hex}?endpoint_url={self.endpoint}&token=anon&project=nbtrack"
 
     def stop(self) -> None:
-        self.server.stop()
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
-def start_gcs_server() -> GcsServer:
-    # gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (it would wait
-    # a minute per bucket): the plain JSON API is what every bucket supports
+GCS_SERVER = """
+import sys, threading
+from gcp_storage_emulator import server
+server.RequestHandler.timeout = 10  # one request at a time: a stalled client must not hold the rest
+server.create_server("127.0.0.1", int(sys.argv[1]), in_memory=True, default_bucket=sys.argv[2]).start()
+threading.Event().wait()
+"""
+
+
+def start_gcs_server(log_dir: Path) -> GcsServer:
+    # gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (it would wait a
+    # minute for each bucket): the plain JSON API is what every bucket supports
     os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
-    from gcp_storage_emulator.server import create_server
-
     port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    return GcsServer(f"http://127.0.0.1:{port}", server)
+    log = open(log_dir / "gcs.log", "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen([sys.executable, "-c", GCS_SERVER, str(port), BUCKET], stdout=log,
+                               stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{endpoint}/storage/v1/b/{BUCKET}", process)
+    return GcsServer(endpoint, process)
 
 
 @dataclass

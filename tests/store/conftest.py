@@ -1,9 +1,9 @@
 """The store suite runs against every backend listed in STORE_BACKENDS.
 
 Each entry makes a fresh, empty store URL for one test. Backends that need a server start it
-once per session (a real S3-protocol server, moto in server mode, on a free loopback port; a fake
-GCS server, gcp-storage-emulator, in process on a loopback port; a real Jupyter server serving the
-store over HTTP); all of them must pass the same tests.
+once per session, each in its own process on a free loopback port: a real S3-protocol server
+(moto in server mode), a fake GCS server (gcp-storage-emulator: the GCS JSON API, in memory) and a
+real Jupyter server serving the store over HTTP. All of them must pass the same tests.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def gcs_server() -> Iterator[GcsServer]:
-    server = start_gcs_server()
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    server = start_gcs_server(tmp_path_factory.mktemp("gcs"))
     yield server
     server.stop()
 
