@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,9 +145,9 @@ class StoreServer:
             self.process.wait(timeout=10)
 
 
-def start_store_server(work: Path) -> StoreServer:
+def start_store_server(work: Path, preexec_fn: Callable[[], None] | None = None) -> StoreServer:
     """`jupyter server` with the nbtrack extension on a free loopback port, serving
-    `work/served-store` (its ``$NBTRACK_STORE``)."""
+    `work/served-store` (its ``$NBTRACK_STORE``); `preexec_fn` runs in its process first."""
     port = free_port()
     token = uuid.uuid4().hex
     store_dir = work / "served-store"
@@ -165,7 +166,7 @@ def start_store_server(work: Path) -> StoreServer:
          "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--ServerApp.jpserver_extensions={'nbtrack': True}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root, preexec_fn=preexec_fn,
     )
     base = f"http://127.0.0.1:{port}/"
     wait_for_http(f"{base}api/status?token={token}", process)

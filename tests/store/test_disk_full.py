@@ -1,9 +1,10 @@
 """A full disk, for real: a write that fails midway and is retried once space returns stores every
 point exactly once, leaves a log `fsck` finds clean, is reported once, and is recorded on the run.
 
-Two real conditions: a file size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) in a child process,
-which works anywhere, and a tiny tmpfs filled up with ballast, where this machine lets us mount
-one (root). In both, the failing append lands part of its bytes before the error.
+Real conditions: a file size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) in a child process, which
+works anywhere; the same limit on a team store's server process while a kernel writes to it over
+HTTP; and a tiny tmpfs filled up with ballast, where this machine lets us mount one (root). Each
+time the failing append lands part of its bytes before the error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
+import signal
 import subprocess
 import sys
 import textwrap
@@ -22,6 +25,7 @@ import pytest
 
 import nbtrack
 from nbtrack.cli import main
+from nbtrack.core import framing
 from nbtrack.store.maintenance import fsck
 from nbtrack.store.store import open_store
 
@@ -57,7 +61,7 @@ FILE_SIZE_LIMIT = textwrap.dedent(
 )
 
 
-def _assert_recovered(store: str, run_id: str) -> None:
+def _assert_recovered(store: str, run_id: str, log: Path | None = None) -> None:
     run = nbtrack.get_run(run_id, store)
     assert run.status == "finished"
     loss = run.metrics[run.metrics.key == "loss"]
@@ -67,6 +71,9 @@ def _assert_recovered(store: str, run_id: str) -> None:
     report = fsck(open_store(store))
     assert report.ok and report.damaged_logs == {} and report.recovered_logs == {}
     assert main(["--store", store, "fsck"]) == 0
+    if log is not None:  # the bytes themselves: one intact record after another, to the end
+        decoded = framing.decode(log.read_bytes())
+        assert decoded.damage == [] and decoded.recovered == [] and decoded.end == log.stat().st_size
 
 
 def test_file_size_limit_mid_write_then_space_returns(tmp_path: Path, child_env: dict[str, str]) -> None:
@@ -78,7 +85,37 @@ def test_file_size_limit_mid_write_then_space_returns(tmp_path: Path, child_env:
     assert lines[0] == "size while full 0"  # the bytes that landed were cut off again
     assert done.stderr.count(f"RuntimeWarning: nbtrack {FAILURE}") == 1, done.stderr  # once, not per retry
     assert "File too large" in done.stderr
-    _assert_recovered(store, lines[1])
+    _assert_recovered(store, lines[1], Path(store, "runs", lines[1], "log"))
+
+
+def test_team_server_out_of_space_mid_write_then_space_returns(tmp_path: Path) -> None:
+    """The server's disk fills under a kernel writing over HTTP: the server keeps its log whole, the
+    kernel keeps its data and re-sends it at the same offset, nothing is stored twice."""
+    from tests.servers import start_store_server
+
+    server = start_store_server(tmp_path / "server", preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
+    try:
+        run = nbtrack.start("server disk full", store=server.url)
+        for i in range(BEFORE):
+            nbtrack.log(step=i, loss=1.0 / (i + 1))
+        run.flush()
+        log = server.store_dir / "runs" / run.id / "log"
+        good = log.stat().st_size
+        soft, hard = resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (good + 500, hard))
+        with pytest.warns(RuntimeWarning, match=FAILURE) as caught:
+            for i in range(BEFORE, STEPS):
+                nbtrack.log(step=i, loss=1.0 / (i + 1))
+            run.flush()
+            run.flush()
+        assert len([w for w in caught if FAILURE in str(w.message)]) == 1
+        assert log.stat().st_size == good  # the server cut off what landed
+        resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (soft, hard))  # space returns
+        run.flush()
+        nbtrack.finish()
+        _assert_recovered(server.url, run.id, log)
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -129,4 +166,4 @@ def test_full_tmpfs_mid_write_then_space_returns(tiny_disk: Path) -> None:
         os.remove(tiny_disk / "ballast")  # space returns
     run.flush()
     nbtrack.finish()
-    _assert_recovered(store, run.id)
+    _assert_recovered(store, run.id, log)
