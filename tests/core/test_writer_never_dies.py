@@ -109,3 +109,42 @@ def test_an_internal_error_in_the_writer_is_reported_once_recorded_and_survived(
     assert [w["kind"] for w in stored.warnings] == ["writer-error"]
     assert "boom" in stored.warnings[0]["message"]
     assert any("writer failed" in problem for problem in run.problems)  # what %nbtrack status lists
+
+
+class _Refusing:
+    """Wraps a backend's append: the next `times` appends fail as a full disk does."""
+
+    def __init__(self, append, times: int) -> None:  # type: ignore[no-untyped-def]
+        self.append, self.times, self.tried = append, times, 0
+
+    def __call__(self, key: str, data: bytes) -> None:
+        self.tried += 1
+        if self.tried <= self.times:
+            raise OSError(28, "No space left on device")
+        self.append(key, data)
+
+
+@pytest.mark.parametrize("refusals", [3, 10_000])
+def test_a_finishing_run_retries_a_refused_write_then_gives_up_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusals: int
+) -> None:
+    """The store refuses writes when the run finishes: the writer keeps retrying for a while (the
+    space may come back), and says so when it gives up instead of hanging the kernel's exit."""
+    monkeypatch.setattr(run_module, "FINAL_RETRY_SECONDS", 1.0)
+    store = str(tmp_path / "store")
+    run = nbtrack.start("finishing", store=store)
+    run.flush_interval = 0.05
+    nbtrack.log(step=0, loss=1.0)
+    refusing = _Refusing(run.store.backend.append, refusals)
+    monkeypatch.setattr(run.store.backend, "append", refusing)
+    with pytest.warns(RuntimeWarning, match="cannot write run|gave up") as caught:
+        nbtrack.finish()
+    gave_up = [w for w in caught if "gave up writing run" in str(w.message)]
+    stored = nbtrack.get_run(run.id, store)
+    if refusals == 3:  # back within the retry window: everything written, the outage recorded
+        assert not gave_up and refusing.tried > 3
+        assert stored.state.status == "finished" and list(stored.metrics.value) == [1.0]
+        assert [w["kind"] for w in stored.warnings] == ["write-failed"]
+    else:  # never back: one last warning says what was lost
+        assert len(gave_up) == 1 and refusing.tried > 3
+        assert stored.state.status == "running" and stored.metrics.empty
