@@ -95,6 +95,11 @@ class GcsServer:
         self.process.wait(timeout=10)
 
 
+# gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (the call waits
+# for good): the plain JSON API is what every bucket supports. gcsfs reads this when it is first
+# imported, so it is set when this module is, before any test opens a gs:// store.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
 GCS_SERVER = """
 import sys, threading
 from gcp_storage_emulator import server
@@ -105,9 +110,6 @@ threading.Event().wait()
 
 
 def start_gcs_server(log_dir: Path) -> GcsServer:
-    # gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (it would wait a
-    # minute for each bucket): the plain JSON API is what every bucket supports
-    os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
     port = free_port()
     log = open(log_dir / "gcs.log", "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen([sys.executable, "-c", GCS_SERVER, str(port), BUCKET], stdout=log,
