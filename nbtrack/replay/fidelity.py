@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,6 +126,10 @@ def attribute(report: Report, built: BuiltNotebook, prepared: Preparation,
     for cell in report.cells:
         slots = prepared.secrets.get(cell.index, [])
         cell.secrets = [s.variable for s in slots]
+        # a secret removed earlier reaches this cell through its name (`api_key` used here)
+        words = set(re.findall(r"\w+", sources[cell.index]))
+        slots = slots + [s for i, earlier in prepared.secrets.items() if i < cell.index for s in earlier
+                         if not s.supplied and s.name and s.name.rsplit(".", 1)[-1] in words]
         if second is not None and cell.index in second:
             cell.nondeterministic = second[cell.index]
         if cell.status != DIFFERENT:
@@ -136,7 +141,7 @@ def attribute(report: Report, built: BuiltNotebook, prepared: Preparation,
             source=sources[cell.index], earlier="\n".join(sources[:cell.index]),
             original_text=json.dumps([multiline(o.get("text", "")) + json.dumps(o.get("data", {}))
                                       for o in (origin.outputs or [])]) if origin is not None else "",
-            secrets=cell.secrets, secrets_supplied=bool(slots) and all(s.supplied for s in slots),
+            secrets=[s.variable for s in slots], secrets_supplied=bool(slots) and all(s.supplied for s in slots),
             out_of_order=cell.index in out_of_order, nondeterministic=cell.nondeterministic,
             parameters=overrides if injected and cell.index > injected[0] else "",
             rng_restored=cell.index in prepared.restored, hash_seed_known=prepared.hash_seed_known)

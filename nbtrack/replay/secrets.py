@@ -28,6 +28,7 @@ _SLOTS = [
 class Slot:
     variable: str | None  # the environment variable that supplies it (None: the value has no name)
     supplied: bool
+    name: str | None = None  # what the code calls it (``api_key``)
 
 
 def variable_for(name: str) -> str:
@@ -45,7 +46,7 @@ def supply(source: str, environ: Mapping[str, str]) -> tuple[str, list[Slot]]:
     def put_back(match: re.Match[str]) -> str:
         variable = variable_for(match.group("name"))
         value = environ.get(variable) if variable else None
-        slots.append(Slot(variable or None, value is not None))
+        slots.append(Slot(variable or None, value is not None, match.group("name")))
         if value is None:
             return match.group(0)
         if "magic" in match.groupdict() and match.group("magic") is not None:

@@ -165,3 +165,36 @@ def test_api_refuses_someone_elses_run_without_confirmation(seeded_run: tuple[st
     monkeypatch.setenv("NBTRACK_USER", "someone else")
     with pytest.raises(ReplayRefused, match="recorded by tester"):
         replay(run_id, store=store, yes=False)
+
+
+def test_a_redacted_secret_is_named_in_the_report_and_supplied_by_its_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import papermill
+
+    from tests.replay.originals import newest_run
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
+        '%load_ext nbtrack\n%nbtrack start "secret"', 'api_key = "sk-live-4f9a8b7c6d5e4f3a2b1c"',
+        "print('key length', len(api_key))", "%nbtrack stop")]
+    source, output, store = tmp_path / "secret.in.ipynb", tmp_path / "secret.ipynb", tmp_path / "store"
+    nbformat.write(nb, source)
+    with monkeypatch.context() as patch:
+        patch.setenv("NBTRACK_STORE", str(store))
+        patch.setenv("NBTRACK_NOTEBOOK", str(output))
+        papermill.execute_notebook(str(source), str(output), kernel_name="python3", cwd=str(tmp_path),
+                                   progress_bar=False)
+    run_id = newest_run(store)
+    monkeypatch.delenv("API_KEY", raising=False)
+    report = replay(run_id, store=store).report
+    assert report.verdict == DIFFERS
+    differing = [c for c in report.cells if c.status == DIFFERENT]
+    assert [(c.source, c.cause) for c in differing] == [("print('key length', len(api_key))", "secret removed")]
+    assert "$API_KEY" in (differing[0].cause_detail or "")  # removed from the cell before, used here
+    assert [c.secrets for c in report.cells if c.source.startswith("api_key")] == [["API_KEY"]]
+    assert "set $API_KEY" in "\n".join(render(report))
+    monkeypatch.setenv("API_KEY", "sk-live-4f9a8b7c6d5e4f3a2b1c")
+    supplied = replay(run_id, store=store)
+    assert supplied.report.verdict == REPRODUCED, supplied.report.to_dict()
+    assert "sk-live" not in json.dumps(nbtrack.get_run(supplied.run_id, store).cells)  # redacted again
