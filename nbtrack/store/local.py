@@ -5,16 +5,16 @@ linked into place (``os.link`` fails if the key exists, so concurrent writers of
 never clobber each other and an existing blob is success). Logs are files opened with
 ``O_APPEND``: each append is one ``write`` call, so a crash leaves at most one torn frame.
 
+An append that fails midway (a full disk, a file size limit) leaves the log as it was: the bytes
+that did land are cut off again (``ftruncate`` to the size before the append, at once, or before
+the next append if that fails too), so the writer's retry of the same bytes duplicates nothing and
+leaves no torn frame behind.
+
 Symbolic links inside the store are never followed: reading or writing a key through one is
 refused (`LinkRefused`), and listings skip them, so someone who can write the store's folder
 cannot make it (or a team server serving it) read or write files elsewhere. The store's own
 root may be a link (it is resolved once, when the store is opened). Who wrote a file is its
 owner account (`writer`), which the file system attests.
-
-An append that fails midway (a full disk, a file size limit) leaves the log as it was: the bytes
-that did land are cut off again (``ftruncate`` to the size before the append, at once, or before
-the next append if that fails too), so the writer's retry of the same bytes duplicates nothing and
-leaves no torn frame behind.
 """
 
 from __future__ import annotations
