@@ -87,7 +87,7 @@ class _Raw:
             return module.getstate()
         if self.python is None:
             self.python = self._check_python(inst)
-        if not self.python:
+        if not self.python or _HEAD is None:
             return inst.getstate()
         return ("raw", ctypes.string_at(id(inst) + _HEAD, self.MT_BYTES), inst.gauss_next)
 
@@ -100,8 +100,8 @@ class _Raw:
         return keys.itemsize == 4 and (*keys.tolist(), int.from_bytes(raw[:4], "little", signed=True)) == state
 
     def numpy_random(self, rand: Any) -> Any:
-        bitgen = getattr(rand, "_bit_generator", None)
-        if type(bitgen).__name__ != "MT19937":
+        bitgen: Any = getattr(rand, "_bit_generator", None)
+        if bitgen is None or type(bitgen).__name__ != "MT19937":
             return _numpy_state()
         if self.numpy is None:
             self.numpy = self._check_numpy(bitgen)
