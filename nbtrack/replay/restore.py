@@ -39,14 +39,14 @@ class Restorer:
             restore(imported)
 
 
-def install(shell: Any, path: str | None = None) -> Restorer | None:
-    """Register the restore hook on `shell` (states from `path`, else ``$NBTRACK_REPLAY_RNG``)."""
+def install(shell: Any, path: str | None = None) -> None:
+    """Register the restore hook on `shell` (states from `path`, else ``$NBTRACK_REPLAY_RNG``);
+    returns nothing, so the setup cell shows nothing."""
     path = path or os.environ.get(ENV_STATES)
     if not path or shell is None:
-        return None
+        return
     with open(path, encoding="utf-8") as handle:
         cells = json.load(handle).get("cells") or {}
     restorer = Restorer(cells)
     shell.events.register("pre_run_cell", restorer.pre_run_cell)
     restorer.watch.install()
-    return restorer

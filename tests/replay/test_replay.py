@@ -107,7 +107,10 @@ def test_a_snapshot_without_its_start_cell_is_wrapped_in_tracking(tmp_path: Path
     assert "%nbtrack start" not in "".join(c.source for c in nbtrack.get_run(run_id, store).notebook().cells)
     result = replay(run_id, store=store)
     executed = nbformat.read(result.output_path, as_version=4)
-    assert executed.cells[0].metadata["tags"] == ["nbtrack-replay"] and "%nbtrack start" in executed.cells[0].source
+    added = [c for c in executed.cells if c.metadata.get("tags") == ["nbtrack-replay"]]
+    assert executed.cells[: len(added) - 1] == added[:-1]  # at the top (random state restore, start)
+    assert "%nbtrack start" in added[-2].source and added[-1] == executed.cells[-1]
+    assert "restore" in added[0].source and not added[0].outputs  # the restore shows nothing
     assert result.report.verdict == REPRODUCED, result.report.to_dict()
     replayed = nbtrack.get_run(result.run_id, store)
     assert replayed.state.replay_of == run_id and replayed.name == "rerun"
