@@ -170,25 +170,44 @@ def test_api_refuses_someone_elses_run_without_confirmation(seeded_run: tuple[st
         replay(run_id, store=store, yes=False)
 
 
-def test_a_redacted_secret_is_named_in_the_report_and_supplied_by_its_variable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def execute_cells(sources: list[str], folder: Path, store: Path, raises: int | None = None) -> str:
+    """A notebook of `sources` (cell `raises` tagged raises-exception) run by papermill under
+    tracking, as a user would; returns the run id."""
     import papermill
 
     from tests.replay.originals import newest_run
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
-        '%load_ext nbtrack\n%nbtrack start "secret"', 'api_key = "sk-live-4f9a8b7c6d5e4f3a2b1c"',
-        "print('key length', len(api_key))", "%nbtrack stop")]
-    source, output, store = tmp_path / "secret.in.ipynb", tmp_path / "secret.ipynb", tmp_path / "store"
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if raises is not None:
+        nb.cells[raises].metadata["tags"] = ["raises-exception"]
+    source, output = folder / "cells.in.ipynb", folder / "cells.ipynb"
     nbformat.write(nb, source)
-    with monkeypatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NBTRACK_STORE", str(store))
         patch.setenv("NBTRACK_NOTEBOOK", str(output))
-        papermill.execute_notebook(str(source), str(output), kernel_name="python3", cwd=str(tmp_path),
-                                   progress_bar=False)
-    run_id = newest_run(store)
+        try:
+            papermill.execute_notebook(str(source), str(output), kernel_name="python3", cwd=str(folder),
+                                       progress_bar=False)
+        except papermill.PapermillExecutionError:
+            assert raises is not None  # papermill raises for a tagged cell too, after running them all
+    return newest_run(store)
+
+
+def test_a_cell_tagged_raises_exception_raises_again_and_the_replay_reproduces(tmp_path: Path) -> None:
+    run_id = execute_cells(['%load_ext nbtrack\n%nbtrack start "raises"', "raise ValueError('on purpose')",
+                            "print('after the raise')", "%nbtrack stop"], tmp_path, tmp_path / "store", raises=1)
+    report = replay(run_id, store=tmp_path / "store").report
+    assert report.verdict == REPRODUCED and report.error is None, report.to_dict()
+    assert cell_status(report, "print('after the raise')") == IDENTICAL
+
+
+def test_a_redacted_secret_is_named_in_the_report_and_supplied_by_its_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store"
+    run_id = execute_cells(['%load_ext nbtrack\n%nbtrack start "secret"', 'api_key = "sk-live-4f9a8b7c6d5e4f3a2b1c"',
+                            "print('key length', len(api_key))", "%nbtrack stop"], tmp_path, store)
     monkeypatch.delenv("API_KEY", raising=False)
     report = replay(run_id, store=store).report
     assert report.verdict == DIFFERS
