@@ -91,6 +91,8 @@ def score(entry: dict[str, Any], report: Any) -> dict[str, Any]:
     return {"notebook": Path(entry["file"]).stem, "verdict": report.verdict, "error": report.error,
             "differences": len(causes), "caused": sum(1 for c in causes if c != "unknown"),
             "false": [{"cell": c.cell_id, "cause": c.cause, "diff": c.differences[:1]} for c in false],
+            "cells": [{"cell": c.cell_id, "cause": c.cause, "detail": c.cause_detail, "diff": c.differences[:1]}
+                      for c in differing],
             "causes": causes}
 
 
@@ -108,7 +110,7 @@ def measure_entries(chosen: list[dict[str, Any]], rng: str, check_determinism: b
             run_id = track(entry, folder, store)
             if run_id is None:
                 row = {"notebook": folder.name, "verdict": "not tracked", "error": "the original did not run",
-                       "differences": 0, "caused": 0, "false": [], "causes": []}
+                       "differences": 0, "caused": 0, "false": [], "causes": [], "cells": []}
             else:
                 row = score(entry, replay_run(run_id, store, folder, rng, check_determinism))
             row["seconds"] = round(time.perf_counter() - started, 1)
@@ -139,6 +141,7 @@ def main() -> int:
     parser.add_argument("--rng", choices=("restored", "fresh"), default="restored")
     parser.add_argument("--check-determinism", action="store_true", help="replay each notebook twice")
     parser.add_argument("--json", metavar="FILE", help="also write every row and the summary as JSON")
+    parser.add_argument("--verbose", action="store_true", help="print every differing cell, its cause and diff")
     args = parser.parse_args()
     chosen = entries(args.subset)
     if args.only:
@@ -147,6 +150,9 @@ def main() -> int:
     rows = measure_entries(chosen, args.rng, args.check_determinism)
     result = summary(rows)
     for row in rows:
+        for cell in row.get("cells", []) if args.verbose else []:
+            print(f"{row['notebook']} cell {cell['cell']}: {cell['cause']} ({cell['detail']})")
+            print("  " + "\n  ".join(("\n".join(cell["diff"]) or "")[:1200].splitlines()))
         for false in row["false"]:
             print(f"false difference: {row['notebook']} cell {false['cell']} ({false['cause']})")
             print("  " + "\n  ".join(("\n".join(false["diff"]) or "")[:1500].splitlines()))

@@ -103,6 +103,8 @@ def cell_cause(evidence: CellEvidence, differences: Sequence[str], data: Iterabl
     relevant = _relevant_packages(evidence, environment, distributions or {})
     if relevant:
         return ENVIRONMENT, "other versions: " + ", ".join(relevant[:5])
+    if _TIMING.search(evidence.earlier) and differences and all(_numbers_only(d) for d in differences):
+        return TIMING, "only numbers differ, and an earlier cell measures time"
     if evidence.nondeterministic is None and _UNCOVERED.search(evidence.earlier):
         return RANDOMNESS, "the notebook draws from a generator no restore covers"
     if not evidence.hash_seed_known:
@@ -110,6 +112,15 @@ def cell_cause(evidence: CellEvidence, differences: Sequence[str], data: Iterabl
         return RANDOMNESS, ("the same values in another order: " if reordered else "") + \
             "the original ran with a random PYTHONHASHSEED (set order and string hashes vary with it)"
     return UNKNOWN, "no cause found (replay with --check-determinism to test for hidden randomness)"
+
+
+def _numbers_only(difference: str) -> bool:
+    """The removed and added lines are the same but for their numbers."""
+    def lines(sign: str) -> list[str]:
+        return [re.sub(r"[-+]?\d[\d.,eE+-]*", "#", line[1:]) for line in difference.splitlines()
+                if line.startswith(sign) and not line.startswith(sign * 3)]
+    removed = lines("-")
+    return bool(removed) and removed == lines("+")
 
 
 def _same_words_reordered(difference: str) -> bool:

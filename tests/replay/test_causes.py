@@ -25,6 +25,7 @@ CHANGED_DATA = [{"path": "/d/train.csv", "status": "different"}]
         (CellEvidence("print(train(steps))", parameters="steps=3"), [], [], "parameters"),
         (CellEvidence("t0 = time.perf_counter()\nfit()\nprint(time.perf_counter() - t0)"), [], [], "timing"),
         (CellEvidence("%timeit fit()"), [], [], "timing"),
+        (CellEvidence("print(table)", earlier="t = timeit.timeit(f)", hash_seed_known=False), [], [], "timing"),
         (CellEvidence("print(np.random.default_rng().normal())", rng_restored=True), [], [], "randomness"),
         (CellEvidence("print(model.score(X, y))", nondeterministic=True), [], [], "randomness"),
         (CellEvidence("print(np.random.rand())", rng_restored=False), [], [], "randomness"),
