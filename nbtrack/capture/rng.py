@@ -21,6 +21,7 @@ import ctypes
 import importlib.abc
 import importlib.machinery
 import json
+import struct
 import sys
 from array import array
 from collections.abc import Callable, Mapping
@@ -79,6 +80,7 @@ class _Raw:
     def __init__(self) -> None:
         self.python: bool | None = None  # random.Random in place: PyObject_HEAD, int index, uint32[624]
         self.numpy: bool | None = None  # MT19937's bitgen state: uint32 key[624], int pos
+        self.gauss_at: int | None = None  # RandomState's has_gauss, gauss (`_gauss_offset`)
 
     def python_random(self, module: Any) -> Any:
         """``random``'s state: ("raw", bytes, gauss_next), else its ``getstate()``."""
@@ -100,14 +102,20 @@ class _Raw:
         return keys.itemsize == 4 and (*keys.tolist(), int.from_bytes(raw[:4], "little", signed=True)) == state
 
     def numpy_random(self, rand: Any) -> Any:
+        """numpy's legacy global state as `_numpy_state` gives it, read in place when the
+        layout checks out (the Mersenne Twister's words, and RandomState's cached Gaussian)."""
         bitgen: Any = getattr(rand, "_bit_generator", None)
         if bitgen is None or type(bitgen).__name__ != "MT19937":
             return _numpy_state()
         if self.numpy is None:
             self.numpy = self._check_numpy(bitgen)
-        if not self.numpy:
+            self.gauss_at = _gauss_offset(type(rand)) if self.numpy else None
+        if not self.numpy or self.gauss_at is None:
             return _numpy_state()
-        return ctypes.string_at(bitgen.ctypes.state_address, self.MT_BYTES)
+        raw = ctypes.string_at(bitgen.ctypes.state_address, self.MT_BYTES)
+        gauss = ctypes.string_at(id(rand) + self.gauss_at, 16)
+        return (raw[:-4], int.from_bytes(raw[-4:], "little", signed=True), int.from_bytes(gauss[:4], "little"),
+                struct.unpack("<d", gauss[8:])[0])
 
     def _check_numpy(self, bitgen: Any) -> bool:
         try:
@@ -118,18 +126,43 @@ class _Raw:
         return raw[:-4] == state["key"].tobytes() and int.from_bytes(raw[-4:], sys.byteorder) == state["pos"]
 
 
+def _gauss_offset(cls: Any) -> int | None:
+    """Where a RandomState keeps ``has_gauss`` (an int, then the cached double 8 bytes on):
+    found on a private instance (the user's generator is never touched) as the field after the
+    pointer to its own ``bitgen_t``, and checked against its ``get_state``."""
+    if sys.byteorder != "little" or _HEAD is None:
+        return None
+    try:
+        probe = cls(12345)
+        probe.standard_normal()  # leaves a cached Gaussian: has_gauss = 1
+        _, _, _, has_gauss, gauss = probe.get_state(legacy=True)
+        bitgen = probe._bit_generator
+        size = cls.__basicsize__
+        raw = ctypes.string_at(id(probe), size)
+        words = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, size - 7, 8)]
+        own = [id(probe) + 8 * i for i, w in enumerate(words) if w == bitgen.ctypes.state_address]
+        for i, word in enumerate(words):
+            if word in own and 8 * i + 24 <= size:
+                at = 8 * i + 8
+                found = ctypes.string_at(id(probe) + at, 16)
+                if int.from_bytes(found[:4], "little") == has_gauss == 1 and \
+                        struct.unpack("<d", found[8:])[0] == gauss:
+                    return at
+    except Exception:
+        return None
+    return None
+
+
 _HEAD = object.__basicsize__ if object.__basicsize__ == 16 else None  # a standard 64-bit build
 
 
 class RngWatch:
-    """Reads the states before each cell; the same `Reading` while nothing changed. Python's
-    generator is kept as its raw bytes (decoded by the writer thread, `encode`), numpy's is read
-    in full only when its raw bytes moved or a cached second Gaussian (``has_gauss``, not in
-    those bytes) may have been used up, torch's is read each time (only when imported)."""
+    """Reads the states before each cell; the same `Reading` while nothing changed. Python's and
+    numpy's generators are read in place (`_Raw`: a few µs; Python's decoded by the writer
+    thread, `encode`), torch's through its API (only when imported)."""
 
     def __init__(self) -> None:
         self._last: Reading | None = None
-        self._numpy_raw: Any = None
         self._raw = _Raw()
 
     def read(self) -> Reading:
@@ -141,14 +174,9 @@ class RngWatch:
             states["random"] = self._raw.python_random(random)
         rand = getattr(getattr(sys.modules.get(NUMPY_RANDOM), "mtrand", None), "_rand", None)
         if rand is not None:
-            raw = self._raw.numpy_random(rand)
-            cached = before.get("numpy")
-            if cached is not None and raw == self._numpy_raw and not cached[2]:
-                states["numpy"] = cached
-            else:
-                self._numpy_raw, numpy = raw, _numpy_state()
-                if numpy is not None:
-                    states["numpy"] = numpy
+            numpy = self._raw.numpy_random(rand)
+            if numpy is not None:
+                states["numpy"] = numpy
         if "torch" in sys.modules:
             torch = _torch_state()
             if torch is not None:
