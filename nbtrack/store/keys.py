@@ -6,6 +6,9 @@
     runs/<run id>/log         the run's append-only log (one writer: the run's process)
     notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
     blobs/<aa>/<sha256>       content-addressed blobs
+    data/<name>/<number>      a numbered data version (write-once JSON; ``store.versions``)
+    models/<name>/<number>    a numbered model version (write-once JSON)
+    aliases/<model>/<alias>/<number>   one move of a model alias (write-once; the highest wins)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
 (the store, its index, sync, bundles, the team server's routes) asks this module.
@@ -62,3 +65,42 @@ def kind_of(key: str) -> str | None:
         if match is not None and (kind != "blob" or match["aa"] == match["sha"][:2]):
             return kind
     return None
+
+
+# ---- named, numbered versions (data versions, model versions and model aliases)
+DATA, MODELS, ALIASES = "data", "models", "aliases"
+NAMED_PREFIXES = (f"{DATA}/", f"{MODELS}/", f"{ALIASES}/")
+NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,99}"
+NUMBER_DIGITS = 10
+_NAME = re.compile(NAME_PATTERN)
+_NUMBER = rf"[0-9]{{{NUMBER_DIGITS}}}"
+_LAYOUT.update({
+    "data-version": re.compile(rf"{DATA}/{NAME_PATTERN}/{_NUMBER}"),
+    "model-version": re.compile(rf"{MODELS}/{NAME_PATTERN}/{_NUMBER}"),
+    "alias": re.compile(rf"{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}/{_NUMBER}"),
+})
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """`name` when it is a valid version name (lowercase letters, digits, ``.``, ``_``, ``-``)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"{what} {name!r} is not valid: use up to 100 lowercase letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit")
+    return name
+
+
+def numbered_prefix(kind: str, *names: str) -> str:
+    """The folder of the numbered records of `names` (``data/<name>``, ``aliases/<model>/<alias>``)."""
+    return "/".join([kind, *(check_name(n) for n in names)])
+
+
+def numbered_key(prefix: str, number: int) -> str:
+    if not 0 < number < 10**NUMBER_DIGITS:
+        raise ValueError(f"version numbers run from 1, not {number}")
+    return f"{prefix}/{number:0{NUMBER_DIGITS}d}"
+
+
+def number_of(key: str) -> int | None:
+    """The number a numbered key ends with (None for any other key)."""
+    last = key.rsplit("/", 1)[-1]
+    return int(last) if len(last) == NUMBER_DIGITS and last.isdigit() else None
