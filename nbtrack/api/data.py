@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,19 @@ from nbtrack.store import content, versions
 from nbtrack.store.keys import DATA, check_name, numbered_prefix
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store
+
+
+@cache
+def chunking_available() -> bool:
+    """Whether content can be kept (``pip install 'nbtrack[data]'``); warns once when not, and
+    `track_data` then records a fingerprint only rather than break the notebook."""
+    try:
+        import pyfastcdc  # noqa: F401
+    except ImportError:
+        warnings.warn("nbtrack: pyfastcdc is not installed, so track_data records a fingerprint only; "
+                      "pip install 'nbtrack[data]' to keep data versions", RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 @cache
@@ -72,6 +86,8 @@ def track_data(path: str | os.PathLike[str], name: str | None = None, keep: bool
     of `name` (``train-images@3``) and the active run records which; `keep=False` records a
     fingerprint only. Without an active run, `keep` still stores the version (in `store`)."""
     run = write.active_run()
+    if keep and not chunking_available():
+        keep, name = False, None
     if not keep:
         if name is not None:
             raise ValueError("name= names a stored version: it needs keep=True")

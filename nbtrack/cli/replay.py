@@ -42,6 +42,9 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=("current", "recreate"), default="current",
                    help="current: this environment (differences are listed); recreate: a virtual "
                         "environment of the recorded packages, cached by its hash")
+    p.add_argument("--data", choices=("current", "recorded"), default="current",
+                   help="current: the data on disk now (differences are reported); recorded: the data "
+                        "versions the run stored, written out and handed to the notebook")
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -78,7 +81,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     parameters = {name: parse_value(value) for name, value in args.parameter}
     parameters.update(dict(args.raw_parameter))
     try:
-        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, cwd=args.cwd,
+        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
+                        cwd=args.cwd,
                         out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store,
                         progress_bar=not args.no_progress and not args.json,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))

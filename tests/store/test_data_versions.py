@@ -1,0 +1,188 @@
+"""Data versions and the model registry on every kind of store: a folder, a bucket (a real S3
+server on loopback) and a team server over HTTP. Concurrency is real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import nbtrack
+from nbtrack.api.data import data_version, get_data, runs_using, store_data
+from nbtrack.api.models import lineage, model_version, models
+from nbtrack.store.maintenance import gc
+from nbtrack.store.store import open_store
+from tests.store.conftest import STORE_BACKENDS
+
+KINDS = ("local", "s3", "http")
+
+
+@pytest.fixture(params=KINDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return STORE_BACKENDS[request.param](request, tmp_path)
+
+
+def blob_bytes(url: str) -> int:
+    return sum(info.size for info in open_store(url).backend.list("blobs"))
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def make_folder(root: Path) -> Path:
+    """A small dataset: 20 small files, one 3 MB binary, one CSV (about 4 MB in all)."""
+    rng = __import__("random").Random(7)
+    for i in range(20):
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        (root / "images" / f"img{i:02d}.bin").write_bytes(rng.randbytes(20_000 + 1000 * i))
+    (root / "shard.bin").write_bytes(rng.randbytes(3_000_000))
+    (root / "labels.csv").write_text("".join(f"{i},{rng.randint(0, 9)}\n" for i in range(40_000)))
+    return root
+
+
+def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(url: str, tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "train")
+    first = store_data(open_store(url), folder, "train-images")
+    assert first["ref"] == "train-images@1" and first["new"] and first["files"] == 22
+    stored_once = blob_bytes(url)
+    assert first["bytes"] <= stored_once < first["bytes"] * 1.05  # the content, plus a small manifest
+    v1 = tree_digest(folder)
+
+    change = 40_000  # 1% of the folder, in the middle of the large file
+    with open(folder / "shard.bin", "r+b") as fh:
+        fh.seek(1_500_000)
+        fh.write(os.urandom(change))
+    second = store_data(open_store(url), folder, "train-images")
+    added = blob_bytes(url) - stored_once
+    assert second["ref"] == "train-images@2" and second["new"]
+    assert 0 <= added - second["new_bytes"] < 10_000  # beside the new chunks: the manifest only
+    # content-defined chunks: the change plus its neighbouring chunks, not the 3 MB file
+    assert change <= second["new_bytes"] <= change + 2 * 1024 * 1024
+    assert added < 0.35 * first["bytes"], (added, first["bytes"])
+
+    same = store_data(open_store(url), folder, "train-images")
+    assert same["ref"] == "train-images@2" and not same["new"] and same["new_bytes"] == 0
+
+    get_data("train-images@1", tmp_path / "v1", store=url)
+    get_data("train-images@2", tmp_path / "v2", store=url)
+    assert tree_digest(tmp_path / "v1") == v1
+    assert tree_digest(tmp_path / "v2") == tree_digest(folder)
+
+    # gc keeps every chunk a version names (nothing here is referenced by a run)
+    assert gc(open_store(url), grace=0).removed_blobs == []
+    get_data("train-images@1", tmp_path / "after-gc", store=url)
+    assert tree_digest(tmp_path / "after-gc") == v1
+
+
+def test_gc_removes_what_nothing_names(tmp_path: Path) -> None:
+    url = str(tmp_path / "store")
+    store = open_store(url)
+    orphan = store.put_blob(b"nobody refers to this")
+    store_data(store, make_folder(tmp_path / "d"), "kept")
+    removed = gc(store, grace=0).removed_blobs
+    assert removed == [orphan]
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import nbtrack
+    from nbtrack.api.data import store_data
+    from nbtrack.store.store import open_store
+    url, what, folder, go = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+    while not go.exists():
+        time.sleep(0.01)
+    if what == "data":
+        print(json.dumps(store_data(open_store(url), folder, "shared")["version"]))
+    else:
+        print(json.dumps(nbtrack.register_model("faces", folder, store=url)["version"]))
+    """
+)
+
+
+@pytest.mark.parametrize("what", ["data", "model"])
+def test_processes_versioning_one_name_at_once_get_distinct_numbers(
+    url: str, what: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    go = tmp_path / "go"
+    folders = []
+    for i in range(3):
+        folder = tmp_path / f"content{i}"
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(os.urandom(50_000) + bytes([i]))  # distinct content each
+        folders.append(folder)
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, what, str(f), str(go)], env=child_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in folders]
+    go.touch()
+    results = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    numbers = sorted(int(out.strip()) for out, _ in results)
+    assert numbers == [1, 2, 3]  # distinct, and none lost
+    kind_versions = (
+        [data_version(f"shared@{n}", url) for n in numbers] if what == "data"
+        else [model_version(f"faces@{n}", url) for n in numbers]
+    )
+    assert len({v["sha256"] for v in kind_versions}) == 3
+
+
+PROMOTE_READER = textwrap.dedent(
+    """
+    import sys
+    import nbtrack
+    print(nbtrack.model_path(sys.argv[2], store=sys.argv[1]).read_bytes().decode())
+    """
+)
+
+
+def test_models_register_promote_and_resolve_from_another_process(
+    url: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    weights = tmp_path / "model.pkl"
+    with nbtrack.start("train faces", store=url, params={"lr": 0.1}) as run:
+        data = tmp_path / "faces-data"
+        data.mkdir()
+        (data / "a.txt").write_text("faces")
+        tracked = nbtrack.track_data(data, name="faces-data")
+        nbtrack.log(step=0, acc=0.9)
+        weights.write_bytes(b"version one")
+        first = nbtrack.register_model("faces", weights, aliases=["staging"])
+        nbtrack.log_artifact(b"version two", name="model-v2.pkl")
+        second = nbtrack.register_model("faces", "model-v2.pkl")  # an artifact of the active run
+    assert (first["ref"], second["ref"]) == ("faces@1", "faces@2")
+    assert tracked["ref"] == "faces-data@1"
+
+    env = child_env | {"NBTRACK_INDEX_DIR": str(tmp_path / "other-machine")}
+
+    def read_in_other_process(ref: str) -> str:
+        done = subprocess.run([sys.executable, "-c", PROMOTE_READER, url, ref], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert read_in_other_process("faces@staging") == "version one"
+    assert read_in_other_process("faces") == "version two"  # the latest
+    done = subprocess.run([sys.executable, "-m", "nbtrack", "--store", url, "models", "promote", "faces@2", "staging"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert read_in_other_process("faces@staging") == "version two"
+    assert nbtrack.model_path("faces@staging", store=url).read_bytes() == b"version two"
+    assert models(url) == [{"name": "faces", "versions": [1, 2], "latest": 2, "aliases": {"staging": 2}}]
+
+    stored = nbtrack.get_run(run.id, url)
+    assert [m["ref"] for m in stored.models] == ["faces@1", "faces@2"]
+    assert [(d["name"], d["version"]) for d in stored.data] == [("faces-data", 1)]
+    assert [s.id for s in runs_using(url, "faces-data", 1)] == [run.id]
+    found = lineage("faces@staging", url)
+    assert found["model"]["version"] == 2 and found["aliases"] == {"staging": 2}
+    assert found["run"]["id"] == run.id and found["run"]["params"] == {"lr": 0.1}
+    assert found["run"]["data"][0]["name"] == "faces-data" and found["run"]["environment"]["packages"] > 0
+    # gc keeps model versions, and everything the run refers to
+    assert gc(open_store(url), grace=0).removed_blobs == []
