@@ -62,22 +62,22 @@ def store_data(store: Store, path: str | os.PathLike[str], name: str | None = No
                run_id: str | None = None) -> dict[str, Any]:
     """Store the file or folder's content as the next version of `name` (the path's last part
     by default), unless a version of `name` already holds exactly this content (then that one
-    is returned, with ``new`` False). The returned record also says how many bytes were new."""
+    is returned, with ``new`` False). ``stored_bytes`` says how many bytes this call added."""
     name = check_name(name) if name else default_name(path)
     prefix = numbered_prefix(DATA, name)
     existing = versions.versions(store, DATA, name)
     previous = [content.load_manifest(store, existing[-1]["content"])] if existing else []
     stored = content.put_tree(store, path, _hash_cache(store.url), previous)
     manifest = stored.manifest
+    now = {"stored_bytes": stored.new_bytes}  # what this call added (the version keeps its own "new_bytes")
     same = next((v for v in reversed(existing) if v.get("sha256") == manifest.sha256), None)
-    base = {"new_bytes": stored.new_bytes, "new_chunks": stored.new_chunks}
     if same is not None:
-        return {**same, **base, "new": False, "ref": f"{name}@{same['version']}"}
+        return {**same, "ref": f"{name}@{same['version']}", "new": False, **now}
     record = {"name": name, "content": stored.sha, "sha256": manifest.sha256, "files": len(manifest.files),
               "bytes": manifest.bytes, "path": str(Path(path).expanduser().resolve()), "run": run_id,
-              "host": host_fields().get("host"), **base}
+              "host": host_fields().get("host"), "new_bytes": stored.new_bytes, "new_chunks": stored.new_chunks}
     published = versions.publish(store, prefix, record)
-    return {**published, "new": True, "ref": f"{name}@{published['version']}"}
+    return {**published, "ref": f"{name}@{published['version']}", "new": True, **now}
 
 
 def track_data(path: str | os.PathLike[str], name: str | None = None, keep: bool = True,
@@ -102,7 +102,7 @@ def track_data(path: str | os.PathLike[str], name: str | None = None, keep: bool
         run.write(records.data(str(Path(path).expanduser().resolve()), version["sha256"], version["files"],
                                version["bytes"], listing,
                                version=(version["name"], int(version["version"]), version["content"])))
-    return version
+    return {k: v for k, v in version.items() if k not in ("new", "stored_bytes")}  # the version, as stored
 
 
 def data_versions(store: StoreLike = None) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         else:
             what = "new version" if version["new"] else "unchanged: same content as"
             print(f"{what} {printable(version['ref'])}: {version['files']} files, {fmt_bytes(version['bytes'])}, "
-                  f"{fmt_bytes(version['new_bytes'])} new in the store ({time.perf_counter() - started:.1f} s)")
+                  f"{fmt_bytes(version['stored_bytes'])} new in the store ({time.perf_counter() - started:.1f} s)")
         return 0
     if args.action == "ls":
         rows = [[f"{v['name']}@{v['version']}", str(v["files"]), fmt_bytes(v["bytes"]), fmt_bytes(v["new_bytes"]),

@@ -63,8 +63,9 @@ class HashCache:
                     return str(row[3])
         return None
 
-    def remember(self, path: Path, st: os.stat_result, sha: str) -> None:
-        """Keep `sha` as the hash of `path` as it was when stat'ed as `st`."""
+    def remember(self, path: Path, st: os.stat_result, sha: str, commit: bool = True) -> None:
+        """Keep `sha` as the hash of `path` as it was when stat'ed as `st` (with `commit=False`,
+        kept with the next commit: one transaction for a whole folder)."""
         with self._lock:
             if self._db is not None:
                 try:
@@ -72,6 +73,15 @@ class HashCache:
                         "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                         (str(path), st.st_size, st.st_mtime_ns, st.st_ino, sha),
                     )
+                    if commit:
+                        self._db.commit()
+                except sqlite3.Error:
+                    pass
+
+    def commit(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                try:
                     self._db.commit()
                 except sqlite3.Error:
                     pass

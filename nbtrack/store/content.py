@@ -29,7 +29,7 @@ from nbtrack.core.fingerprint import HashCache
 from nbtrack.store.keys import blob_key
 from nbtrack.store.store import BlobCorrupt, Store
 
-WORKERS = 8  # chunk uploads/downloads in flight (I/O: remote stores answer concurrently)
+WORKERS = 16  # chunk writes/reads in flight (fsync latency locally, round trips remotely overlap)
 
 
 @dataclass
@@ -115,10 +115,12 @@ def put_tree(store: Store, path: str | os.PathLike[str], cache: HashCache | None
                 continue
             sha, size, chunks = _chunk_file(full, uploader)
             if cache is not None and full.stat().st_mtime_ns == st.st_mtime_ns and size == st.st_size:
-                cache.remember(full, st, sha)  # unchanged while read: the next version skips it
+                cache.remember(full, st, sha, commit=False)  # unchanged while read: the next version skips it
             entries.append(FileEntry(rel, size, sha, chunks))
     finally:
         uploader.close()
+        if cache is not None:
+            cache.commit()
     manifest = ContentManifest(kind, entries)
     return Stored(manifest, store.put_json(manifest.to_json()), uploader.new_bytes, uploader.new_chunks)
 

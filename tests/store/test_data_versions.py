@@ -68,7 +68,7 @@ def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(ur
     assert added < 0.35 * first["bytes"], (added, first["bytes"])
 
     same = store_data(open_store(url), folder, "train-images")
-    assert same["ref"] == "train-images@2" and not same["new"] and same["new_bytes"] == 0
+    assert same["ref"] == "train-images@2" and not same["new"] and same["stored_bytes"] == 0
 
     get_data("train-images@1", tmp_path / "v1", store=url)
     get_data("train-images@2", tmp_path / "v2", store=url)
