@@ -86,9 +86,13 @@ def _mlflow_model(source: Path, folder: Path, pins: list[str]) -> None:
         folder.rmdir()
     estimator = _sklearn_model(source)
     if estimator is not None:
+        import importlib.util
+
         import mlflow.sklearn
 
-        mlflow.sklearn.save_model(estimator, str(folder), pip_requirements=pins or None)
+        skops = getattr(mlflow.sklearn, "SERIALIZATION_FORMAT_SKOPS", None)  # MLflow 3's default, when installed
+        fmt = skops if skops and importlib.util.find_spec("skops") else mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
+        mlflow.sklearn.save_model(estimator, str(folder), pip_requirements=pins or None, serialization_format=fmt)
         return
     mlflow.pyfunc.save_model(str(folder), python_model=_pickled_model(mlflow.pyfunc.PythonModel),
                              artifacts={"model": str(source)}, pip_requirements=pins or None)
