@@ -15,7 +15,6 @@ from nbtrack.api import as_store, get_run
 from nbtrack.cli.format import printable
 from nbtrack.cli.registry import command
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
-from nbtrack.replay.report import render
 
 
 def parse_value(text: str) -> Any:
@@ -71,6 +70,7 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
+    from nbtrack.replay.report import render  # nbformat: imported by the replay only, not by every command
     from nbtrack.replay.runner import owner_warning, replay
 
     store = as_store(args.store)
