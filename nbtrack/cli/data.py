@@ -8,20 +8,8 @@ import time
 
 from nbtrack.api import as_store
 from nbtrack.api.data import data_version, data_versions, get_data, manifest_of, runs_using, store_data
-from nbtrack.cli.format import print_table, printable
+from nbtrack.cli.format import fmt_bytes, fmt_time, print_table, printable
 from nbtrack.cli.registry import command
-
-
-def fmt_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
-
-
-def fmt_time(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else ""
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from nbtrack.core.text import printable
 
-__all__ = ["fmt_duration", "fmt_value", "print_table", "printable"]
+__all__ = ["fmt_bytes", "fmt_duration", "fmt_time", "fmt_value", "print_table", "printable"]
 
 
 def fmt_value(value: Any) -> str:
@@ -32,3 +33,17 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max([len(h), *(len(r[i]) for r in clean)]) for i, h in enumerate(headers)]
     for line in (headers, ["-" * w for w in widths], *clean):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def fmt_bytes(size: float) -> str:
+    """A size in decimal units: ``512 B``, ``4.2 MB``, ``1.1 GB``."""
+    for unit in ("B", "KB", "MB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def fmt_time(ts: float | None) -> str:
+    """Epoch seconds as ``YYYY-MM-DD HH:MM`` (UTC); empty for None."""
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else ""

@@ -8,8 +8,7 @@ import json
 from nbtrack.api import as_store
 from nbtrack.api.model_export import MLFLOW, NATIVE, export_model
 from nbtrack.api.models import lineage, models, promote_model
-from nbtrack.cli.data import fmt_bytes, fmt_time
-from nbtrack.cli.format import print_table, printable
+from nbtrack.cli.format import fmt_bytes, fmt_time, print_table, printable
 from nbtrack.cli.registry import command
 
 

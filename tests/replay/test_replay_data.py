@@ -74,7 +74,7 @@ def test_seeded_run_reproduces_on_recorded_data_after_the_file_changed(
     assert (folder / "digits.csv").read_bytes() == edited_bytes  # the user's data is left as it is
 
 
-@pytest.mark.parametrize("kind", ["local", "s3"])
+@pytest.mark.parametrize("kind", ["local", "s3", "http"])
 def test_data_at_a_relative_path_is_placed_in_a_fresh_working_folder(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:

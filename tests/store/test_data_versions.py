@@ -15,6 +15,8 @@ import pytest
 import nbtrack
 from nbtrack.api.data import data_version, get_data, runs_using, store_data
 from nbtrack.api.models import lineage, model_version, models
+from nbtrack.server.payloads import run_detail
+from nbtrack.store import versions
 from nbtrack.store.maintenance import gc
 from nbtrack.store.store import open_store
 from tests.store.conftest import STORE_BACKENDS
@@ -47,7 +49,9 @@ def make_folder(root: Path) -> Path:
     return root
 
 
-def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(url: str, tmp_path: Path) -> None:
+def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(
+    url: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
     folder = make_folder(tmp_path / "train")
     first = store_data(open_store(url), folder, "train-images")
     assert first["ref"] == "train-images@1" and first["new"] and first["files"] == 22
@@ -55,15 +59,14 @@ def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(ur
     assert first["bytes"] <= stored_once < first["bytes"] * 1.05  # the content, plus a small manifest
     v1 = tree_digest(folder)
 
-    change = 40_000  # 1% of the folder, in the middle of the large file
-    with open(folder / "shard.bin", "r+b") as fh:
-        fh.seek(1_500_000)
-        fh.write(os.urandom(change))
+    change = 40_000  # 1% of the folder, inserted in the middle of the large file: what follows shifts
+    shard = (folder / "shard.bin").read_bytes()
+    (folder / "shard.bin").write_bytes(shard[:1_500_000] + os.urandom(change) + shard[1_500_000:])
     second = store_data(open_store(url), folder, "train-images")
     added = blob_bytes(url) - stored_once
     assert second["ref"] == "train-images@2" and second["new"]
     assert 0 <= added - second["new_bytes"] < 10_000  # beside the new chunks: the manifest only
-    # content-defined chunks: the change plus its neighbouring chunks, not the 3 MB file
+    # content-defined chunks: the change plus its neighbouring chunks, not the shifted rest of the file
     assert change <= second["new_bytes"] <= change + 2 * 1024 * 1024
     assert added < 0.35 * first["bytes"], (added, first["bytes"])
 
@@ -71,8 +74,10 @@ def test_a_changed_file_costs_about_its_change_and_get_returns_the_same_bytes(ur
     assert same["ref"] == "train-images@2" and not same["new"] and same["stored_bytes"] == 0
 
     get_data("train-images@1", tmp_path / "v1", store=url)
-    get_data("train-images@2", tmp_path / "v2", store=url)
     assert tree_digest(tmp_path / "v1") == v1
+    done = subprocess.run([sys.executable, "-m", "nbtrack", "--store", url, "data", "get", "train-images@2",
+                           "-o", str(tmp_path / "v2")], env=child_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     assert tree_digest(tmp_path / "v2") == tree_digest(folder)
 
     # gc keeps every chunk a version names (nothing here is referenced by a run)
@@ -88,6 +93,38 @@ def test_gc_removes_what_nothing_names(tmp_path: Path) -> None:
     store_data(store, make_folder(tmp_path / "d"), "kept")
     removed = gc(store, grace=0).removed_blobs
     assert removed == [orphan]
+
+
+def test_without_the_chunker_track_data_keeps_a_fingerprint_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbtrack.api import data
+
+    monkeypatch.setitem(sys.modules, "pyfastcdc", None)  # as if nbtrack[data] were not installed
+    data.chunking_available.cache_clear()
+    folder = make_folder(tmp_path / "d")
+    try:
+        with nbtrack.start("no chunker", store=str(tmp_path / "store")) as run, \
+                pytest.warns(RuntimeWarning, match="fingerprint only"):
+            found = nbtrack.track_data(folder, name="ignored")
+    finally:
+        data.chunking_available.cache_clear()
+    assert found["files"] == 22 and "version" not in found
+    recorded = nbtrack.get_run(run.id, str(tmp_path / "store")).data
+    assert len(recorded) == 1 and "name" not in recorded[0] and "content" not in recorded[0]
+
+
+def test_a_number_taken_after_the_listing_is_skipped_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race made certain: another writer publishes between this writer's listing and its
+    write, so the number it picked is taken; it must take the next, and change nothing."""
+    store = open_store(str(tmp_path / "store"))
+    first = versions.publish(store, "data/shared", {"name": "shared", "by": "first"})
+    monkeypatch.setattr(versions, "numbers", lambda store, prefix: [])  # a listing from before `first`
+    second = versions.publish(store, "data/shared", {"name": "shared", "by": "second"})
+    assert (first["version"], second["version"]) == (1, 2)
+    assert versions.read(store, "data/shared", 1)["by"] == "first"
 
 
 WORKER = textwrap.dedent(
@@ -178,8 +215,15 @@ def test_models_register_promote_and_resolve_from_another_process(
 
     stored = nbtrack.get_run(run.id, url)
     assert [m["ref"] for m in stored.models] == ["faces@1", "faces@2"]
+    detail = run_detail(stored)  # what the REST API (and the lab sidebar) gets
+    assert detail["models"] == [{"name": "faces", "version": 1, "ref": "faces@1"},
+                                {"name": "faces", "version": 2, "ref": "faces@2"}]
+    assert [(d["name"], d["version"]) for d in detail["data"]] == [("faces-data", 1)]
     assert [(d["name"], d["version"]) for d in stored.data] == [("faces-data", 1)]
     assert [s.id for s in runs_using(url, "faces-data", 1)] == [run.id]
+    shown = subprocess.run([sys.executable, "-m", "nbtrack", "--store", url, "data", "show", "faces-data"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"run      {run.id} train faces (finished)" in shown.stdout, shown.stderr
     found = lineage("faces@staging", url)
     assert found["model"]["version"] == 2 and found["aliases"] == {"staging": 2}
     assert found["run"]["id"] == run.id and found["run"]["params"] == {"lr": 0.1}
