@@ -67,9 +67,16 @@ class ContentManifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContentManifest:
+        """The manifest, refusing one whose paths could leave the folder it is written to."""
         if data.get("format") != FORMAT:
             raise ValueError(f"not a content manifest (format {data.get('format')!r})")
-        return cls(str(data["kind"]), [FileEntry.from_json(f) for f in data["files"]])
+        manifest = cls(str(data["kind"]), [FileEntry.from_json(f) for f in data["files"]])
+        for entry in manifest.files:
+            parts = entry.path.split("/")
+            if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts) or (
+                    manifest.kind != FOLDER and len(parts) != 1):
+                raise ValueError(f"unsafe path {entry.path!r} in a content manifest")
+        return manifest
 
 
 def tree_sha256(entries: Any) -> str:

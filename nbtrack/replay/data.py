@@ -47,7 +47,7 @@ def _parameter_for(path: str, params: Mapping[str, Any], original_cwd: str) -> s
             candidate = Path(value).expanduser()
             if not candidate.is_absolute() and original_cwd:
                 candidate = Path(original_cwd) / candidate
-            if os.path.normpath(candidate) == os.path.normpath(path):
+            if os.path.normpath(candidate) == os.path.normpath(path) or os.path.realpath(candidate) == path:
                 return key
     return None
 
@@ -88,7 +88,7 @@ def recorded_data(original: Run, folder: Path, parameters: Mapping[str, Any], wo
             content.materialise(original.store, manifest, copy)
             plan.parameters[key] = str(copy)
             plan.used[path] = f"{ref} at {copy} (parameter {key})"
-        elif state.cwd and Path(path).is_relative_to(state.cwd):
+        elif state.cwd and Path(path).is_relative_to(state.cwd) and ".." not in Path(path).parts:
             relative = Path(path).relative_to(state.cwd)
             content.materialise(original.store, manifest, work / "cwd" / relative)
             placed.append(relative.parts)

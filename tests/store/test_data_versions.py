@@ -127,6 +127,21 @@ def test_a_number_taken_after_the_listing_is_skipped_not_overwritten(
     assert versions.read(store, "data/shared", 1)["by"] == "first"
 
 
+def test_a_crafted_manifest_cannot_write_outside_its_folder(tmp_path: Path) -> None:
+    """Someone with write access to a shared store publishes a model whose manifest names
+    ``../../escaped.txt``: resolving it refuses, and nothing is written outside the cache."""
+    url = str(tmp_path / "store")
+    store = open_store(url)
+    sha = store.put_blob(b"payload")
+    for kind, path in (("file", "../../escaped.txt"), ("folder", "a/../../../escaped.txt")):
+        manifest = store.put_json({"format": "nbtrack-content/1", "kind": kind, "sha256": sha, "bytes": 7,
+                                   "files": [{"path": path, "size": 7, "sha256": sha, "chunks": [[sha, 7]]}]})
+        version = versions.publish(store, "models/evil", {"name": "evil", "content": manifest})["version"]
+        with pytest.raises(ValueError, match="unsafe path"):
+            nbtrack.model_path(f"evil@{version}", store=url)
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
 WORKER = textwrap.dedent(
     """
     import json, sys, time
