@@ -63,7 +63,7 @@ def test_seeded_run_reproduces_on_recorded_data_after_the_file_changed(
          "--out", str(tmp_path / "recorded.ipynb")],
         env=child_env, capture_output=True, text=True, timeout=600,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     report = json.loads(done.stdout)["report"]
     assert report["verdict"] == REPRODUCED, report
     row = report["data"][0]
