@@ -30,6 +30,9 @@ def run_original(name: str, folder: Path, url: str) -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NBTRACK_STORE", url)
         patch.setenv("NBTRACK_NOTEBOOK", str(output))
+        # no live chart: its display lands in the next cell's outputs now and then (a race of the
+        # widgets' auto view, not of data), and replays never show one; this test is about data
+        patch.setenv("NBTRACK_AUTO_LIVE", "0")
         papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(output), kernel_name="python3",
                                    cwd=str(folder), progress_bar=False)
     return open_store(url).run_ids()[-1]
