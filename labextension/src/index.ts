@@ -1,5 +1,6 @@
 /**
- * nbtrack JupyterLab / Notebook 7 extension: plugin wiring and commands.
+ * nbtrack JupyterLab / Notebook 7 extension: the runs sidebar, the run views (snapshot, diff,
+ * compare, replay), the notebook toolbar's Start/Stop run button and the status bar item.
  */
 import {
   ILabShell,
@@ -7,34 +8,53 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { CommandToolbarButton } from '@jupyterlab/ui-components';
+import { IDisposable } from '@lumino/disposable';
 
-import { IDiffResult, INotebookJSON, IRunSummary, query, requestAPI, seg } from './request';
+import { registerCommands } from './commands';
 import { CommandIDs, RunsPanel } from './sidebar';
-import {
-  ActiveRunModel,
-  ActiveRunStatus,
-  TrackingButtonExtension,
-  kernelOf,
-  setTracking
-} from './status';
-import { askReplay, replayWidget } from './replay';
-import { ViewOpener, renderDiff, renderSnapshot } from './views';
+import { ActiveRunModel, ActiveRunStatus } from './status';
 
 const PALETTE_CATEGORY = 'nbtrack';
 
+/** The Start/Stop run button of each notebook's toolbar. */
+class TrackingButtonExtension implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel> {
+  constructor(private readonly app: JupyterFrontEnd) {}
+
+  createNew(panel: NotebookPanel): IDisposable {
+    const button = new CommandToolbarButton({
+      commands: this.app.commands,
+      id: CommandIDs.toggleTracking,
+      args: { panel: panel.id },
+      noFocusOnClick: false
+    });
+    button.addClass('nbtrack-toggle');
+    if (!panel.toolbar.insertAfter('cellType', 'nbtrack-tracking', button)) {
+      panel.toolbar.addItem('nbtrack-tracking', button);
+    }
+    // The button's label follows the kernel (a new kernel has no run yet).
+    panel.sessionContext.kernelChanged.connect(() => this.app.commands.notifyCommandChanged(CommandIDs.toggleTracking));
+    return button;
+  }
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbtrack:plugin',
-  description: 'Runs sidebar, active-run status and start/stop button for nbtrack.',
+  description: 'Runs sidebar, run views, active-run status and Start/Stop run button for nbtrack.',
   autoStart: true,
-  requires: [INotebookTracker],
+  requires: [INotebookTracker, IRenderMimeRegistry, IEditorServices],
   optional: [ILabShell, IStatusBar, ICommandPalette, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry,
+    editorServices: IEditorServices,
     labShell: ILabShell | null,
     statusBar: IStatusBar | null,
     palette: ICommandPalette | null,
@@ -50,17 +70,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
     restorer?.add(panel, panel.id);
 
-    const views = new ViewOpener(widget => {
-      if (!widget.isAttached) {
-        shell.add(widget, 'main');
-      }
-      shell.activateById(widget.id);
-    });
-
-    app.docRegistry.addWidgetExtension('Notebook', new TrackingButtonExtension(model));
+    registerCommands({ app, tracker, panel, model, rendermime, editorServices });
+    app.docRegistry.addWidgetExtension('Notebook', new TrackingButtonExtension(app));
 
     if (statusBar) {
-      const item = new ActiveRunStatus(model);
+      const item = new ActiveRunStatus(model, id => void commands.execute(CommandIDs.showRuns, { id }));
       statusBar.registerStatusItem('nbtrack:active-run', {
         item,
         align: 'left',
@@ -70,114 +84,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    /** The run named by command args, else the one selected in the sidebar. */
-    const runArgs = (args: ReadonlyPartialJSONObject): { id: string; name: string } | null => {
-      if (typeof args.id === 'string') {
-        return { id: args.id, name: typeof args.name === 'string' && args.name ? args.name : args.id };
-      }
-      const run = panel.selectedRun;
-      return run ? { id: run.id, name: run.name || run.id } : null;
-    };
-    const fail = (what: string) => (e: unknown) =>
-      void showErrorMessage(`nbtrack: ${what}`, (e as Error).message ?? String(e));
-    const hasRun = (args: ReadonlyPartialJSONObject) => runArgs(args) !== null;
-
-    commands.addCommand(CommandIDs.showRuns, {
-      label: 'Show nbtrack Runs',
-      execute: () => shell.activateById(panel.id)
-    });
-    commands.addCommand(CommandIDs.refreshRuns, {
-      label: 'Refresh nbtrack Runs',
-      execute: () => panel.refresh()
-    });
-
-    commands.addCommand(CommandIDs.openSnapshot, {
-      label: 'Open Snapshot of nbtrack Run (read-only)',
-      isEnabled: hasRun,
-      execute: async args => {
-        const run = runArgs(args);
-        if (!run) {
-          return;
-        }
-        try {
-          const nb = await requestAPI<INotebookJSON>(`runs/${seg(run.id)}/notebook`);
-          views.open(`nbtrack-snapshot-${run.id}`, () => renderSnapshot(run.name, run.id, nb));
-        } catch (e) {
-          fail('open snapshot')(e);
-        }
-      }
-    });
-
-    commands.addCommand(CommandIDs.diffRun, {
-      label: 'Diff nbtrack Run Against Current Notebook',
-      isEnabled: args => hasRun(args) && tracker.currentWidget !== null,
-      execute: async args => {
-        const run = runArgs(args);
-        const notebook = tracker.currentWidget;
-        if (!run || !notebook) {
-          return;
-        }
-        const path = notebook.context.path;
-        try {
-          const diff = await requestAPI<IDiffResult>(
-            `runs/${seg(run.id)}/diff` + query({ path })
-          );
-          const note = notebook.context.model.dirty
-            ? 'The notebook has unsaved changes; the diff uses the saved file.'
-            : undefined;
-          views.open(`nbtrack-diff-${run.id}`, () => renderDiff(run.name, run.id, path, diff, note));
-        } catch (e) {
-          fail('diff')(e);
-        }
-      }
-    });
-
-    commands.addCommand(CommandIDs.replayRun, {
-      label: 'Replay nbtrack Run…',
-      isEnabled: hasRun,
-      execute: async args => {
-        const run = runArgs(args);
-        if (!run) {
-          return;
-        }
-        try {
-          const detail = await requestAPI<IRunSummary>(`runs/${seg(run.id)}`);
-          const choice = await askReplay(detail.name || run.name, detail.params ?? {});
-          if (!choice) {
-            return;
-          }
-          const { job } = await requestAPI<{ job: string }>('replay', {
-            method: 'POST',
-            body: JSON.stringify({ run: run.id, ...choice })
-          });
-          views.open(`nbtrack-replay-${job}`, () => replayWidget(detail.name || run.name, job));
-          window.setTimeout(() => void panel.refresh(), 1500);
-        } catch (e) {
-          fail('replay')(e);
-        }
-      }
-    });
-
-    const currentHasKernel = () => kernelOf(tracker.currentWidget) !== null;
-    commands.addCommand(CommandIDs.startTracking, {
-      label: 'Start nbtrack Run in Current Notebook',
-      isEnabled: () => currentHasKernel() && model.current === null,
-      execute: () => tracker.currentWidget && setTracking(tracker.currentWidget, model, true)
-    });
-    commands.addCommand(CommandIDs.stopTracking, {
-      label: 'Stop nbtrack Run in Current Notebook',
-      isEnabled: () => currentHasKernel() && model.current !== null,
-      execute: () => tracker.currentWidget && setTracking(tracker.currentWidget, model, false)
-    });
-    commands.addCommand(CommandIDs.toggleTracking, {
-      label: () => (model.current ? 'Stop nbtrack Run' : 'Start nbtrack Run'),
-      isEnabled: currentHasKernel,
-      execute: () => tracker.currentWidget && setTracking(tracker.currentWidget, model)
-    });
-    model.changed.connect(() => commands.notifyCommandChanged());
+    const selector = '#nbtrack-runs .nbtrack-run';
+    [
+      CommandIDs.openSnapshot,
+      CommandIDs.diffRun,
+      CommandIDs.compareRuns,
+      CommandIDs.replayRun,
+      CommandIDs.openAsNotebook,
+      CommandIDs.copyRunId
+    ].forEach((command, rank) => app.contextMenu.addItem({ command, selector, rank }));
 
     if (palette) {
-      for (const command of Object.values(CommandIDs)) {
+      for (const command of [
+        CommandIDs.showRuns,
+        CommandIDs.refreshRuns,
+        CommandIDs.startTracking,
+        CommandIDs.stopTracking
+      ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
     }

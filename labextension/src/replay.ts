@@ -1,176 +1,91 @@
 /**
- * Replay: the dialog asking for parameter overrides and order, and the view that follows a
- * replay job (`replay/JOB`) and shows its reproducibility report.
+ * The view that follows a replay job (`replay/JOB`) and shows its reproducibility report in
+ * plain words: the verdict, where the executed notebook went, each differing cell expandable.
  */
-import { Dialog, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
+import { MainAreaWidget } from '@jupyterlab/apputils';
+import { ToolbarButton } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
-import { el, formatValue } from './dom';
-import { IReplayJob, IReport, requestAPI, seg } from './request';
-import { mainArea } from './views';
+import { el, formatValue, plural, runLabel, shortId } from './dom';
+import { ICellComparison, IReplayJob, IReplayPlan, IReport, requestAPI, seg } from './request';
 
-/** Parse `name = value` lines; values are JSON or Python literals, else plain strings. */
-export function parseParameters(text: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) {
-      return;
-    }
-    const eq = line.indexOf('=');
-    const name = eq > 0 ? line.slice(0, eq).trim() : '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new Error(`Line ${i + 1}: expected "name = value", got "${line}"`);
-    }
-    out[name] = parseValue(line.slice(eq + 1).trim());
-  });
-  return out;
-}
+const STATUS_WORDS: Record<string, string> = {
+  identical: 'same',
+  'within tolerance': 'within tolerance',
+  different: 'different',
+  'not run': 'not run',
+  'no original': 'no original to compare with'
+};
 
-function parseValue(raw: string): unknown {
-  const python: Record<string, unknown> = { True: true, False: false, None: null };
-  if (raw in python) {
-    return python[raw];
-  }
-  if (/^'.*'$/.test(raw)) {
-    return raw.slice(1, -1);
-  }
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
+const VERDICT_WORDS: Record<string, string> = {
+  reproduced: 'every compared output and metric is the same.',
+  'reproduced within tolerance': 'numbers differ, but only within the tolerance.',
+  differs: 'some outputs or metrics are not the same (below).',
+  failed: 'the replay stopped with an error.'
+};
 
-export interface IReplayChoice {
-  parameters: string;
-  order: 'notebook' | 'executed';
-}
-
-class ReplayBody extends Widget implements Dialog.IBodyWidget<IReplayChoice> {
-  constructor(initial: IReplayChoice, error?: string) {
-    super();
-    this.addClass('nbtrack-replay-form');
-    if (error) {
-      this.node.appendChild(el('div', 'nbtrack-warning', error));
-    }
-    this.node.appendChild(
-      el('label', 'nbtrack-form-label', 'Parameter overrides, one "name = value" per line:')
-    );
-    this._params.className = 'nbtrack-params';
-    this._params.rows = 6;
-    this._params.spellcheck = false;
-    this._params.value = initial.parameters;
-    this.node.appendChild(this._params);
-    this.node.appendChild(el('label', 'nbtrack-form-label', 'Run the cells in:'));
-    this._order.className = 'nbtrack-order';
-    for (const [value, label] of [
-      ['notebook', 'notebook order (top to bottom)'],
-      ['executed', 'the order they were executed in']
-    ]) {
-      const option = el('option', undefined, label);
-      option.value = value;
-      this._order.appendChild(option);
-    }
-    this._order.value = initial.order;
-    this.node.appendChild(this._order);
-  }
-
-  getValue(): IReplayChoice {
-    return {
-      parameters: this._params.value,
-      order: this._order.value === 'executed' ? 'executed' : 'notebook'
-    };
-  }
-
-  private _params = el('textarea');
-  private _order = el('select');
-}
-
-/** Ask for parameter overrides and order; null when cancelled. Re-asks on bad input. */
-export async function askReplay(
-  runName: string,
-  params: Record<string, unknown>
-): Promise<{ parameters: Record<string, unknown>; order: 'notebook' | 'executed' } | null> {
-  let choice: IReplayChoice = {
-    parameters: Object.entries(params)
-      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-      .join('\n'),
-    order: 'notebook'
-  };
-  let error: string | undefined;
-  for (;;) {
-    const result = await showDialog({
-      title: `Replay “${runName}”`,
-      body: new ReplayBody(choice, error),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Replay' })]
-    });
-    if (!result.button.accept || result.value === null) {
-      return null;
-    }
-    choice = result.value;
-    try {
-      return { parameters: parseParameters(choice.parameters), order: choice.order };
-    } catch (e) {
-      error = (e as Error).message;
-    }
-  }
-}
-
-function renderTable(title: string, items: unknown[]): HTMLElement {
+function block(title: string, count?: string): HTMLElement {
   const section = el('section', 'nbtrack-report-section');
-  section.appendChild(el('h3', undefined, `${title} (${items.length})`));
-  if (!items.length) {
-    return section;
+  const head = el('h3', 'nbtrack-report-title', title);
+  if (count) {
+    head.appendChild(el('span', 'nbtrack-report-count', ` · ${count}`));
   }
-  const isObject = (x: unknown): x is Record<string, unknown> =>
-    x !== null && typeof x === 'object' && !Array.isArray(x);
-  const columns: string[] = [];
-  for (const item of items) {
-    if (isObject(item)) {
-      for (const key of Object.keys(item)) {
-        if (!columns.includes(key)) {
-          columns.push(key);
-        }
-      }
-    }
-  }
-  const table = el('table', 'nbtrack-table');
-  const head = el('tr');
-  for (const col of columns.length ? columns : ['value']) {
-    head.appendChild(el('th', undefined, col));
-  }
-  table.appendChild(head);
-  for (const item of items) {
-    const row = el('tr');
-    if (isObject(item)) {
-      if (typeof item.status === 'string') {
-        row.dataset.status = item.status.replace(/\s+/g, '-');
-      }
-      for (const col of columns) {
-        row.appendChild(el('td', undefined, formatValue(item[col])));
-      }
-    } else {
-      row.appendChild(el('td', undefined, formatValue(item)));
-    }
-    table.appendChild(row);
-  }
-  section.appendChild(table);
+  section.appendChild(head);
   return section;
+}
+
+function table(headers: string[], rows: string[][], statuses?: string[]): HTMLTableElement {
+  const node = el('table', 'nbtrack-table');
+  const head = el('tr');
+  headers.forEach(h => head.appendChild(el('th', undefined, h)));
+  node.appendChild(head);
+  rows.forEach((cells, i) => {
+    const tr = el('tr');
+    if (statuses) {
+      tr.dataset.status = statuses[i].replace(/\s+/g, '-');
+    }
+    cells.forEach(text => tr.appendChild(el('td', undefined, text)));
+    node.appendChild(tr);
+  });
+  return node;
+}
+
+function cellItem(cell: ICellComparison, onFullDiff: () => void): HTMLElement {
+  const item = el('details', 'nbtrack-report-cell');
+  item.dataset.status = cell.status.replace(/\s+/g, '-');
+  const first = cell.source.trim().split('\n')[0] ?? '';
+  const summary = el('summary');
+  summary.append(
+    el('span', 'nbtrack-report-cell-name', `Cell ${cell.index + 1}${cell.execution_count !== null ? ` · In [${cell.execution_count}]` : ''}`),
+    el('span', `nbtrack-pill nbtrack-pill-${item.dataset.status}`, STATUS_WORDS[cell.status] ?? cell.status),
+    el('code', 'nbtrack-report-cell-source', first)
+  );
+  item.appendChild(summary);
+  item.appendChild(el('pre', 'nbtrack-report-source', cell.source));
+  for (const difference of cell.differences) {
+    item.appendChild(el('pre', 'nbtrack-report-difference', difference));
+    if (/\.\.\. \(\d+ more lines\)$/.test(difference)) {
+      const more = el('button', 'nbtrack-link', 'This difference is long: open the full diff of both notebooks');
+      more.type = 'button';
+      more.addEventListener('click', onFullDiff);
+      item.appendChild(more);
+    }
+  }
+  return item;
 }
 
 /** Follows one replay job (`replay/JOB`) until it is done, then shows its report. */
 export class ReplayView extends Widget {
   constructor(
-    readonly runName: string,
-    readonly job: string
+    readonly plan: IReplayPlan,
+    readonly job: string,
+    private readonly commands: CommandRegistry
   ) {
     super();
     this.addClass('nbtrack-view');
     this.addClass('nbtrack-replay');
-    this.node.appendChild(
-      el('div', 'nbtrack-banner', `Replay of run “${runName}” (job ${job})`)
-    );
+    this.node.appendChild(el('h2', 'nbtrack-replay-title', `Replay of “${runLabel({ id: plan.run, name: plan.name })}” (${shortId(plan.run)})`));
     this._progress.max = 1;
     this._progress.value = 0;
     this.node.append(this._state, this._progress, this._body);
@@ -207,44 +122,132 @@ export class ReplayView extends Widget {
     const total = job.progress?.total ?? 0;
     this._progress.max = Math.max(total, 1);
     this._progress.value = job.state === 'running' ? done : this._progress.max;
+    this._progress.hidden = job.state !== 'running';
     this._state.className = `nbtrack-replay-state nbtrack-state-${job.state}`;
     this._state.textContent =
       job.state === 'running'
-        ? `Running: ${done} / ${total} cells`
+        ? `Running: ${done} of ${plural(total, 'cell')}`
         : job.state === 'done'
-          ? `Done: ${done} / ${total} cells`
+          ? `Done: ${done} of ${plural(total, 'cell')} ran`
           : `Failed${job.error ? `: ${job.error}` : ''}`;
     this.node.dataset.state = job.state;
-    if (job.state === 'running') {
+    if (job.state === 'running' && !job.output) {
       return;
     }
     this._body.textContent = '';
-    if (job.replay_run) {
-      this._body.appendChild(el('div', 'nbtrack-replay-run', `Replay run: ${job.replay_run}`));
+    this._body.appendChild(this.where(job));
+    if (job.state === 'running') {
+      return;
     }
     for (const note of job.notes ?? []) {
       this._body.appendChild(el('div', 'nbtrack-warning', note));
     }
     if (job.report) {
-      this.renderReport(job.report);
+      this.renderReport(job.report, job);
     }
   }
 
-  private renderReport(report: IReport): void {
-    const verdict = String(report.verdict);
-    const badge = el('div', 'nbtrack-verdict', verdict);
-    badge.dataset.verdict = verdict;
-    this._body.appendChild(badge);
-    const facts = (['order', 'tolerance', 'parameters', 'error'] as const)
-      .filter(key => report[key] !== undefined && report[key] !== null)
-      .map(key => `${key}: ${formatValue(report[key])}`);
-    if (facts.length) {
-      this._body.appendChild(el('div', 'nbtrack-report-facts', facts.join(' · ')));
+  /** Where the replay went: the executed notebook and the replay run, with ways to open them. */
+  private where(job: IReplayJob): HTMLElement {
+    const box = el('div', 'nbtrack-replay-where');
+    if (job.output) {
+      const line = el('div', 'nbtrack-replay-output');
+      line.append(el('span', undefined, 'Executed notebook: '), el('code', undefined, job.output), document.createTextNode(' '));
+      if (job.state !== 'running') {
+        const open = el('button', 'nbtrack-link', 'Open');
+        open.type = 'button';
+        open.addEventListener('click', () => void this.commands.execute('docmanager:open', { path: job.output ?? '' }));
+        line.appendChild(open);
+      }
+      box.appendChild(line);
     }
-    this._body.appendChild(renderTable('Cells', report.cells ?? []));
-    this._body.appendChild(renderTable('Metrics', report.metrics ?? []));
-    this._body.appendChild(renderTable('Environment', report.environment ?? []));
-    this._body.appendChild(renderTable('Data', report.data ?? []));
+    if (job.replay_run) {
+      const line = el('div', 'nbtrack-replay-run');
+      line.append(el('span', undefined, 'Tracked as run '), el('code', undefined, job.replay_run), document.createTextNode(' '));
+      const diff = el('button', 'nbtrack-link nbtrack-replay-diff', 'Diff the original and the replay');
+      diff.type = 'button';
+      diff.addEventListener('click', () => this.fullDiff(job));
+      line.appendChild(diff);
+      box.appendChild(line);
+    }
+    return box;
+  }
+
+  private fullDiff(job: IReplayJob): void {
+    if (job.replay_run) {
+      void this.commands.execute('nbtrack:diff-run', { id: this.plan.run, against: job.replay_run });
+    }
+  }
+
+  private renderReport(report: IReport, job: IReplayJob): void {
+    const verdict = String(report.verdict);
+    const badge = el('div', 'nbtrack-verdict');
+    badge.dataset.verdict = verdict;
+    badge.append(el('span', 'nbtrack-verdict-word', verdict), el('span', 'nbtrack-verdict-text', VERDICT_WORDS[verdict] ?? ''));
+    this._body.appendChild(badge);
+    const facts = el('dl', 'nbtrack-facts nbtrack-report-facts');
+    const fact = (label: string, value: string) => {
+      const item = el('div', 'nbtrack-fact');
+      item.append(el('dt', undefined, label), el('dd', undefined, value));
+      facts.appendChild(item);
+    };
+    const params = Object.entries(report.parameters ?? {});
+    fact('Parameters', params.length ? params.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : 'as recorded');
+    fact('Cell order', report.order === 'executed' ? 'as executed originally' : 'notebook order');
+    if (report.tolerance !== undefined) {
+      fact('Tolerance', `${report.tolerance} (relative)`);
+    }
+    if (report.error) {
+      fact('Error', report.error);
+    }
+    this._body.appendChild(facts);
+
+    const cells = report.cells ?? [];
+    const counts = new Map<string, number>();
+    cells.forEach(c => counts.set(c.status, (counts.get(c.status) ?? 0) + 1));
+    const cellBox = block('Cells', [...counts].map(([s, n]) => `${n} ${STATUS_WORDS[s] ?? s}`).join(', ') || undefined);
+    if (!cells.length) {
+      cellBox.appendChild(el('p', 'nbtrack-none', 'No code cells were compared.'));
+    }
+    const same = cells.filter(c => c.status === 'identical');
+    for (const cell of cells.filter(c => c.status !== 'identical')) {
+      cellBox.appendChild(cellItem(cell, () => this.fullDiff(job)));
+    }
+    if (same.length) {
+      const group = el('details', 'nbtrack-report-same');
+      group.appendChild(el('summary', undefined, `${plural(same.length, 'cell')} with the same outputs`));
+      same.forEach(cell => group.appendChild(cellItem(cell, () => this.fullDiff(job))));
+      cellBox.appendChild(group);
+    }
+    this._body.appendChild(cellBox);
+
+    const section = (title: string, headers: string[], rows: string[][], none: string, statuses?: string[]) => {
+      const box = block(title);
+      box.appendChild(rows.length ? table(headers, rows, statuses) : el('p', 'nbtrack-none', none));
+      this._body.appendChild(box);
+    };
+    const metrics = report.metrics ?? [];
+    section(
+      'Metrics (final values)',
+      ['Metric', 'Original', 'Replay', 'Agreement'],
+      metrics.map(m => [m.key, formatValue(m.original), formatValue(m.replay), STATUS_WORDS[m.status] ?? m.status]),
+      'No metrics were logged.',
+      metrics.map(m => m.status)
+    );
+    section(
+      'Environment',
+      ['Package', 'Original', 'Replay', 'Note'],
+      (report.environment ?? []).map(e => [String(e.package ?? ''), formatValue(e.original), formatValue(e.replay), String(e.note ?? e.kind ?? '')]),
+      'No differences: the same Python and package versions.'
+    );
+    const data = report.data ?? [];
+    section(
+      'Data',
+      ['Path', 'Status', 'Note'],
+      data.map(d => [String(d.path ?? ''), String(d.status ?? ''), String(d.note ?? '')]),
+      'No datasets were tracked.',
+      data.map(d => String(d.status ?? ''))
+    );
   }
 
   private _busy = false;
@@ -254,6 +257,16 @@ export class ReplayView extends Widget {
   private _body = el('div', 'nbtrack-report');
 }
 
-export function replayWidget(runName: string, job: string): MainAreaWidget {
-  return mainArea(new ReplayView(runName, job), `Replay: ${runName}`, `nbtrack replay job ${job}`);
+export function replayWidget(plan: IReplayPlan, job: string, commands: CommandRegistry): MainAreaWidget<ReplayView> {
+  const widget = new MainAreaWidget({ content: new ReplayView(plan, job, commands) });
+  widget.title.label = `Replay: ${runLabel({ id: plan.run, name: plan.name })} · ${shortId(plan.run)}`;
+  widget.title.caption = `nbtrack replay of run ${plan.run} (job ${job})`;
+  widget.title.closable = true;
+  const refresh = new ToolbarButton({
+    label: 'Replay again',
+    tooltip: 'Replay this run again (asks for parameters)',
+    onClick: () => void commands.execute('nbtrack:replay-run', { id: plan.run })
+  });
+  widget.toolbar.addItem('again', refresh);
+  return widget;
 }

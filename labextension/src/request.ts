@@ -27,6 +27,7 @@ export interface IRunSummary {
   metrics: Record<string, IMetricSummary>;
   notebook: string | null;
   replay_of: string | null;
+  notes: string[];
 }
 
 export interface IRunsPage {
@@ -35,37 +36,86 @@ export interface IRunsPage {
   runs: IRunSummary[];
 }
 
+/** `GET runs/ID`: the summary plus what was recorded with it. */
+export interface IRunDetail extends Omit<IRunSummary, 'notes'> {
+  notes: Array<{ time: string | null; text: string }>;
+  snapshots: Array<{ index: number; time: string | null; reason: string }>;
+  artifacts: Array<{ name: string; size: number; sha256: string; kind: string }>;
+  error: string | null;
+  cell_count: number;
+}
+
 export interface IActiveRun {
   run: IRunSummary | null;
   latest: Record<string, number | null>;
 }
 
-export interface ICellDiff {
-  status: 'same' | 'changed' | 'added' | 'removed';
-  index_a: number | null;
-  index_b: number | null;
-  source_a: string | null;
-  source_b: string | null;
-  outputs_changed: boolean;
+/** One side of a diff: a run's snapshot (null: the notebook open now). */
+export interface IDiffSide {
+  run: string;
+  name: string;
+  snapshot: number;
+  time: string | null;
 }
 
-export interface IDiffResult {
-  cells: ICellDiff[];
-  summary: Record<string, unknown>;
+export interface IDiffSummary {
+  changed: number;
+  added: number;
+  removed: number;
+  outputs_changed: number;
+  unchanged: number;
+  metadata_changed: number;
+}
+
+/** `GET runs/ID/diff`: nbdime's diff of two notebooks (base + diff entries). */
+export interface IDiffPayload {
+  a: IDiffSide;
+  b: IDiffSide | null;
+  base: INotebookJSON;
+  diff: unknown[];
+  summary: IDiffSummary;
+}
+
+/** `GET runs/ID/replay`: what a replay would run, whose code it is, where it writes. */
+export interface IReplayPlan {
+  run: string;
+  name: string;
+  owner: string;
+  host: string;
+  start: string | null;
+  notebook: string | null;
+  params: Record<string, unknown>;
+  snapshots: number;
+  you: string;
+  warning: string | null;
+  folder: string;
 }
 
 export interface IReplayRequest {
   run: string;
   parameters: Record<string, unknown>;
   order: 'notebook' | 'executed';
+  folder: string;
+  confirm: boolean;
+}
+
+export interface ICellComparison {
+  index: number;
+  cell_id: string | null;
+  execution_count: number | null;
+  source: string;
+  status: string;
+  differences: string[];
 }
 
 export interface IReport {
   verdict: string;
-  cells: unknown[];
-  metrics: unknown[];
-  environment: unknown[];
-  data: unknown[];
+  original: string;
+  replay: string | null;
+  cells: ICellComparison[];
+  metrics: Array<{ key: string; original: number | null; replay: number | null; status: string }>;
+  environment: Array<Record<string, unknown>>;
+  data: Array<Record<string, unknown>>;
   order?: string;
   tolerance?: number;
   parameters?: Record<string, unknown>;
@@ -78,20 +128,25 @@ export interface IReplayJob {
   replay_run: string | null;
   report: IReport | null;
   error: string | null;
+  run: string;
   notes?: string[];
+  output?: string | null;
 }
 
-/** A minimal nbformat v4 notebook, as far as the snapshot view reads it. */
+/** A minimal nbformat v4 notebook, as far as the views read it. */
 export interface INotebookJSON {
+  nbformat?: number;
+  nbformat_minor?: number;
   cells: INotebookCell[];
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, any>;
 }
 
 export interface INotebookCell {
   cell_type: string;
   source: string | string[];
   execution_count?: number | null;
-  outputs?: Array<Record<string, unknown>>;
+  outputs?: Array<Record<string, any>>;
+  metadata?: Record<string, any>;
 }
 
 /** Error raised for a non-2xx answer, carrying the server's `message`. */

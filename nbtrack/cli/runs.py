@@ -45,6 +45,12 @@ def show_lines(run: Run) -> list[str]:
              f"duration {fmt_duration(s.duration)}"]
     if s.replay_of:
         lines.append(f"replay of {s.replay_of}")
+    if s.parent:
+        lines.append(f"parent   {s.parent}")
+    origin = run.state.origin
+    if origin:
+        lines.append(f"imported from {printable(str(origin.get('system')))} run {printable(str(origin.get('id')))}"
+                     f" ({printable(str(origin.get('uri')))})")
     if s.tags:
         lines.append("tags     " + printable(", ".join(s.tags)))
     lines += [f"note     {printable(n)}" for n in s.notes]
@@ -63,7 +69,7 @@ def show_lines(run: Run) -> list[str]:
     lines += [f"model    {printable(m['ref'])} registered from this run" for m in run.models]
     lines += [f"warning  {w['kind']}: {printable(str(w['message']))}" for w in run.state.warnings]
     lines += [f"damaged  {d}" for d in run.log.damage]
-    return lines + notebook_lines(run)
+    return [printable(line) for line in lines + notebook_lines(run)]  # (every field, the stored ones too)
 
 
 def notebook_lines(run: Run) -> list[str]:

@@ -58,6 +58,8 @@ class RunState:
     notebook: str | None = None
     kernel_id: str | None = None
     replay_of: str | None = None
+    parent: str | None = None
+    origin: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
     platform: str = ""
     cwd: str = ""
@@ -76,6 +78,7 @@ class RunState:
             "tags": self.tags, "params": self.params,
             "metrics": {k: asdict(m) for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
+            "parent": self.parent, "origin": self.origin,
             "notes": [n["text"] for n in self.notes],
         }
 
@@ -105,7 +108,7 @@ def _run(state: RunState, r: Record, ts: float) -> None:
     state.id = r.get("id", state.id)
     state.name = r.get("name") or ""
     state.started = ts
-    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of"):
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin"):
         if r.get(key) is not None:
             setattr(state, key, r[key])
     state.pid = int(r.get("pid") or 0)

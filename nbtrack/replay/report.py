@@ -203,7 +203,7 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
                                               if read == "current" and item.get("version") and
                                               item["status"] == "different" else ""))
     lines.append(f"verdict: {report.verdict}")
-    return lines
+    return [printable(line, keep_newlines=True) for line in lines]  # (package versions, notes: recorded text)
 
 
 def output_path_for(notebook: str | None, original_id: str, folder: Path) -> Path:

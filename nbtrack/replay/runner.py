@@ -23,6 +23,7 @@ from typing import Any
 
 from nbtrack.api import Run, as_store
 from nbtrack.core import records
+from nbtrack.core.checks import check_identifier
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
@@ -43,6 +44,7 @@ from nbtrack.replay.report import (
     output_path_for,
     store_report,
 )
+from nbtrack.store.attribution import Attribution, attribution
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store
 
@@ -51,7 +53,8 @@ Log = Callable[[str], None]
 
 
 class ReplayRefused(PermissionError):
-    """Replaying someone else's run needs a confirmation (``yes=True`` / ``--yes``)."""
+    """Replaying a run that is not verifiably the caller's needs a confirmation (``yes=True`` /
+    ``--yes``)."""
 
 
 @dataclass
@@ -71,13 +74,28 @@ class ReplayResult:
         return self.report.verdict
 
 
+def run_attribution(original: Run) -> Attribution:
+    """Who wrote `original` and each of its snapshots, as its store attests (never from the
+    run's own ``user`` alone: ``nbtrack.store.attribution``), and whether that is this user."""
+    backend = original.store.backend
+    return attribution(backend, original.id, [backend.identity()], user_name())
+
+
 def owner_warning(original: Run) -> str | None:
-    """Whose code a replay would run, when it is not the current user's run."""
-    state = original.state
-    if not state.user or state.user == user_name():
+    """Whose code a replay would run, and who wrote what, when the run is not verifiably this
+    user's (its log and every snapshot written by them); None when it is."""
+    found = run_attribution(original)
+    if found.mine:
         return None
-    return (f"run {original.id} was recorded by {state.user} on {state.host or 'an unknown host'}: "
-            "replaying it runs their code on this machine")
+    return f"{found.describe()}; replaying it runs that code on this machine"
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """`parameters` whose names are Python identifiers (they become assignments in the
+    notebook's code; values are written papermill's way, as literals); else ValueError."""
+    for name in parameters:
+        check_identifier("parameter", name)
+    return dict(parameters)
 
 
 def _kernel_name(original: Run, nb: Any, environment: Mapping[str, Any]) -> str:
@@ -104,9 +122,16 @@ def _store_location(store: str | os.PathLike[str] | Store | None, target: Store)
     return location if "://" in location else os.path.abspath(location)
 
 
-def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float) -> Run | None:
+def _started_in_cell(run: Run) -> Any:
+    return next(iter(run.records_of("run")), {}).get("started_in_cell")
+
+
+def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float,
+                     started_in_cell: Any = None) -> Run | None:
     """The run the replay kernel started: linked to the original, started after `since`; the
-    one writing our output notebook when several replays of one run ran at once."""
+    one writing our output notebook when several replays of one run ran at once; for a run a
+    cell started (``nbtrack.start()`` in a loop), the one started at the same place: the same
+    cell source, the same number of runs that cell had started before it."""
     floor = new_run_id(since - 2.0)[:10]
     found = []
     for run_id in reversed(store.run_ids()):
@@ -116,6 +141,8 @@ def _find_replay_run(store: Store, original_id: str, notebook: Path, since: floa
         if run.state.replay_of == original_id:
             found.append(run)
     mine = [r for r in found if r.state.notebook and os.path.abspath(r.state.notebook) == str(notebook)]
+    if started_in_cell is not None:
+        mine = [r for r in (mine or found) if _started_in_cell(r) == started_in_cell] or mine
     return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
 
 
@@ -142,7 +169,7 @@ def replay(
     allow_missing: bool = False,
     store: str | os.PathLike[str] | Store | None = None,
     progress: Progress | None = None,
-    yes: bool = True,
+    yes: bool = False,
     progress_bar: bool = False,
     log: Log | None = None,
 ) -> ReplayResult:
@@ -156,8 +183,9 @@ def replay(
     (the data versions the run stored, see ``nbtrack.replay.data``); `cwd` is the kernel's folder
     (default: the original's when it exists here, else this process's); `out` the executed
     notebook (default: next to it). `progress` is called with (done, total) after each executed
-    cell. With ``yes=False``, replaying
-    another user's run raises `ReplayRefused`.
+    cell. A run that is not verifiably the caller's (`owner_warning`: someone else wrote its log
+    or a snapshot, or the store cannot tell, as on a bucket) raises `ReplayRefused` saying who
+    wrote what, unless ``yes=True``.
     """
     say = log or (lambda message: None)
     if env not in (CURRENT, RECREATE):
@@ -168,16 +196,21 @@ def replay(
         raise ValueError(f"tolerance must be a number >= 0, not {tolerance!r}")
     if data not in DATA_MODES:
         raise ValueError(f"data must be one of {', '.join(DATA_MODES)}, not {data!r}")
+    parameters = check_parameters(parameters or {})
     target = as_store(store if not isinstance(run, Run) else run.store if store is None else store)
     original = run if isinstance(run, Run) else Run(target, target.resolve(run))
-    warning = owner_warning(original)
-    if warning and not yes:
-        raise ReplayRefused(warning + "; confirm to go on")
+    warning = None if yes else owner_warning(original)
+    if warning:
+        raise ReplayRefused(warning + "; pass yes=True to go on")
     try:
         snapshot = original.notebook()
     except KeyError:
         raise ValueError(f"run {original.id} has no notebook snapshot: only notebook runs can be replayed") from None
     parameters = dict(parameters or {})
+    built = build(snapshot, original.cells, lambda sha: original.cell_outputs({"outputs": sha}),
+                  order=order, parameters=parameters,
+                  run_name=original.state.name or "replay")
+    notes = list(built.notes)
     environment = original.environment() or {}
     original_cwd = original.state.cwd
     folder = Path(cwd) if cwd else Path(original_cwd) if original_cwd and Path(original_cwd).is_dir() else Path.cwd()
@@ -229,7 +262,7 @@ def replay(
                         progress=progress, progress_bar=progress_bar,
                         source_label=f"nbtrack run {original.id} ({order} order)")
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
-    replayed = _find_replay_run(target, original.id, output, started)
+    replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
     replay_id = (
         replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
     )

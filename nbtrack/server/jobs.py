@@ -9,6 +9,7 @@ import time
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nbtrack.api import Run
@@ -38,6 +39,7 @@ class ReplayJob:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     ended: float | None = None
+    output: str | None = None  # the executed notebook, server-relative
 
     def progress(self, done: int, total: int) -> None:
         self.done, self.total = int(done), int(total)
@@ -52,6 +54,7 @@ class ReplayJob:
             "run": self.run,
             "exit_code": self.exit_code,
             "notes": list(self.notes),
+            "output": self.output,
         }
 
 
@@ -64,7 +67,10 @@ class ReplayJobs:
         self._jobs: OrderedDict[str, ReplayJob] = OrderedDict()
         self._lock = threading.Lock()
 
-    def start(self, store: Store, run_id: str, parameters: dict[str, Any], order: str, user: str) -> ReplayJob:
+    def start(self, store: Store, run_id: str, parameters: dict[str, Any], order: str, user: str,
+              out_dir: Path | None = None, out_label: str | None = None) -> ReplayJob:
+        """Start a replay of `run_id`; its executed notebook goes to `out_dir` (created when
+        missing; shown to clients as `out_label`), else beside the original's folder."""
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         if not Run(store, run_id).state.snapshots:
@@ -78,18 +84,28 @@ class ReplayJobs:
             job = ReplayJob(secrets.token_hex(8), run_id, user)
             self._jobs[job.id] = job
             self._forget_old()
+        out = None
+        if out_dir is not None:
+            from nbtrack.replay.report import output_path_for
+
+            out = output_path_for(Run(store, run_id).state.notebook, run_id, out_dir)
+            job.output = f"{out_label or out_dir}/{out.name}"
         worker = threading.Thread(
             target=self._work,
-            args=(job, replay, store, parameters, order),
+            args=(job, replay, store, parameters, order, out),
             name=f"nbtrack-replay-{job.id}",
             daemon=True,
         )
         worker.start()
         return job
 
-    def _work(self, job: ReplayJob, replay: Any, store: Store, parameters: dict[str, Any], order: str) -> None:
+    def _work(self, job: ReplayJob, replay: Any, store: Store, parameters: dict[str, Any], order: str,
+              out: Path | None) -> None:
         try:
-            result = replay(job.run, parameters, order=order, store=store, progress=job.progress)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            result = replay(job.run, parameters, order=order, store=store, progress=job.progress, out=out,
+                            yes=True)  # (the route asked for a confirmation already, when one was due)
             job.replay_run = result.run_id
             job.exit_code = result.exit_code
             job.notes = list(result.notes)

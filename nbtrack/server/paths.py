@@ -98,3 +98,19 @@ def notebook_matcher(root_dir: str | os.PathLike[str], path: str) -> Callable[[s
         return known
 
     return matches
+
+
+def folder_inside_root(root_dir: str | os.PathLike[str], path: str) -> Path:
+    """The folder `path` names under `root_dir` (it may not exist yet); PathRejected when it, or
+    the nearest folder of it that exists (through a symlink), lies outside the root."""
+    root = Path(os.path.realpath(root_dir))
+    target = root / relative_path(path, "folder")
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    real = Path(os.path.realpath(existing))
+    if real != root and root not in real.parents:
+        raise PathRejected(f"folder {path!r} is not inside the server root")
+    if not real.is_dir():
+        raise PathRejected(f"{path!r} is a file, not a folder")
+    return Path(os.path.realpath(target)) if target.exists() else real / target.relative_to(existing)

@@ -4,17 +4,17 @@ handlers parse a request, call one of these (in a worker thread) and send what i
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nbtrack.api import Run, rows
 from nbtrack.api.rows import iso
-from nbtrack.core.diff import cell_changes
 from nbtrack.core.nbjson import cell_source
 from nbtrack.core.paging import page_rows
 from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
-from nbtrack.core.reproduce import comparable_outputs
+from nbtrack.core.snapshot import strip_widgets, upgrade
 from nbtrack.server.paths import NotFound
 from nbtrack.store.store import Store
 
@@ -112,48 +112,119 @@ def snapshot_notebook(run: Run, index: int | None) -> dict[str, Any]:
 
 
 def notebook_diff(run: Run, index: int | None, current: Mapping[str, Any]) -> dict[str, Any]:
-    """``GET runs/ID/diff``: the run's snapshot (the latest when `index` is None) against the
-    notebook open now, cell by cell in notebook order (``core.diff.cell_changes`` aligns them;
-    the cells it does not report are the unchanged ones, paired in order). The current
-    notebook's sources are redacted like every snapshot, so a secret neither shows nor counts
-    as a change."""
-    snapshot = snapshot_notebook(run, index)
+    """``GET runs/ID/diff?path=``: the run's snapshot (the latest when `index` is None) against
+    the notebook open now. The current notebook is redacted like every snapshot, so a secret
+    neither shows nor counts as a change."""
+    snapshot = snapshot_notebook(run, index)  # NotFound first
     redactor = Redactor.from_environ()
-    cells_a = list(snapshot.get("cells") or [])
-    cells_b = list(current.get("cells") or [])
-    sources_a = [cell_source(c) for c in cells_a]
-    sources_b = [redactor.text(cell_source(c), code=True) for c in cells_b]
-    changes = cell_changes(sources_a, sources_b)
-    touched_a = {c["a"] for c in changes if c["a"] is not None}
-    touched_b = {c["b"] for c in changes if c["b"] is not None}
-    pairs = [(c["kind"], c["a"], c["b"]) for c in changes]
-    pairs += [("same", a, b) for a, b in zip((i for i in range(len(cells_a)) if i not in touched_a),
-                                             (j for j in range(len(cells_b)) if j not in touched_b))]
-    b_of_a = {a: b for _kind, a, b in pairs if a is not None and b is not None}
-
-    def position(pair: tuple[str, int | None, int | None]) -> tuple[float, int]:
-        _kind, a, b = pair
-        if b is not None:
-            return (float(b), 1)
-        before = [b_of_a[i] for i in b_of_a if a is not None and i < a]
-        return (max(before) + 0.5 if before else -0.5, 0)
-
+    now = strip_widgets(upgrade(dict(current)))
     cells = []
-    for kind, a, b in sorted(pairs, key=position):
-        cells.append({
-            "status": kind, "index_a": a, "index_b": b,
-            "source_a": None if a is None else sources_a[a],
-            "source_b": None if b is None else sources_b[b],
-            "outputs_changed": a is not None and b is not None and _outputs(cells_a[a]) != _outputs(cells_b[b]),
-        })
-    counts = {kind: sum(1 for c in cells if c["status"] == kind) for kind in ("same", "changed", "added", "removed")}
+    for cell in now.get("cells") or []:
+        clean = {**cell, "source": redactor.text(cell_source(cell), code=cell.get("cell_type") == "code")}
+        if clean.get("outputs"):
+            clean["outputs"] = redactor.value(clean["outputs"])
+        cells.append(clean)
+    return _diff_payload(_side(run, index), snapshot, None, {**now, "cells": cells})
+
+
+def runs_diff(run: Run, other: Run, index: int | None) -> dict[str, Any]:
+    """``GET runs/ID/diff?against=OTHER``: the run's snapshot against the other run's latest."""
+    nb_a, nb_b = snapshot_notebook(run, index), snapshot_notebook(other, None)
+    return _diff_payload(_side(run, index), nb_a, _side(other, None), nb_b)
+
+
+def _side(run: Run, index: int | None) -> dict[str, Any]:
     chosen = run.state.snapshots[-1 if index is None else index]
-    return {"cells": cells, "summary": {**counts, "outputs_changed": sum(1 for c in cells if c["outputs_changed"]),
-                                        "snapshot": chosen["index"], "snapshot_time": iso(chosen.get("time"))}}
+    return {"run": run.id, "name": run.state.name, "snapshot": chosen["index"], "time": iso(chosen.get("time"))}
 
 
-def _outputs(cell: Mapping[str, Any]) -> list[str]:
-    return comparable_outputs(cell.get("outputs") or []) if cell.get("cell_type") == "code" else []
+DIFF_METADATA = ("kernelspec", "language_info")
+
+
+def _comparable(nb: Mapping[str, Any]) -> dict[str, Any]:
+    """What a person compares in a notebook: each cell's type, source and outputs (no cell ids,
+    execution counts or cell metadata, which differ between any two sessions)."""
+    cells = []
+    for cell in upgrade(dict(nb)).get("cells") or []:
+        clean: dict[str, Any] = {
+            "cell_type": cell.get("cell_type", "code"),
+            "metadata": {},
+            "source": cell_source(cell),
+        }
+        if clean["cell_type"] == "code":
+            clean.update(execution_count=None, outputs=[
+                {**o, "execution_count": None} if "execution_count" in o else o for o in cell.get("outputs") or []])
+        if cell.get("attachments"):
+            clean["attachments"] = cell["attachments"]
+        cells.append(clean)
+    metadata = {k: v for k, v in (nb.get("metadata") or {}).items() if k in DIFF_METADATA}
+    import nbformat  # nbdime reads notebooks as NotebookNodes (attribute access)
+
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 4, "metadata": metadata, "cells": cells})
+
+
+def _diff_payload(a: dict[str, Any], nb_a: Mapping[str, Any], b: dict[str, Any] | None,
+                  nb_b: Mapping[str, Any]) -> dict[str, Any]:
+    """nbdime's diff of two notebooks (``base`` + ``diff``, what nbdime's diff view renders)
+    and counts for a one-line summary."""
+    from nbdime import diff_notebooks  # ~1 s to import: only when a diff is asked for
+
+    base, remote = _comparable(nb_a), _comparable(nb_b)
+    diff = diff_notebooks(base, remote)
+    return {"a": a, "b": b, "base": base, "diff": diff, "summary": diff_summary(diff, len(base["cells"]))}
+
+
+def diff_summary(diff: list[dict[str, Any]], cells: int) -> dict[str, int]:
+    """Counts of an nbdime notebook diff: cells whose source (or type) changed, added, removed,
+    cells whose outputs differ, and the unchanged ones."""
+    counts = {"changed": 0, "added": 0, "removed": 0, "outputs_changed": 0, "unchanged": cells, "metadata_changed": 0}
+    for entry in diff:
+        if entry["key"] == "metadata":
+            counts["metadata_changed"] = 1
+        if entry["key"] != "cells" or entry["op"] != "patch":
+            continue
+        for op in entry["diff"]:
+            if op["op"] == "addrange":
+                counts["added"] += len(op["valuelist"])
+            elif op["op"] == "removerange":
+                counts["removed"] += op["length"]
+                counts["unchanged"] -= op["length"]
+            elif op["op"] == "patch":
+                keys = {e["key"] for e in op["diff"]}
+                counts["changed"] += bool(keys - {"outputs"})
+                counts["outputs_changed"] += "outputs" in keys
+                counts["unchanged"] -= 1
+    return counts
+
+
+REPLAYS_FOLDER = "nbtrack-replays"
+
+
+def replay_plan(run: Run, root_dir: str) -> dict[str, Any]:
+    """``GET runs/ID/replay``: what a replay of the run would do, for a client to show before
+    asking: whose code it runs (``warning`` when it is not the current user's), the parameters
+    it would override and the folder (server-relative) the executed notebook would go to."""
+    from nbtrack.core.identity import user_name
+    from nbtrack.replay.runner import owner_warning
+
+    state = run.state
+    return {
+        "run": run.id, "name": state.name, "owner": state.user, "host": state.host, "start": iso(state.started),
+        "notebook": state.notebook, "params": state.params, "snapshots": len(state.snapshots),
+        "you": user_name(), "warning": owner_warning(run), "folder": replay_folder(state.notebook, root_dir),
+    }
+
+
+def replay_folder(notebook: str | None, root_dir: str) -> str:
+    """`nbtrack-replays/` beside the run's notebook when that lies inside the server root, else
+    at the root (server-relative)."""
+    root = os.path.realpath(root_dir)
+    if notebook:
+        folder = os.path.dirname(os.path.realpath(os.path.join(root, notebook)))
+        if folder == root or folder.startswith(root + os.sep):
+            relative = os.path.relpath(folder, root).replace(os.sep, "/")
+            return REPLAYS_FOLDER if relative == "." else f"{relative}/{REPLAYS_FOLDER}"
+    return REPLAYS_FOLDER
 
 
 def active(store: Store, kernel_id: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 
     nbtrack-store.json        format marker
     runs/<run id>/log         the run's append-only log (one writer: the run's process)
+    runs/<run id>/stamp       who created the run, written by a team server (never by a client)
     notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
     blobs/<aa>/<sha256>       content-addressed blobs
     data/<name>/<number>      a numbered data version (write-once JSON; ``store.versions``)
@@ -11,21 +12,26 @@
     aliases/<model>/<alias>/<number>   one move of a model alias (write-once; the highest wins)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
-(the store, its index, sync, bundles, the team server's routes) asks this module.
+(the store, its index, sync, bundles, the team server's routes) asks this module. Anything else
+found in a store (a file planted under ``runs/``, a stray name) is not part of it: readers
+ignore it and ``nbtrack fsck`` lists it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MARKER = "nbtrack-store.json"
 STORE_FORMAT = 1
 RUNS, NOTES, BLOBS = "runs", "notes", "blobs"
 LOG_NAME = "log"
+STAMP_NAME = "stamp"
 
 _ID = r"[0-9a-z]{1,64}"
 _LAYOUT = {
     "log": re.compile(rf"{RUNS}/(?P<run>{_ID})/{LOG_NAME}"),
+    "stamp": re.compile(rf"{RUNS}/(?P<run>{_ID})/{STAMP_NAME}"),
     "note": re.compile(rf"{NOTES}/(?P<run>{_ID})/(?P<note>{_ID})"),
     "blob": re.compile(rf"{BLOBS}/(?P<aa>[0-9a-f]{{2}})/(?P<sha>[0-9a-f]{{64}})"),
 }
@@ -34,6 +40,10 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def log_key(run_id: str) -> str:
     return f"{RUNS}/{run_id}/{LOG_NAME}"
+
+
+def stamp_key(run_id: str) -> str:
+    return f"{RUNS}/{run_id}/{STAMP_NAME}"
 
 
 def note_key(run_id: str, note_id: str) -> str:
@@ -56,8 +66,8 @@ def run_of(key: str) -> str:
 
 
 def kind_of(key: str) -> str | None:
-    """What `key` is in the layout: ``marker``, ``log``, ``note`` or ``blob``; None when it is
-    not a key of the layout at all."""
+    """What `key` is in the layout: ``marker``, ``log``, ``stamp``, ``note`` or ``blob``; None
+    when it is not a key of the layout at all."""
     if key == MARKER:
         return "marker"
     for kind, pattern in _LAYOUT.items():
@@ -104,3 +114,19 @@ def number_of(key: str) -> int | None:
     """The number a numbered key ends with (None for any other key)."""
     last = key.rsplit("/", 1)[-1]
     return int(last) if len(last) == NUMBER_DIGITS and last.isdigit() else None
+
+
+_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{DATA}|{MODELS}|{ALIASES})?|{NOTES}/{_ID}|{BLOBS}/[0-9a-f]{{2}}"
+                     rf"|(?:{DATA}|{MODELS}|{ALIASES})/{NAME_PATTERN}|{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}")
+
+
+def is_layout_prefix(prefix: str) -> bool:
+    """Whether `prefix` (a listing's) names a folder of the layout: ``""``, ``runs``, ``notes``,
+    ``blobs``, ``notes/<run id>``, ``blobs/<aa>``, or a folder of numbered versions (``data``,
+    ``data/<name>``, ``models/<name>``, ``aliases/<model>/<alias>``...)."""
+    return _PREFIX.fullmatch(prefix.strip("/")) is not None
+
+
+def run_logs(keys: Iterable[str]) -> list[str]:
+    """The keys among `keys` that are run logs of the layout (``runs/<id>/log``)."""
+    return [key for key in keys if kind_of(key) == "log"]

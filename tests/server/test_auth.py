@@ -30,11 +30,13 @@ ROUTES: list[tuple[str, str, dict[str, str], dict[str, Any] | None, int]] = [
     ("GET", "runs/{run}/notebook", {}, None, 404),  # this run has no snapshot
     ("GET", "runs/{run}/artifacts/model.bin", {}, None, 404),  # nor artifacts
     ("GET", "runs/{run}/diff", {"path": "nb.ipynb"}, None, 404),
+    ("GET", "runs/{run}/diff", {"against": "{run}"}, None, 404),  # no snapshot to compare
+    ("GET", "runs/{run}/replay", {}, None, 200),
     ("GET", "active", {"kernel": "k-1"}, None, 200),
     ("POST", "replay", {}, {"run": "zzzzzzzz"}, 404),
     ("GET", "replay/no-such-job", {}, None, 404),
 ]
-IDS = [f"{m} {r}" for m, r, *_ in ROUTES]
+IDS = [f"{m} {r}" + (f"?{'&'.join(q)}" if q else "") for m, r, q, *_ in ROUTES]
 
 
 async def call(
@@ -42,7 +44,7 @@ async def call(
 ) -> Any:
     parts = route.format(run=run).split("/")
     return await jp_fetch(
-        "nbtrack", "api", *parts, method=method, params=query,
+        "nbtrack", "api", *parts, method=method, params={k: v.format(run=run) for k, v in query.items()},
         body=None if body is None else json.dumps(body), raise_error=False, **kwargs,
     )
 

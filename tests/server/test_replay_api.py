@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ async def wait_for(jp_fetch: Any, job: str, timeout: float = 240.0) -> tuple[dic
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nbtrack_config", [{"max_replays": 1}])
-async def test_replay_through_the_api(jp_fetch, original, store):
+async def test_replay_through_the_api(jp_fetch, original, store, jp_root_dir):
     answer = await start(jp_fetch, {"run": original[:10], "parameters": {"scale": 2.0}, "order": "notebook"})
     assert answer.code == 202
     job = json_body(answer)["job"]
@@ -81,6 +82,8 @@ async def test_replay_through_the_api(jp_fetch, original, store):
     assert total >= 3 and done == total  # every code cell reported
     assert len(seen) >= 2  # progress moved while the client polled
     assert state["report"]["verdict"] == "differs"  # the loss was scaled on purpose
+    assert re.fullmatch(r"exp/nbtrack-replays/train\.replay-\w+-\w+\.ipynb", state["output"]), state["output"]
+    assert (jp_root_dir / state["output"]).is_file()  # beside the notebook, where the user sees it
     assert {m["key"] for m in state["report"]["metrics"]} >= {"loss"}
 
     replay = json_body(await jp_fetch("nbtrack", "api", "runs", state["replay_run"]))
@@ -90,10 +93,11 @@ async def test_replay_through_the_api(jp_fetch, original, store):
     listed = json_body(await jp_fetch("nbtrack", "api", "runs", params={"filter": f"replay_of={original}"}))
     assert [r["id"] for r in listed["runs"]] == [state["replay_run"]]
 
-    again = await start(jp_fetch, {"run": original, "parameters": {}, "order": "executed"})
+    again = await start(jp_fetch, {"run": original, "parameters": {}, "order": "executed", "folder": "mine/replays"})
     assert again.code == 202  # the first one finished: room again
     state, _ = await wait_for(jp_fetch, json_body(again)["job"])
     assert state["state"] == "done" and state["report"]["verdict"] == "reproduced", state
+    assert state["output"].startswith("mine/replays/") and (jp_root_dir / state["output"]).is_file()
 
 
 @pytest.mark.parametrize(
@@ -105,6 +109,9 @@ async def test_replay_through_the_api(jp_fetch, original, store):
         ({"run": "{run}", "order": "random"}, 400),
         ({"run": "{run}", "parameters": ["scale", 2]}, 400),
         ({"run": "{no_snapshot}"}, 400),
+        ({"run": "{run}", "folder": "../elsewhere"}, 400),
+        ({"run": "{run}", "folder": "/tmp"}, 400),
+        ({"run": "{run}", "folder": 3}, 400),
     ],
 )
 async def test_replay_rejects_bad_requests(jp_fetch, make_run, body, status):

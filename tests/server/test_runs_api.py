@@ -58,6 +58,18 @@ async def test_run_detail_holds_what_was_recorded(jp_fetch, trained):
     assert "pandas" in detail["environment"]["packages"]  # captured when the run started
 
 
+async def test_replay_plan_names_the_owner_and_the_folder(jp_fetch, trained, make_run, monkeypatch):
+    mine = await get(jp_fetch, "runs", trained, "replay")  # recorded as $NBTRACK_USER=tester
+    assert mine["owner"] == mine["you"] == "tester" and mine["warning"] is None
+    assert mine["folder"] == "work/nbtrack-replays"  # beside work/train.ipynb
+    assert mine["snapshots"] == 1 and mine["params"] == {"lr": 0.01} and mine["start"].endswith("+00:00")
+    monkeypatch.setenv("NBTRACK_USER", "someone else")
+    theirs = await get(jp_fetch, "runs", trained, "replay")
+    assert theirs["you"] == "someone else" and "tester" in theirs["warning"]
+    bare = await get(jp_fetch, "runs", make_run("a script run"), "replay")
+    assert bare["folder"] == "nbtrack-replays" and bare["snapshots"] == 0 and bare["host"] == "test-host"
+
+
 async def test_run_by_unique_prefix_and_unknown_or_ambiguous_ids(jp_fetch, trained, make_run):
     assert (await get(jp_fetch, "runs", trained[:12]))["id"] == trained
     assert await status_of(jp_fetch, "runs", "zzzzzzzzzzzzzzzz") == 404
@@ -222,26 +234,64 @@ async def test_paging_over_ten_thousand_runs(jp_fetch, store):
     assert math.isfinite(filtered["runs"][0]["duration"])
 
 
+def cell_ops(diff: dict[str, Any]) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(op, cell index in the base, keys patched) for each entry of nbdime's cell diff."""
+    cells = next((e["diff"] for e in diff["diff"] if e["key"] == "cells"), [])
+    return [(e["op"], e["key"], tuple(sorted(d["key"] for d in e.get("diff", [])))) for e in cells]
+
+
 async def test_diff_of_the_snapshot_against_the_notebook_open_now(jp_fetch, jp_root_dir, trained):
     notebook = jp_root_dir / "work" / "train.ipynb"
     nb = nbformat.read(notebook, as_version=4)
     nb.cells[0].source = "lr = 0.02"  # changed
     nb.cells.append(nbformat.v4.new_code_cell("print('done')"))  # added
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="0.01\n")]  # print(lr) now has output
+    nb.cells[1].execution_count = 7  # a new session: not a difference
+    nb.cells[1].metadata["collapsed"] = True  # view state: not a difference
     nbformat.write(nb, notebook)
 
     diff = await get(jp_fetch, "runs", trained, "diff", path="work/train.ipynb")
-    rows = [(c["status"], c["index_a"], c["index_b"], c["outputs_changed"]) for c in diff["cells"]]
-    assert rows == [("changed", 0, 0, False), ("same", 1, 1, True), ("added", None, 2, False)]
-    assert diff["cells"][0]["source_a"] == "lr = 0.01" and diff["cells"][0]["source_b"] == "lr = 0.02"
-    assert diff["cells"][2]["source_a"] is None and diff["cells"][2]["source_b"] == "print('done')"
-    assert diff["summary"] | {"snapshot_time": None} == {
-        "same": 1, "changed": 1, "added": 1, "removed": 0, "outputs_changed": 1, "snapshot": 0, "snapshot_time": None}
+    assert [c["source"] for c in diff["base"]["cells"]] == ["lr = 0.01", "print(lr)"]  # nbdime's base: the run
+    assert cell_ops(diff) == [("patch", 0, ("source",)), ("patch", 1, ("outputs",)), ("addrange", 2, ())]
+    assert diff["summary"] == {"changed": 1, "added": 1, "removed": 0, "outputs_changed": 1, "unchanged": 0,
+                               "metadata_changed": 0}
+    assert diff["a"]["run"] == trained and diff["a"]["snapshot"] == 0 and diff["b"] is None
 
     nb.cells = [nb.cells[1]]  # only print(lr) is left
     nbformat.write(nb, notebook)
     diff = await get(jp_fetch, "runs", trained, "diff", path="work/train.ipynb", snapshot="0")
-    assert [(c["status"], c["index_a"], c["index_b"]) for c in diff["cells"]] == [("removed", 0, None), ("same", 1, 0)]
+    assert cell_ops(diff) == [("removerange", 0, ()), ("patch", 1, ("outputs",))]
+    assert diff["summary"]["removed"] == 1 and diff["summary"]["unchanged"] == 0
+
+
+async def test_diff_compares_outputs_that_changed(jp_fetch, jp_root_dir, store):
+    notebook = write_notebook(jp_root_dir / "out.ipynb", ["print(1)"])
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nbformat.write(nb, notebook)
+    run = nbtrack.start("outputs", store=store, notebook=str(notebook))
+    record_snapshot(run, store, notebook)
+    nbtrack.finish()
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="2\n")]  # the same cell, another output
+    nbformat.write(nb, notebook)
+    diff = await get(jp_fetch, "runs", run.id, "diff", path="out.ipynb")
+    assert cell_ops(diff) == [("patch", 0, ("outputs",))]
+    assert diff["summary"]["outputs_changed"] == 1 and diff["summary"]["changed"] == 0
+
+
+async def test_diff_of_two_runs(jp_fetch, jp_root_dir, store, trained):
+    notebook = write_notebook(jp_root_dir / "other.ipynb", ["lr = 0.01", "print(lr)", "# notes"])
+    run = nbtrack.start("second", store=store, notebook=str(notebook))
+    record_snapshot(run, store, notebook)
+    nbtrack.finish()
+    diff = await get(jp_fetch, "runs", trained, "diff", against=run.id[:12])
+    assert diff["a"]["run"] == trained and diff["b"]["run"] == run.id and diff["b"]["name"] == "second"
+    assert cell_ops(diff) == [("addrange", 2, ())]
+    assert diff["summary"] == {"changed": 0, "added": 1, "removed": 0, "outputs_changed": 0, "unchanged": 2,
+                               "metadata_changed": 0}
+    same = await get(jp_fetch, "runs", trained, "diff", against=trained)
+    assert same["diff"] == [] and same["summary"]["unchanged"] == 2
+    assert await status_of(jp_fetch, "runs", trained, "diff", against="zzzzzzzz") == 404
 
 
 async def test_diff_redacts_secrets_in_the_notebook_open_now(jp_fetch, jp_root_dir, store):
@@ -250,7 +300,7 @@ async def test_diff_redacts_secrets_in_the_notebook_open_now(jp_fetch, jp_root_d
     record_snapshot(run, store, notebook)
     nbtrack.finish()
     diff = await get(jp_fetch, "runs", run.id, "diff", path="keys.ipynb")
-    assert [c["status"] for c in diff["cells"]] == ["same", "same"]  # the secret is no change
+    assert diff["diff"] == []  # the secret is no change
     assert "sk-abcdef" not in json.dumps(diff)
 
 

@@ -1,251 +1,94 @@
-"""The nbtrack lab extension in a real JupyterLab, driven by Chromium."""
+"""The lab extension with a real kernel, driven by Chromium: the notebook toolbar's Start run
+button (a named and an unnamed run), the status bar following the run and opening the sidebar
+on it, and a clean console from activation on."""
 
 from __future__ import annotations
 
-import re
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
+from playwright.sync_api import expect
 
-import nbtrack
+from tests.ui.lab import (
+    ROWS,
+    SIDEBAR,
+    assert_console_clean,
+    open_notebook,
+    shoot,
+    write_notebook,
+)
 
 if TYPE_CHECKING:
     from tests.browser import Browser, LabServer
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
-HOSTILE = "<img src=x onerror=alert(1)>"
-VERDICTS = {"reproduced", "reproduced within tolerance", "differs", "failed"}
-SIDEBAR_TAB = '.jp-SideBar .lm-TabBar-tab[data-id="nbtrack-runs"]'
-
-JS_KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle';
-}"""
+TOGGLE = ".jp-NotebookPanel .nbtrack-toggle .jp-ToolbarButtonComponent"
+STATUS = ".nbtrack-statusbar"
+# "within about 1 s" of a change: the status item polls every second and on every idle kernel
+STATUS_WAIT_MS = 3000
 
 
-def write_notebook(path: Path, sources: list[str], parameters_cell: int | None = None) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    for i, source in enumerate(sources):
-        cell = nbformat.v4.new_code_cell(source)
-        if i == parameters_cell:
-            cell.metadata["tags"] = ["parameters"]
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
-    return path
-
-
-def open_lab(browser: Browser, server: LabServer, path: str = "lab") -> None:
+def start_run(browser: Browser, name: str) -> None:
     page = browser.page
-    page.goto(server.page_url(f"{path}?reset"))  # no tabs restored from other tests' sessions
-    page.wait_for_selector(SIDEBAR_TAB, timeout=60_000)
+    page.locator(TOGGLE).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").wait_for()
+    assert dialog.locator(".jp-Dialog-header").inner_text() == "Start a tracked run"
+    dialog.locator("input").fill(name)
+    dialog.locator(".jp-mod-accept").click()
 
 
-def open_sidebar(browser: Browser) -> None:
-    page = browser.page
-    if not page.locator("#nbtrack-runs").is_visible():
-        page.click(SIDEBAR_TAB)
-    page.wait_for_selector("#nbtrack-runs", state="visible")
-
-
-def open_notebook(browser: Browser, server: LabServer, name: str) -> None:
-    open_lab(browser, server, f"lab/tree/{name}")
-    page = browser.page
-    page.wait_for_selector(".jp-NotebookPanel .nbtrack-toggle")
-    page.wait_for_function(JS_KERNEL_IDLE, timeout=60_000)
-
-
-def test_plugin_activates_without_console_errors(browser: Browser, lab_server: LabServer) -> None:
-    open_lab(browser, lab_server)
-    page = browser.page
-    page.wait_for_function("() => window.jupyterapp.isPluginActivated('nbtrack:plugin')")
-    open_sidebar(browser)
-    assert page.locator("#nbtrack-runs .nbtrack-runs-title").inner_text() == "nbtrack runs"
-    # every palette command is registered
-    commands = page.evaluate("() => window.jupyterapp.commands.listCommands()")
-    for command in (
-        "show-runs",
-        "refresh-runs",
-        "open-snapshot",
-        "diff-run",
-        "replay-run",
-        "start-tracking",
-        "stop-tracking",
-        "toggle-tracking",
-    ):
-        assert f"nbtrack:{command}" in commands
-    # list every run once (a real request to the server extension), then let polls happen
-    page.locator("#nbtrack-runs .nbtrack-all-toggle").check()
-    page.wait_for_function(
-        "() => /run\\(s\\)|No runs yet/.test("
-        "document.querySelector('#nbtrack-runs .nbtrack-runs-message').textContent)"
-    )
-    page.wait_for_timeout(5000)
-    browser.screenshot("ui-activated")
-    assert "log: nbtrack extension activated" in browser.console_logs
-    assert browser.console_errors == []
-
-
-def test_track_snapshot_diff_replay(browser: Browser, lab_server: LabServer) -> None:
-    write_notebook(
-        lab_server.root / "train.ipynb",
-        [
-            "steps = 5",
-            "import nbtrack",
-            "for i in range(steps):\n    nbtrack.log(step=i, loss=1.0 / (i + 1), acc=i / steps)",
-            'print("trained", steps)',
-        ],
-        parameters_cell=0,
-    )
+def test_toolbar_button_starts_named_and_unnamed_runs_and_status_follows(
+    browser: Browser, lab_server: LabServer
+) -> None:
+    write_notebook(lab_server.root / "train.ipynb", [
+        "steps = 5",
+        "import nbtrack\nfor i in range(steps):\n    nbtrack.log(step=i, loss=1.0 / (i + 1), acc=i / steps)",
+        'print("trained", steps)',
+    ])
     open_notebook(browser, lab_server, "train.ipynb")
     page = browser.page
-    toggle = page.locator(".jp-NotebookPanel .nbtrack-toggle")
-    assert toggle.inner_text() == "Start tracking"
+    page.wait_for_function("() => window.jupyterapp.isPluginActivated('nbtrack:plugin')")
+    assert "log: nbtrack extension activated" in browser.console_logs
 
-    # start tracking from the toolbar, then train
-    toggle.click()
-    page.wait_for_selector('.nbtrack-toggle[data-active="true"]', timeout=30_000)
-    assert toggle.inner_text() == "Stop tracking"
+    # a real toolbar button: JupyterLab's component, an icon and a label
+    toggle = page.locator(TOGGLE)
+    assert toggle.locator("svg").count() == 1
+    assert toggle.inner_text() == "Start run"
+    assert toggle.get_attribute("title").startswith("Start a tracked nbtrack run")
+
+    start_run(browser, "baseline")
+    status = page.locator(f"{STATUS} .nbtrack-statusbar-text")
+    expect(status).to_have_text("baseline · running", timeout=STATUS_WAIT_MS)
+    expect(toggle).to_have_text("Stop run")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".jp-OutputArea-output:has-text('trained 5')", timeout=60_000)
+    expect(status).to_contain_text("loss 0.2", timeout=STATUS_WAIT_MS)  # the latest metrics
+    assert "acc 0.8" in status.inner_text()
+    shoot(browser, "toolbar", dark_checks=[".jp-NotebookPanel-toolbar", STATUS])
 
-    # the status bar shows the active run and its latest metrics
-    status = page.locator(".nbtrack-statusbar-text")
-    page.wait_for_function(
-        "() => /loss 0\\.2/.test(document.querySelector('.nbtrack-statusbar-text')?.textContent || '')",
-        timeout=20_000,
-    )
-    assert "running" in status.inner_text()
+    # the status item opens the sidebar on the run
+    page.locator(STATUS).click()
+    page.wait_for_selector(f"{SIDEBAR}", state="visible")
+    selected = page.locator(f'{ROWS}[aria-selected="true"]')
+    expect(selected).to_have_count(1)
+    expect(selected.locator(".nbtrack-run-name")).to_have_text("baseline")
+    assert page.locator(f"{SIDEBAR} .nbtrack-scope-notebook").get_attribute("aria-pressed") == "true"
+    run_id = selected.get_attribute("data-run-id")
 
-    # the run appears in the sidebar (runs of this notebook) with its last metrics
-    open_sidebar(browser)
-    row = page.locator("#nbtrack-runs .nbtrack-run").first
-    row.locator('.nbtrack-metric[data-metric="loss"]').wait_for(timeout=20_000)
-    page.wait_for_function(
-        "() => document.querySelector('#nbtrack-runs .nbtrack-metric[data-metric=\"loss\"]')"
-        "?.textContent === 'loss 0.2'",
-        timeout=20_000,
-    )
-    assert row.locator('.nbtrack-metric[data-metric="acc"]').inner_text() == "acc 0.8"
-    assert row.locator(".nbtrack-run-user").inner_text() == "ui-tester"
-    run_id = row.get_attribute("data-run-id")
-    assert run_id
-    browser.screenshot("ui-run-running")
-
-    # stop from the toolbar: the run finishes
+    # stop: the status clears, the row says finished
     toggle.click()
-    page.wait_for_selector('.nbtrack-toggle[data-active="false"]', timeout=30_000)
-    assert toggle.inner_text() == "Start tracking"
-    page.wait_for_function(
-        f"() => document.querySelector('.nbtrack-run[data-run-id=\"{run_id}\"] .nbtrack-status')"
-        "?.textContent === 'finished'",
-        timeout=20_000,
-    )
-    assert status.inner_text() == ""
+    expect(status).to_have_text("", timeout=STATUS_WAIT_MS)
+    expect(toggle).to_have_text("Start run")
+    expect(page.locator(f'{ROWS}[data-run-id="{run_id}"]')).to_have_attribute("data-status", "finished", timeout=10_000)
 
-    # change the notebook after the run (add a cell) and save it, for the diff
-    page.evaluate(
-        """async () => {
-          const panel = window.jupyterapp.shell.currentWidget;
-          const model = panel.content.model;
-          model.sharedModel.insertCell(model.cells.length,
-            {cell_type: 'code', source: 'print("added after the run")'});
-          model.cells.get(3).sharedModel.setSource('print("trained", steps, "epochs")');
-          await panel.context.save();
-        }"""
-    )
-
-    # open the snapshot read-only
-    row.locator(".nbtrack-run-name").click()
-    snapshot = page.locator(".nbtrack-snapshot")
-    snapshot.wait_for()
-    assert "Read-only snapshot" in snapshot.locator(".nbtrack-banner").inner_text()
-    sources = snapshot.locator(".nbtrack-source").all_inner_texts()
-    assert any("nbtrack.log(step=i" in s for s in sources), sources
-    assert not any("added after the run" in s for s in sources)
-    assert snapshot.locator(".cm-editor, [contenteditable='true'], textarea").count() == 0
-    browser.screenshot("ui-snapshot")
-
-    # diff against the current notebook: the added cell shows as added
-    row.locator(".nbtrack-action-diff").click()
-    added = page.locator(".nbtrack-diff .nbtrack-diff-added")
-    added.first.wait_for()
-    assert "added after the run" in added.first.inner_text()
-    summary = page.locator(".nbtrack-diff .nbtrack-diff-summary").inner_text()
-    assert "1 added" in summary and "1 changed" in summary, summary
-    changed = page.locator(".nbtrack-diff .nbtrack-diff-changed")
-    assert changed.locator(".nbtrack-line-removed").inner_text() == 'print("trained", steps)'
-    assert (
-        changed.locator(".nbtrack-line-added").inner_text() == 'print("trained", steps, "epochs")'
-    )
-    # unchanged cells are hidden until asked for
-    assert not page.locator(".nbtrack-diff .nbtrack-diff-same").first.is_visible()
-    page.locator(".nbtrack-diff .nbtrack-check input").check()
-    assert page.locator(".nbtrack-diff .nbtrack-diff-same").first.is_visible()
-    browser.screenshot("ui-diff")
-
-    # replay with an override; the report appears
-    row.locator(".nbtrack-action-replay").click()
-    params = page.locator(".jp-Dialog .nbtrack-params")
-    params.wait_for()
-    params.fill("steps = 3")
-    page.locator(".jp-Dialog .nbtrack-order").select_option("notebook")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    replay = page.locator(".nbtrack-replay")
-    replay.wait_for()
-    page.wait_for_selector(
-        ".nbtrack-replay[data-state='done'], .nbtrack-replay[data-state='failed']", timeout=180_000
-    )
-    state = replay.get_attribute("data-state")
-    assert state == "done", replay.inner_text()
-    verdict = page.locator(".nbtrack-replay .nbtrack-verdict").inner_text()
-    assert verdict in VERDICTS
-    assert verdict != "failed", replay.inner_text()
-    assert page.locator(".nbtrack-replay .nbtrack-report-section").first.locator("tr").count() > 1
-    assert re.match(r"Done: (\d+) / \1 cells", page.locator(".nbtrack-replay-state").inner_text())
-    # the override reached the server as a number
-    assert 'parameters: {"steps":3}' in page.locator(".nbtrack-report-facts").inner_text()
-    browser.screenshot("ui-replay-report")
-
-    # the replay is a new run linked to its origin
-    page.locator("#nbtrack-runs .nbtrack-all-toggle").check()
-    page.wait_for_selector(
-        f"#nbtrack-runs .nbtrack-run-replay:has-text('replay of {run_id}')", timeout=30_000
-    )
-    assert not [e for e in browser.console_errors if e.startswith("pageerror")]
-
-
-def test_hostile_run_name_renders_as_text(browser: Browser, lab_server: LabServer) -> None:
-    run = nbtrack.start(name=HOSTILE, store=str(lab_server.store))
-    run.log(step=0, loss=1.0)
-    run.finish()
-
-    open_lab(browser, lab_server)
-    open_sidebar(browser)
-    page = browser.page
-    page.locator("#nbtrack-runs .nbtrack-all-toggle").check()
-    name = page.locator(f'#nbtrack-runs .nbtrack-run[data-run-id="{run.id}"] .nbtrack-run-name')
-    name.wait_for(timeout=20_000)
-    assert name.inner_text() == HOSTILE
-    assert page.locator("#nbtrack-runs img").count() == 0
-
-    # the replay dialog's title carries the name too, still as text
-    page.locator(f'.nbtrack-run[data-run-id="{run.id}"] .nbtrack-action-replay').click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
-    assert HOSTILE in dialog.locator(".jp-Dialog-header").inner_text()
-    assert dialog.locator("img").count() == 0
-    browser.screenshot("ui-hostile-name")
-    page.locator(".jp-Dialog .jp-mod-reject").click()
-    time.sleep(0.5)
-    assert page.locator('img[src="x"]').count() == 0
-    assert browser.dialogs == []  # no alert() ran
+    # an unnamed run is its short id and its notebook, never a bare id
+    start_run(browser, "")
+    expect(status).to_contain_text(" · train · running", timeout=STATUS_WAIT_MS)
+    unnamed = status.inner_text().split(" · ")[0]
+    assert len(unnamed) == 10 and unnamed != run_id[:10]
+    expect(page.locator(f"{ROWS} .nbtrack-run-name", has_text=f"{unnamed} · train")).to_have_count(1, timeout=10_000)
+    toggle.click()
+    expect(status).to_have_text("", timeout=STATUS_WAIT_MS)
+    assert_console_clean(browser)
