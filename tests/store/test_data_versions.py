@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import nbtrack
-from nbtrack.api.data import data_version, get_data, runs_using, store_data
+from nbtrack.api.data import data_version, data_versions, get_data, runs_using, store_data
 from nbtrack.api.models import lineage, model_version, models
 from nbtrack.server.payloads import run_detail
 from nbtrack.store import versions
@@ -245,3 +245,25 @@ def test_models_register_promote_and_resolve_from_another_process(
     assert found["run"]["data"][0]["name"] == "faces-data" and found["run"]["environment"]["packages"] > 0
     # gc keeps model versions, and everything the run refers to
     assert gc(open_store(url), grace=0).removed_blobs == []
+
+
+def test_sync_brings_the_data_versions_and_models_runs_name(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A laptop's store synced to the team bucket: a run's data version (every chunk, not only its
+    manifest), the model it registered and that model's aliases arrive, and read back whole."""
+    from nbtrack.store.sync import sync_stores
+
+    laptop, bucket = str(tmp_path / "laptop"), STORE_BACKENDS["s3"](request, tmp_path)
+    folder = make_folder(tmp_path / "train")
+    with nbtrack.start("trains", store=laptop) as run:
+        nbtrack.track_data(folder, name="train-images")
+        nbtrack.register_model("faces", b"weights", aliases=["staging"])
+    store_data(open_store(laptop), folder, "unused")  # a version no run names stays behind
+
+    report = sync_stores(open_store(laptop), open_store(bucket), [run.id])
+    assert report.versions == 3  # train-images@1, faces@1, faces' staging alias
+    get_data("train-images@1", tmp_path / "from-bucket", store=bucket)
+    assert tree_digest(tmp_path / "from-bucket") == tree_digest(folder)
+    assert nbtrack.model_path("faces@staging", store=bucket).read_bytes() == b"weights"
+    assert [v["name"] for v in data_versions(store=bucket)] == ["train-images"]
+    again = sync_stores(open_store(laptop), open_store(bucket), [run.id])
+    assert not again.copied_anything
