@@ -54,6 +54,7 @@ __all__ = [
     "log_params",
     "note",
     "open_store",
+    "report",
     "runs",
     "start",
     "tag",
@@ -84,6 +85,7 @@ _LAZY = {
     "compare": "nbtrack.widgets",
     "auto_live": "nbtrack.widgets",
     "replay": "nbtrack.replay",
+    "report": "nbtrack.htmlreport",
 }
 
 

@@ -20,6 +20,7 @@ from tornado.ioloop import IOLoop
 from nbtrack.api import Run, get_run
 from nbtrack.core import records
 from nbtrack.core.ids import AmbiguousId, UnknownRun
+from nbtrack.core.values import json_ready
 from nbtrack.server import payloads
 from nbtrack.server.config import StoreUnavailable
 from nbtrack.server.jobs import Busy
@@ -98,7 +99,7 @@ class NBTrackHandler(APIHandler):
 
     def reply(self, value: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(payloads.json_ready(value), allow_nan=False))
+        self.finish(json.dumps(json_ready(value), allow_nan=False))
 
     def text_arg(self, name: str, required: bool = False) -> str | None:
         value = self.get_query_argument(name, None)
