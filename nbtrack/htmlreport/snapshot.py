@@ -2,11 +2,11 @@
 template, with the outputs), never by hand.
 
 The template (``templates/nbtrack_snapshot``) drops every script and CDN reference of the lab
-page and adds the dark theme under ``prefers-color-scheme``. Outputs are shown as they were
-(nbconvert's sanitizer escapes headings and paragraphs too); the frame they go in is
-sandboxed, so a script in an output never runs. The page's head (about 300 KB of JupyterLab styles) is the same for every snapshot,
-so the report keeps it once and each snapshot's cells apart; the reader's browser puts them
-together in a sandboxed frame (no script runs in it).
+page and adds the dark theme under ``prefers-color-scheme``. Outputs are kept as they were
+(nbconvert's sanitizer would escape headings and paragraphs too): the report's script makes
+each page inert with the browser's parser and shows it in a sandboxed frame, so nothing in an
+output runs or loads. The page's head (about 300 KB of JupyterLab styles) is the same for every
+snapshot, so the report keeps it once and each snapshot's cells apart.
 """
 
 from __future__ import annotations
