@@ -91,7 +91,8 @@ def hover_and_zoom(browser: Browser, chart: Any, key: str) -> None:
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 40, steps=5)
     page.mouse.up()
-    page.wait_for_function("([c, k, n]) => JSON.parse(c.dataset.drawn)[k] < n", arg=[chart.element_handle(), key, before])
+    page.wait_for_function("([c, k, n]) => JSON.parse(c.dataset.drawn)[k] < n",
+                           arg=[chart.element_handle(), key, before])
     assert chart.locator(".nbw-chart-reset").is_visible()
     page.mouse.move(0, 0)
 
