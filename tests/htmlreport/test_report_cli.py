@@ -1,10 +1,14 @@
 """``nbtrack report``: the runs named and those matching a filter, each once, into one file;
-an unknown run is one clear line and exit code 2 (planted fault: --filter ignored)."""
+an unknown run is one clear line and exit code 2 (planted fault: --filter ignored); and writing
+a report loads no kernel, widget or server code."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbtrack
@@ -33,3 +37,21 @@ def test_cli_writes_the_runs_named_and_filtered(tmp_path: Path, capsys) -> None:
     assert main(["--store", str(tmp_path / "store"), "report", "zzzzzzzz", "-o", str(tmp_path / "x.html")]) == 2
     assert "no run matches 'zzzzzzzz'" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_writing_a_report_loads_no_kernel_widget_or_server_code(tmp_path: Path) -> None:
+    """The layer rule: a report is written by plain Python (planted fault: importing
+    nbtrack.widgets.compare for its shaping would load anywidget, ipywidgets and IPython)."""
+    code = (
+        "import sys, nbtrack\n"
+        f"run = nbtrack.start('plain', store={str(tmp_path / 'store')!r}, params={{'lr': 0.1}})\n"
+        "nbtrack.log(step=0, loss=1.0); nbtrack.log(step=1, loss=0.5); nbtrack.finish()\n"
+        f"nbtrack.report(run.id, path={str(tmp_path / 'r.html')!r}, store={str(tmp_path / 'store')!r})\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'IPython', 'ipykernel', 'ipywidgets', 'anywidget', 'tornado', 'jupyter_server'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "NBTRACK_CAPTURE_ENV": "0"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "r.html").stat().st_size > 100_000
