@@ -174,7 +174,8 @@ def test_comparison_report_overlays_runs_and_shows_the_hostile_name_as_text(brow
 def test_planted_secrets_are_not_in_the_file(reports: dict[str, Path]) -> None:
     for path in reports.values():
         text = path.read_text()
-        assert CELL_TOKEN not in text and PARAM_KEY not in text
+        assert CELL_TOKEN not in text, path.name
+        assert PARAM_KEY not in text, path.name
         assert "[REDACTED]" in text
 
 
