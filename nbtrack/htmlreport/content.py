@@ -147,4 +147,4 @@ def report_content(runs: Sequence[Run], snapshots: Sequence[int | None], redacto
     }
     # everything stored is redacted already; this pass masks what a writer logged unredacted
     # (text a secret value of this process's environment, or shaped like a token)
-    return redactor.value(content)  # type: ignore[no-any-return]
+    return redactor.value(content)
