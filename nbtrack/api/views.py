@@ -127,14 +127,16 @@ def metrics_section(runs: Sequence[Run]) -> dict[str, Any]:
 
 
 def comparison(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000,
-               params: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+               params: Sequence[Mapping[str, Any]] | None = None,
+               series: Sequence[Mapping[str, tuple[list[float], list[float]]]] | None = None) -> dict[str, Any]:
     """What the comparison view shows: the runs, their curves overlaid, params and metrics side by
-    side, and for the first two runs their environment differences and cell-by-cell diff."""
+    side, and for the first two runs their environment differences and cell-by-cell diff
+    (`params` and `series`: the runs' as shown, when the caller has them already)."""
     a, b = runs[0], runs[1]
     return {
         "runs": [{"id": r.id, "name": r.name, "status": r.status, "user": r.state.user, "label": run_label(r)}
                  for r in runs],
-        "curves": curves_section(runs, metrics, points),
+        "curves": curves_section(runs, metrics, points, series),
         "params": params_section(runs, params),
         "metrics": metrics_section(runs),
         "environment": environment_section(a, b),

@@ -143,7 +143,7 @@ def report_content(runs: Sequence[Run], snapshots: Sequence[int | None], redacto
                            + (", …" if len(names) > 4 else "")),
         "generated": iso(time.time()),
         "runs": sections,
-        "comparison": comparison(runs, points=POINTS, params=params) if len(runs) > 1 else None,
+        "comparison": comparison(runs, points=POINTS, params=params, series=series) if len(runs) > 1 else None,
     }
     # everything stored is redacted already; this pass masks what a writer logged unredacted
     # (text a secret value of this process's environment, or shaped like a token)

@@ -74,10 +74,14 @@ function facts(parent, pairs) {
   return dl;
 }
 
-function header(box, run) {
-  const title = el("h2", { class: "rp-run-title" }, box);
+// The run's name and status, then its facts, tags and notes beside the parameters: returns
+// that row, for paramsPart.
+function header(parent, run) {
+  const title = el("h2", { class: "rp-run-title" }, parent);
   text("span", run.name || "(unnamed run)", { class: "rp-run-name" }, title);
   text("span", run.status, { class: `nbw-status nbw-status-${run.status}` }, title);
+  const overview = el("div", { class: "rp-overview" }, parent);
+  const box = el("div", { class: "rp-about" }, overview);
   facts(box, [
     ["id", run.id, "nbw-mono"], ["user", run.user], ["host", run.host], ["started", when(run.start)],
     ["duration", duration(run.duration)], ["notebook", run.notebook, "nbw-mono"], ["replay of", run.replay_of, "nbw-mono"],
@@ -92,10 +96,12 @@ function header(box, run) {
     text("div", note.text, {}, n);
     text("div", when(note.time), { class: "nbw-muted" }, n);
   }
+  return overview;
 }
 
 function paramsPart(box, run) {
   const p = part(box, "Parameters", "rp-params");
+  p.querySelector("h3").classList.add("rp-first");
   if (!run.params.length) return none(p, "no parameters");
   table(p, ["name", "value"], run.params.map((r) => [r.key, { text: shown(r.value), cls: "nbw-mono" }]), "rp-kv");
 }
@@ -256,8 +262,7 @@ function snapshotPart(box, run, open) {
 
 function runSection(parent, run, index, views) {
   const box = el("article", { class: "rp-run", id: `run-${index}`, "data-run": run.id }, parent);
-  header(box, run);
-  paramsPart(box, run);
+  paramsPart(header(box, run), run);
   metricsPart(box, run, views);
   confusionPart(box, run);
   dataPart(box, run);
