@@ -40,9 +40,12 @@ def report_html(runs: Sequence[Run], title: str | None = None) -> str:
     """The report of `runs` as one HTML document."""
     redactor = Redactor.from_environ()
     snapshots = SnapshotRenderer(redactor)
-    indexes: list[int | None] = []
+    indexes: list[int | str | None] = []
     for run in runs:
-        indexes.append(snapshots.add(run.notebook(), run.name or run.id) if run.snapshots else None)
+        try:
+            indexes.append(snapshots.add(run.notebook(), run.name or run.id) if run.snapshots else None)
+        except Exception as exc:  # one notebook nbconvert cannot render costs its view, not the report
+            indexes.append(f"the notebook snapshot could not be rendered ({type(exc).__name__}: {exc})")
     return html_page(report_content(runs, indexes, redactor, title), snapshots.head, snapshots.bodies)
 
 

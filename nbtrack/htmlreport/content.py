@@ -108,8 +108,9 @@ def replays(run: Run) -> list[dict[str, Any]]:
 
 
 def run_section(run: Run, redactor: Redactor, params: dict[str, Any],
-                series: dict[str, tuple[list[float], list[float]]], snapshot: int | None) -> dict[str, Any]:
-    """Everything one run's section shows; `snapshot` is the index of its rendered notebook."""
+                series: dict[str, tuple[list[float], list[float]]], snapshot: int | str | None) -> dict[str, Any]:
+    """Everything one run's section shows; `snapshot` is the index of its rendered notebook (or
+    why it could not be rendered)."""
     state = run.state
     curves = curves_section([run], points=POINTS, series=[series])["charts"]
     return {
@@ -125,12 +126,13 @@ def run_section(run: Run, redactor: Redactor, params: dict[str, Any],
         "environment": environment_summary(run),
         "warnings": [{k: w.get(k) for k in ("kind", "message", "cells")} for w in state.warnings],
         "replays": replays(run),
-        "snapshot": snapshot,
+        "snapshot": snapshot if isinstance(snapshot, int) else None,
+        "snapshot_problem": snapshot if isinstance(snapshot, str) else None,
         "snapshot_count": len(state.snapshots),
     }
 
 
-def report_content(runs: Sequence[Run], snapshots: Sequence[int | None], redactor: Redactor | None = None,
+def report_content(runs: Sequence[Run], snapshots: Sequence[int | str | None], redactor: Redactor | None = None,
                    title: str | None = None) -> dict[str, Any]:
     """The report's JSON (before escaping for the page): runs in the order given."""
     redactor = redactor or Redactor.from_environ()

@@ -244,6 +244,7 @@ function inertPage(body) {
 
 function snapshotPart(box, run, open) {
   const p = part(box, "Notebook snapshot", "rp-snapshot");
+  if (run.snapshot_problem) return text("p", run.snapshot_problem, { class: "nbw-error rp-snapshot-problem" }, p);
   if (run.snapshot === null || run.snapshot === undefined) return none(p, "no notebook snapshot recorded");
   const details = el("details", { class: "rp-snapshot-box" }, p);
   details.open = open;

@@ -1,6 +1,7 @@
-"""``nbtrack report``: the runs named and those matching a filter, each once, into one file;
-an unknown run is one clear line and exit code 2 (planted fault: --filter ignored); and writing
-a report loads no kernel, widget or server code."""
+"""Writing report files: ``nbtrack report`` takes the runs named and those matching a filter,
+each once (planted fault: --filter ignored); an unknown run is one clear line and exit code 2;
+writing a report loads no kernel, widget or server code; a snapshot nbconvert cannot render
+costs only its own view."""
 
 from __future__ import annotations
 
@@ -55,3 +56,23 @@ def test_writing_a_report_loads_no_kernel_widget_or_server_code(tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "r.html").stat().st_size > 100_000
+
+
+def test_a_snapshot_nbconvert_cannot_render_costs_its_view_only(tmp_path: Path, monkeypatch) -> None:
+    """(planted fault: the renderer's error propagates and no report is written)"""
+    from nbtrack.htmlreport.snapshot import SnapshotRenderer
+    from tests.htmlreport.runs import training_run
+
+    store = open_store(tmp_path / "store")
+    run_id = training_run(store, tmp_path, "broken", 0.1, steps=5, confusion=False)
+
+    def fail(self, nb, name):
+        raise ValueError("no template for this output")
+
+    monkeypatch.setattr(SnapshotRenderer, "add", fail)
+    path = nbtrack.report(run_id, path=tmp_path / "r.html", store=store)
+    data = re.search(r'id="nbtrack-data">(.*?)</script>', path.read_text()).group(1)
+    section = json.loads(data)["runs"][0]
+    assert section["snapshot"] is None and section["params"]
+    assert section["snapshot_problem"] == ("the notebook snapshot could not be rendered "
+                                           "(ValueError: no template for this output)")
