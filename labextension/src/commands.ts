@@ -61,6 +61,11 @@ export function registerCommands(ctx: ICommandContext): void {
     void showErrorMessage(`nbtrack: ${what}`, (e as Error).message ?? String(e));
   const explicit = (args: ReadonlyPartialJSONObject) => (typeof args.id === 'string' ? args.id : null);
   const selection = () => panel.selection;
+  /** The runs a command acts on: its `ids` argument, else the selection, oldest first. */
+  const idsOf = (args: ReadonlyPartialJSONObject): string[] =>
+    Array.isArray(args.ids)
+      ? (args.ids as string[])
+      : [...selection()].sort((x, y) => x.start.localeCompare(y.start)).map(r => r.id);
   const notebookPath = () => tracker.currentWidget?.context.path ?? null;
 
   /** Why a run-with-snapshot command cannot act on the selection (null: it can). */
@@ -200,9 +205,7 @@ export function registerCommands(ctx: ICommandContext): void {
     icon: compareIcon,
     isEnabled: args => Array.isArray(args.ids) || compareReason() === null,
     execute: async args => {
-      const ids = Array.isArray(args.ids)
-        ? (args.ids as string[])
-        : [...selection()].sort((x, y) => x.start.localeCompare(y.start)).map(r => r.id); // oldest first
+      const ids = idsOf(args);
       if (ids.length < 2) {
         return;
       }
@@ -226,9 +229,7 @@ export function registerCommands(ctx: ICommandContext): void {
     icon: reportIcon,
     isEnabled: args => Array.isArray(args.ids) || reportReason() === null,
     execute: async args => {
-      const ids = Array.isArray(args.ids)
-        ? (args.ids as string[])
-        : [...selection()].sort((x, y) => x.start.localeCompare(y.start)).map(r => r.id); // oldest first
+      const ids = idsOf(args);
       if (!ids.length) {
         return;
       }

@@ -70,6 +70,15 @@ def assert_clean(browser: Browser, requested: list[str], path: Path) -> None:
     assert browser.dialogs == [], browser.dialogs
 
 
+def shoot(browser: Browser, path: Path, name: str) -> None:
+    """docs/images/NAME-light.png and NAME-dark.png: the report as the system's theme shows it."""
+    for theme in ("light", "dark"):
+        open_report(browser, path, dark=theme == "dark")
+        browser.page.mouse.move(0, 0)
+        browser.page.screenshot(path=str(IMAGES / f"{name}-{theme}.png"))
+    assert browser.console_errors == []
+
+
 def legend(chart: Any) -> dict[str, str]:
     rows = chart.locator(".u-legend tr.u-series")
     return {rows.nth(i).locator(".u-label").inner_text(): rows.nth(i).locator(".u-value").inner_text()
@@ -136,11 +145,7 @@ def test_one_run_report_renders_offline_with_every_section(browser: Browser, rep
     assert frame.locator("img[src^='data:image/png']").count() == 1
     assert frame.locator("script").count() == 0 and page.title() == "Run baseline"
     assert_clean(browser, requested, path)
-    for dark in (False, True):
-        open_report(browser, path, dark=dark)
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(IMAGES / f"report-{'dark' if dark else 'light'}.png"))
-    assert browser.console_errors == []
+    shoot(browser, path, "report")
 
 
 def test_comparison_report_overlays_runs_and_shows_the_hostile_name_as_text(browser: Browser,
@@ -164,11 +169,7 @@ def test_comparison_report_overlays_runs_and_shows_the_hostile_name_as_text(brow
     assert page.locator("article.rp-run").nth(1).locator(".rp-run-name").inner_text() == HOSTILE
     assert page.locator("img[src=x]").count() == 0 and HOSTILE in page.title()
     assert_clean(browser, requested, path)
-    for dark in (False, True):
-        open_report(browser, path, dark=dark)
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(IMAGES / f"report-compare-{'dark' if dark else 'light'}.png"))
-    assert browser.console_errors == []
+    shoot(browser, path, "report-compare")
 
 
 def test_planted_secrets_are_not_in_the_file(reports: dict[str, Path]) -> None:
