@@ -224,19 +224,23 @@ function replaysPart(box, run) {
 }
 
 // A snapshot page made inert by the browser's own parser (DOMParser runs nothing and loads
-// nothing): no scripts, frames, plugins or event handlers, no resource from outside the file.
+// nothing): no scripts, frames, plugins or event handlers, no resource from outside the file
+// (sources, styles and stylesheets that would fetch one).
 // The frame is sandboxed as well; this keeps it from even trying (each try is a console error).
 const ACTIVE = "script, iframe, frame, object, embed, applet, portal, link, base, meta[http-equiv]";
 const FETCHING = new Set(["src", "srcset", "poster", "background", "data", "action", "formaction", "href", "xlink:href"]);
+const EXTERNAL_CSS = /@import|url\(\s*['"]?\s*(?!data:|#)/i; // a stylesheet or style fetching from outside
 
 function inertPage(body) {
   const doc = new DOMParser().parseFromString(`${SNAPSHOTS.head}${body}</body></html>`, "text/html");
   for (const node of doc.querySelectorAll(ACTIVE)) node.remove();
+  for (const node of doc.querySelectorAll("style")) if (EXTERNAL_CSS.test(node.textContent)) node.remove();
   for (const node of doc.querySelectorAll("*")) {
     for (const { name, value } of [...node.attributes]) {
       const n = name.toLowerCase();
       const link = node.localName === "a" && n === "href"; // following a link is the reader's choice
-      if (n.startsWith("on") || (FETCHING.has(n) && !link && !/^\s*(data:|#)/i.test(value))) node.removeAttribute(name);
+      const fetching = FETCHING.has(n) && !link && !/^\s*(data:|#)/i.test(value);
+      if (n.startsWith("on") || fetching || (n === "style" && EXTERNAL_CSS.test(value))) node.removeAttribute(name);
     }
   }
   return `<!DOCTYPE html>\n${doc.documentElement.outerHTML}`;

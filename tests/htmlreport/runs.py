@@ -38,7 +38,10 @@ def notebook(path: Path, lr: float, extra: str = "") -> Path:
         nbformat.v4.new_code_cell("import pandas as pd\npd.DataFrame({'a': [1, 2]})", execution_count=3,
                                   outputs=[nbformat.v4.new_output("execute_result", execution_count=3, data={
                                       "text/html": "<table><tr><th>a</th></tr><tr><td>1</td></tr></table>"
-                                                   "<script>document.title='pwned'</script>",
+                                                   "<script>document.title='pwned'</script>"
+                                                   "<img src='https://example.com/pixel.png' alt='pixel'>"
+                                                   "<div style='background: url(https://example.com/bg.png)'>bg</div>"
+                                                   "<style>@import url('https://example.com/x.css');</style>",
                                       "text/plain": "   a\n0  1"})]),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
