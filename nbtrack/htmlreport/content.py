@@ -118,7 +118,9 @@ def run_section(run: Run, redactor: Redactor, params: dict[str, Any],
         "params": [{"key": k, "value": v} for k, v in sorted(params.items())],
         "metrics": metric_summary(run),
         "groups": metric_groups(sorted(series)),
-        "curves": {chart["key"]: chart["lines"][0] for chart in curves if chart["lines"]},
+        # `reduced`: drawn from the min/max of buckets (non-finite points are skipped, not reduced)
+        "curves": {chart["key"]: {**chart["lines"][0], "reduced": chart["lines"][0]["count"] > 2 * POINTS}
+                   for chart in curves if chart["lines"]},
         "confusion": confusion_views(run.records_of("confusion")),
         "data": [{k: d.get(k) for k in ("path", "sha256", "files", "bytes")} | {"time": iso(d.get("time"))}
                  for d in state.data],

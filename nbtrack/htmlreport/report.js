@@ -126,7 +126,7 @@ function metricsPart(box, run, views) {
         detail: run.curves[k].step.length ? `step ${formatNumber(run.curves[k].step[0])}` : "" })) }));
       continue;
     }
-    const long = keys.filter((k) => run.curves[k].count > run.curves[k].value.length);
+    const long = keys.filter((k) => run.curves[k].reduced);
     views.push(lineChart(grid, {
       title: group.title, xLabel: "step", yLabel: group.title, height: 220,
       series: keys.map((k, i) => ({ key: k, label: k, x: run.curves[k].step, y: run.curves[k].value, color: i })),

@@ -123,6 +123,8 @@ def test_one_run_report_renders_offline_with_every_section(browser: Browser, rep
     assert json.loads(loss.get_attribute("data-series")) == ["loss", "val_loss"]
     assert set(legend(loss)) == {"step", "loss", "val_loss"}
     assert run.locator('.nbw-tile[data-title="final_acc"] .nbw-tile-value').inner_text() == "1"
+    assert loss.locator(".nbw-chart-note").inner_text() == ""  # 300 points: every one drawn
+    assert json.loads(loss.get_attribute("data-drawn")) == {"loss": 300, "val_loss": 300}
     hover_and_zoom(browser, loss, "loss")
     # confusion matrices with their step slider
     cm = run.locator(".rp-confusion")
@@ -201,4 +203,7 @@ def test_ten_runs_of_100k_points_stay_under_5_mb(browser: Browser, tmp_path: Pat
     drawn = json.loads(loss.get_attribute("data-drawn"))
     assert len(drawn) == 10 and all(500 < count <= 1200 for count in drawn.values()), drawn
     assert "100,000 points" in loss.locator(".nbw-chart-note").inner_text()
+    own = browser.page.locator('article.rp-run .nbw-chart[data-title="loss"]').first
+    assert "loss: 100,000 points" in own.locator(".nbw-chart-note").inner_text()
+    assert 500 < json.loads(own.get_attribute("data-drawn"))["loss"] <= 1200
     assert_clean(browser, requested, path)
