@@ -174,9 +174,13 @@ def test_comparison_report_overlays_runs_and_shows_the_hostile_name_as_text(brow
     shoot(browser, path, "report-compare")
 
 
-def test_planted_secrets_are_not_in_the_file(reports: dict[str, Path]) -> None:
+def test_planted_secrets_and_cdn_scripts_are_not_in_the_file(reports: dict[str, Path]) -> None:
+    """(planted fault: nbconvert's lab template as it is, which loads require.js and MathJax
+    from a CDN)"""
     for path in reports.values():
         text = path.read_text()
+        assert not re.search(r"(?i)<script[^>]+src=|cdnjs|unpkg|jsdelivr|require\.min\.js|mathjax", text)
+        assert len(re.findall(r"<script[ >]", text)) == 3  # the two JSON blocks and the one script
         assert CELL_TOKEN not in text, path.name
         assert PARAM_KEY not in text, path.name
         assert "[REDACTED]" in text
