@@ -4,10 +4,12 @@ widgets' (a legend naming the series, hover values, zoom); the confusion matrix 
 notebook snapshot shows nbconvert's cells with nothing active; a hostile run name is text; the
 planted secrets are not in the file; and a report of 10 runs of 100,000 points stays under 5 MB.
 
-Planted faults each test catches: an external <script src> in the page (request attempted);
-the report's own script missing from the CSP hash (console error, nothing drawn); a run name
-put in with innerHTML (an <img> element, a dialog); params written without redaction (the
-param secret in the file); curves not downsampled (the 10 x 100k report grows past 5 MB).
+Planted faults, each made for real and caught: an external <script src> in the page (a CSP
+console error); the script's hash wrong in the CSP (nothing drawn); a run name put in with
+innerHTML (an <img> element instead of text); params not redacted (the param secret in the
+file); curves not downsampled (49 MB for 10 x 100k); snapshot outputs' external images, styles
+and stylesheets kept (CSP console errors); nbconvert's lab template with its require.js and
+MathJax scripts (a CDN reference in the file).
 """
 
 from __future__ import annotations
