@@ -15,7 +15,6 @@ from nbtrack.api import as_store, get_run
 from nbtrack.cli.format import printable
 from nbtrack.cli.registry import command
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
-from nbtrack.replay.report import render
 
 
 def parse_value(text: str) -> Any:
@@ -42,6 +41,9 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=("current", "recreate"), default="current",
                    help="current: this environment (differences are listed); recreate: a virtual "
                         "environment of the recorded packages, cached by its hash")
+    p.add_argument("--data", choices=("current", "recorded"), default="current",
+                   help="current: the data on disk now (differences are reported); recorded: the data "
+                        "versions the run stored, written out and handed to the notebook")
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -74,6 +76,7 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
+    from nbtrack.replay.report import render  # nbformat: imported by the replay only, not by every command
     from nbtrack.replay.runner import check_parameters, owner_warning, replay
 
     parameters = {name: parse_value(value) for name, value in args.parameter}
@@ -85,8 +88,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if warning and not _confirmed(warning):
         return 2
     try:
-        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, cwd=args.cwd,
-                        out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store, yes=True,
+        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
+                        cwd=args.cwd, out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing,
+                        store=store, yes=True,
                         progress_bar=not args.no_progress and not args.json, rng=args.rng,
                         check_determinism=args.check_determinism,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))

@@ -3,7 +3,6 @@ handlers parse a request, call one of these (in a worker thread) and send what i
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -19,17 +18,6 @@ from nbtrack.server.paths import NotFound
 from nbtrack.store.store import Store
 
 MAX_PAGE = 1000
-
-
-def json_ready(value: Any) -> Any:
-    """`value` with every non-finite float (NaN, ±inf) as None: browsers' JSON.parse rejects them."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    return value
 
 
 def runs_page(
@@ -58,7 +46,8 @@ def run_detail(run: Run) -> dict[str, Any]:
     detail.update(
         notes=[{"time": iso(n.get("time")), "text": n.get("text", "")} for n in state.notes],
         artifacts=[{k: a.get(k) for k in ("name", "size", "sha256", "kind")} for a in state.artifacts],
-        data=[{k: d.get(k) for k in ("path", "sha256", "files", "bytes")} for d in state.data],
+        data=[{k: d.get(k) for k in ("path", "sha256", "files", "bytes", "name", "version")} for d in state.data],
+        models=[{k: m.get(k) for k in ("name", "version", "ref")} for m in run.models],  # registered from it
         warnings=[{k: w.get(k) for k in ("kind", "message", "cells")} for w in state.warnings],
         snapshots=[{"index": s["index"], "time": iso(s.get("time")), "reason": s.get("reason", "")}
                    for s in state.snapshots],
