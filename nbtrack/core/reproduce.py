@@ -30,6 +30,7 @@ from typing import Any
 from nbtrack.core.images import alike
 from nbtrack.core.nbjson import multiline
 from nbtrack.core.outputs import is_own, merge_streams
+from nbtrack.core.snapshot import without_widget_views
 
 IDENTICAL, WITHIN, DIFFERENT = "identical", "within tolerance", "different"
 NOT_RUN, NO_ORIGINAL = "not run", "no original"  # cells outside the verdict or failing it
@@ -38,7 +39,6 @@ EXIT_CODES = {REPRODUCED: 0, REPRODUCED_WITHIN: 0, DIFFERS: 1, FAILED: 3}
 DEFAULT_TOLERANCE = 1e-6
 ABS_ZERO = 1e-12  # numbers this close to zero count as zero (a relative tolerance cannot)
 
-_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _RICH_ORDER = ("text/plain", "text/markdown", "text/html", "text/latex", "application/json", "image/svg+xml")
 _OBJECT_REPR = re.compile(r"^<[\w.]+ object(?: at [^>]*)?>$")
 
@@ -126,8 +126,9 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
     last_stream: str | None = None
     # widget views and nbtrack's own displays are no results; between two results, stdout and
     # stderr are each read whole, however they were interleaved in time
-    outputs = merge_streams([dict(o) for o in outputs
-                             if _WIDGET_MIME not in (o.get("data") or {}) and not is_own(dict(o))])
+    # widget views as the store keeps them, on both sides: their text and fallback image
+    outputs = merge_streams([o for o in (without_widget_views(dict(o)) for o in outputs if not is_own(dict(o)))
+                             if o is not None])
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream":
@@ -143,8 +144,6 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
             last_stream = name
             continue
         data = output.get("data") or {}
-        if _WIDGET_MIME in data:
-            continue  # a live view: nothing to compare, and no break between streams
         last_stream = None
         if kind in ("execute_result", "display_data"):
             rich = _rich_text(data)

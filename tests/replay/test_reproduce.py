@@ -79,25 +79,31 @@ def test_numbers_within_relative_tolerance() -> None:
 
 
 def widget_view(model_id: str, own: bool = False) -> dict:
-    """A widget's display as the store keeps it and as papermill writes it: the full bundle
-    (its plain-text repr and the view with a model id that is new in every kernel)."""
+    """A widget's display as papermill writes it: the full bundle (its plain-text repr, a
+    fallback image, the view with a model id that is new in every kernel)."""
     view = {"version_major": 2, "version_minor": 0, "model_id": model_id}
     metadata = {"nbtrack": {"own": "live"}} if own else {}
     return {"output_type": "display_data", "metadata": metadata,
-            "data": {"text/plain": "IntSlider(value=3)", "application/vnd.jupyter.widget-view+json": view}}
+            "data": {"text/plain": "Canvas(toolbar=Toolbar())", "image/png": "iVBORw0KGgo=",
+                     "application/vnd.jupyter.widget-view+json": view}}
 
 
-def test_outputs_merge_streams_resolve_carriage_returns_and_treat_widgets_alike() -> None:
-    # the stored original: one stdout output per stretch between displays (``merge_streams``)
-    original = [stream("a\nb\n"), widget_view("8f1c0a9e2b3d4c5e6f708192a3b4c5d6"),
-                widget_view("0a0b", own=True), stream("step 1\rstep 2\n")]
-    # the replay as papermill wrote it: streams in pieces, other model ids, no own chart
+def test_widgets_compare_as_the_store_keeps_them_on_both_sides() -> None:
+    from nbtrack.core.snapshot import strip_widgets
+
+    # the original as the store keeps it: streams merged between displays, widget views and
+    # nbtrack's own chart stripped (the widget's text and fallback image stay)
+    cells = [{"cell_type": "code", "source": "show()", "metadata": {}, "execution_count": 1, "outputs": [
+        stream("a\nb\n"), widget_view("8f1c0a9e2b3d4c5e6f708192a3b4c5d6"), widget_view("0a0b", own=True),
+        stream("step 1\rstep 2\n")]}]
+    original = strip_widgets({"cells": cells, "metadata": {}})["cells"][0]["outputs"]
+    assert all("application/vnd.jupyter.widget-view+json" not in (o.get("data") or {}) for o in original)
+    # the replay as papermill wrote it: streams in pieces, another model id, the own chart
     replayed = [stream("a\n"), stream("b\n"), widget_view("77aa66bb55cc44dd33ee22ff11009988"),
-                stream("step 1\r"), stream("step 2\n")]
-    assert comparable_outputs(original) == comparable_outputs(replayed) == ["[stdout]\na\nb\nstep 2\n"]
+                widget_view("0c0d", own=True), stream("step 1\r"), stream("step 2\n")]
+    assert comparable_outputs(original) == comparable_outputs(replayed)
     assert compare_outputs(original, replayed, 1e-6) == (IDENTICAL, [])
-    assert compare_outputs(original, [stream("a\nb\n"), widget_view("77aa"), stream("step 3\n")], 1e-6)[0] \
-        == DIFFERENT
+    assert compare_outputs(original, [stream("a\nb\n"), stream("step 2\n")], 1e-6)[0] == DIFFERENT  # widget gone
 
 
 def png(size: tuple[int, int], dots: int = 0) -> str:
