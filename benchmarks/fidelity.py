@@ -134,6 +134,25 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def measure(quick: bool = False) -> list[Any]:
+    """Rows for ``benchmarks/run.py``: the fast subset (quick) or the whole corpus. Needs the
+    corpus packages (an ImportError, reported as not measured, without them)."""
+    from benchmarks._common import Row
+
+    for module in ("sklearn", "statsmodels", "matplotlib"):
+        __import__(module)
+    result = summary(measure_entries(entries("fast" if quick else None), "restored", False, say=lambda line: None))
+    note = f"{result['notebooks']} corpus notebooks, random state restored"
+    return [
+        Row("fidelity", "not reproduced", "%", round(100 - result["reproduced_pct"], 1), target="<= 5 %",
+            met=result["reproduced_pct"] >= 95, note=note),
+        Row("fidelity", "false differences", "cells", result["false_differences"], target="0",
+            met=result["false_differences"] == 0, note="cells differing where two plain executions agree"),
+        Row("fidelity", "differences without a cause", "%", round(100 - result["caused_pct"], 1), target="0 %",
+            met=result["caused_pct"] == 100.0),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subset", help="a manifest subset (e.g. fast)")
