@@ -30,7 +30,7 @@ TIMING, RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN = "timing", "randomness", "data",
 CAUSES = (INCOMPLETE, SECRET, ORDER, PARAMETERS, TIMING, RANDOMNESS, DATA, ENVIRONMENT, UNKNOWN)
 
 _TIMING = re.compile(
-    r"%%?timeit\b|%%?time\b|\btime(?:it)?\.\w+\(|\bperf_counter|\bprocess_time|\bmonotonic\(|\bdatetime\.now\(|"
+    r"%%?timeit\b|%%?time\b|\btime(?:it)?\.\w+\(|\btimeit\(|\bperf_counter|\bprocess_time|\bmonotonic\(|\bdatetime\.now\(|"
     r"\bdatetime\.today\(|\btqdm\b|\bdefault_timer\b|\btime\(\)|\belapsed\b|\bTimer\("
 )
 _TIMED_TEXT = re.compile(r"<duration>|<rate>|<time>|\bseconds?\b|\bsec\b|\btook\b|\belapsed\b|\bper loop\b")
