@@ -50,6 +50,7 @@ class RunRow:
     notebook: str | None = None
     kernel_id: str | None = None
     replay_of: str | None = None
+    sweep: str | None = None
 
     @classmethod
     def from_summary(cls, fields: Mapping[str, Any], now: float) -> RunRow:
@@ -63,6 +64,7 @@ class RunRow:
             started=started, ended=ended, duration=max(end - started, 0.0), tags=list(fields["tags"]),
             params=dict(fields["params"]), metrics=dict(fields["metrics"]), notes=list(fields["notes"]),
             notebook=fields.get("notebook"), kernel_id=fields.get("kernel_id"), replay_of=fields.get("replay_of"),
+            sweep=fields.get("sweep"),
         )
 
     @property
@@ -77,6 +79,7 @@ class RunRow:
             "id": self.id, "name": self.name, "status": self.status, "user": self.user, "host": self.host,
             "start": self.start, "duration": self.duration, "tags": self.tags, "notes": self.notes,
             "notebook": self.notebook, "replay_of": self.replay_of, "params": self.params, "metrics": self.metrics,
+            "sweep": self.sweep,
         }
         for key, value in self.params.items():
             flat[f"params.{key}"] = value
@@ -91,7 +94,7 @@ class RunRow:
             "id": self.id, "name": self.name, "status": self.status, "user": self.user, "host": self.host,
             "start": self.start, "duration": self.duration, "tags": list(self.tags), "params": dict(self.params),
             "metrics": {k: dict(v) for k, v in self.metrics.items()}, "notes": list(self.notes),
-            "notebook": self.notebook, "replay_of": self.replay_of,
+            "notebook": self.notebook, "replay_of": self.replay_of, "sweep": self.sweep,
         }
 
 

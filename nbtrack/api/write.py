@@ -26,6 +26,7 @@ from nbtrack.core.identity import host_fields
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED, FINISHED, RUNNING
 from nbtrack.core.run import ActiveRun
+from nbtrack.core.sweep_state import ENV_SWEEP, run_header_fields
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store, open_store
 
@@ -68,13 +69,16 @@ def start(
                           stacklevel=user_stacklevel())
             _active.finish(FINISHED)
         target = store if isinstance(store, Store) else open_store(store)
+        trial, trial_tags = run_header_fields(os.environ.get(ENV_SWEEP))  # a sweep's trial: its sweep
+        given = [str(t) for t in ([tags] if isinstance(tags, str) else tags)]
         fields = {
             "name": name or "",
-            "tags": [str(t) for t in ([tags] if isinstance(tags, str) else tags)],
+            "tags": given + [t for t in trial_tags if t not in given],
             "note": note,
             "cwd": os.getcwd(),
             "replay_of": os.environ.get(ENV_REPLAY_OF) or None,
             **host_fields(),
+            **trial,
             **header,
         }
         run = ActiveRun(

@@ -1,7 +1,7 @@
 """The ``nbtrack`` command: thin verbs over the same API the notebook uses.
 
 Each verb is defined once, in the module of its topic: ``runs`` (runs, show, diff),
-``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay`` and ``demo``.
+``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay``, ``sweep`` and ``demo``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from nbtrack.cli import demo, maintenance, replay, runs, share  # noqa: F401 - each registers its verbs
+from nbtrack.cli import demo, maintenance, replay, runs, share, sweep  # noqa: F401 - each registers its verbs
 from nbtrack.cli.format import printable
 from nbtrack.cli.registry import COMMANDS
 from nbtrack.core.filters import FilterError

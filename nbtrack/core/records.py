@@ -12,7 +12,8 @@ write-once objects beside the log (``Store.annotate``).
 kind           fields
 =============  ============================================================================
 run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, notebook,
-               kernel_id, kernel_name, replay_of, heartbeat (seconds), format
+               kernel_id, kernel_name, replay_of, heartbeat (seconds), format; a sweep's
+               trial also sweep, trial, attempt (``core.sweep_state``)
 metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
 params         values: {name: JSON value}
 note           text, user (annotations)
@@ -71,6 +72,9 @@ class RunHeader(TypedDict, total=False):
     kernel_id: str
     kernel_name: str
     replay_of: str
+    sweep: str
+    trial: int
+    attempt: str
 
 
 def run_header(run_id: str, heartbeat: float, fields: Mapping[str, Any], ts: float | None = None) -> RunHeader:

@@ -20,7 +20,7 @@ the API (so the server's token, ``Authorization: token ...``, works from scripts
 
 An append skips the bytes the log already holds at N when they match (a retried append), and is
 refused with 409 when they differ or N is past the end. Keys are confined to the store's layout
-(``runs/``, ``notes/``, ``blobs/``, the marker).
+(``runs/``, ``notes/``, ``blobs/``, ``sweeps/``, the marker).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from nbtrack.store.backend import Backend
 from nbtrack.store.keys import MARKER
 
 KEY = r"(?P<key>.+)"
-WRITABLE_PREFIXES = ("runs/", "notes/", "blobs/")
+WRITABLE_PREFIXES = ("runs/", "notes/", "blobs/", "sweeps/")  # sweeps/: write-once sweep events
 DELETABLE_PREFIXES = ("blobs/",)
 
 

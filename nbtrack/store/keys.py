@@ -6,6 +6,7 @@
     runs/<run id>/log         the run's append-only log (one writer: the run's process)
     notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
     blobs/<aa>/<sha256>       content-addressed blobs
+    sweeps/<sweep id>/<id>    a sweep's events (write-once framed records, ``core.sweep_state``)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
 (the store, its index, sync, bundles, the team server's routes) asks this module.
@@ -17,7 +18,7 @@ import re
 
 MARKER = "nbtrack-store.json"
 STORE_FORMAT = 1
-RUNS, NOTES, BLOBS = "runs", "notes", "blobs"
+RUNS, NOTES, BLOBS, SWEEPS = "runs", "notes", "blobs", "sweeps"
 LOG_NAME = "log"
 
 _ID = r"[0-9a-z]{1,64}"
@@ -25,6 +26,7 @@ _LAYOUT = {
     "log": re.compile(rf"{RUNS}/(?P<run>{_ID})/{LOG_NAME}"),
     "note": re.compile(rf"{NOTES}/(?P<run>{_ID})/(?P<note>{_ID})"),
     "blob": re.compile(rf"{BLOBS}/(?P<aa>[0-9a-f]{{2}})/(?P<sha>[0-9a-f]{{64}})"),
+    "sweep": re.compile(rf"{SWEEPS}/(?P<sweep>{_ID})/(?P<event>{_ID})"),
 }
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -47,13 +49,21 @@ def blob_key(sha: str) -> str:
     return f"{BLOBS}/{sha[:2]}/{sha}"
 
 
+def sweep_event_key(sweep_id: str, event_id: str) -> str:
+    return f"{SWEEPS}/{sweep_id}/{event_id}"
+
+
+def sweep_prefix(sweep_id: str | None = None) -> str:
+    return SWEEPS if sweep_id is None else f"{SWEEPS}/{sweep_id}"
+
+
 def run_of(key: str) -> str:
     """The run id in a log or annotation key (``runs/<id>/log``, ``notes/<id>/<note>``)."""
     return key.split("/")[1]
 
 
 def kind_of(key: str) -> str | None:
-    """What `key` is in the layout: ``marker``, ``log``, ``note`` or ``blob``; None when it is
+    """What `key` is in the layout: ``marker``, ``log``, ``note``, ``blob`` or ``sweep``; None when it is
     not a key of the layout at all."""
     if key == MARKER:
         return "marker"

@@ -1,0 +1,227 @@
+"""One trial of a sweep, executed where a worker runs it (a local pool process, a Dask worker).
+
+`run_trial` is the whole of a worker's part; it needs nothing from the machine that started the
+sweep but the store (the task carries the notebook's source and the parameters):
+
+1. If the sweep was cancelled, nothing runs. Attempts of this trial in this session that never
+   reported (their worker died) are recorded as crashed; when they used up the attempts allowed,
+   the trial gives up.
+2. An ``attempt`` event, then the notebook is rebuilt and executed the way replay does it
+   (``nbtrack.replay.build``: parameters injected after the ``parameters`` cell, tracking added
+   when the notebook has none; ``nbtrack.replay.execute``: papermill in a kernel of its own), with
+   ``$NBTRACK_SWEEP`` telling the kernel's run which sweep, trial and attempt it is.
+3. Meanwhile a watcher finds the run the kernel started (``started`` event) and stops the
+   kernel when a ``stop`` event names this attempt (a pruned trial).
+4. A ``result`` event: finished, failed (a cell raised), crashed (the kernel died), pruned or
+   cancelled, with the run's final metric values.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nbtrack.api import Run
+from nbtrack.core.identity import boot_id, effective_status
+from nbtrack.core.ids import new_run_id
+from nbtrack.core.redact import Redactor
+from nbtrack.core.sweep_state import (
+    CANCELLED,
+    CRASHED,
+    ENV_SWEEP,
+    FAILED,
+    FINISHED,
+    PRUNED,
+    RUNNING,
+    event,
+    sweep_tag,
+    trial_environment,
+)
+from nbtrack.replay.build import build
+from nbtrack.replay.execute import Execution, execute
+from nbtrack.replay.runner import failed_run, kernel_exists, recent_runs, record_missing_params, recreated_kernel
+from nbtrack.store.store import Store, open_store
+from nbtrack.sweeps.record import SweepRecord
+
+WATCH_SECONDS = 1.0
+RECREATE = "recreate"
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a worker needs to run one trial (picklable: it travels to Dask workers)."""
+
+    store: str  # URL or path, as every worker opens it
+    sweep: str
+    session: str
+    trial: int
+    params: dict[str, Any]
+    notebook: str  # the notebook's JSON, outputs stripped
+    notebook_path: str  # where it was read (the kernel's folder when it exists on the worker)
+    name: str  # the run's name when the notebook starts no run itself
+    tags: tuple[str, ...] = ()
+    max_attempts: int = 2
+    kernel: str | None = None
+    env: str = "current"  # or "recreate": a virtual environment of `environment`'s packages
+    environment: dict[str, Any] | None = None
+    allow_missing: bool = False
+    cwd: str | None = None
+    out_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    trial: int
+    status: str
+    attempt: str | None = None
+    run: str | None = None
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    host: str = ""
+
+
+def run_trial(task: TrialTask) -> TrialOutcome:
+    """Run `task`'s trial once (see the module doc); never raises for the notebook's faults."""
+    store = open_store(task.store)
+    record = SweepRecord(store, task.sweep)
+    state = record.state()
+    if state.cancelled:
+        return TrialOutcome(task.trial, CANCELLED, error="the sweep was cancelled before this trial started")
+    earlier = state.attempts_in(task.session, task.trial)
+    for attempt in earlier:
+        if attempt.status == RUNNING:
+            record.write(event("result", session=task.session, trial=task.trial, attempt=attempt.id, status=CRASHED,
+                               run=attempt.run, error=f"its worker ({attempt.host}) stopped before the trial ended"))
+    if len(earlier) >= task.max_attempts:
+        last = earlier[-1]
+        return TrialOutcome(task.trial, CRASHED, last.id, last.run, f"gave up after {len(earlier)} attempts")
+    attempt_id = new_run_id()
+    record.write(event("attempt", session=task.session, trial=task.trial, attempt=attempt_id,
+                       params=Redactor.from_environ().mapping(task.params), host=socket.gethostname(),
+                       pid=os.getpid(), boot_id=boot_id()))
+    try:
+        return _attempt(task, store, record, attempt_id)
+    except Exception as exc:  # the worker's own fault (store, build): recorded, then reported
+        error = f"{type(exc).__name__}: {exc}"
+        record.write(event("result", session=task.session, trial=task.trial, attempt=attempt_id, status=FAILED,
+                           error=error))
+        return TrialOutcome(task.trial, FAILED, attempt_id, None, error, host=socket.gethostname())
+
+
+def _attempt(task: TrialTask, store: Store, record: SweepRecord, attempt_id: str) -> TrialOutcome:
+    started = time.time()
+    watcher = _Watcher(store, record, attempt_id, started)
+    try:
+        execution = _execute(task, attempt_id, watcher.stop)
+    finally:
+        watcher.close()
+    run = watcher.find_run()
+    if run is None:
+        header = {"name": task.name, "tags": [*task.tags, sweep_tag(task.sweep)], "sweep": task.sweep,
+                  "trial": task.trial, "attempt": attempt_id}
+        run = Run(store, failed_run(store, header, f"the trial failed before tracking started: {execution.error}"))
+    else:
+        record_missing_params(store, run, task.params)
+        run = Run(store, run.id)  # read again: the kernel has finished writing
+    status = _status(execution, run, watcher.stopped_as)
+    metrics = {key: summary.last for key, summary in run.state.metrics.items()}
+    record.write(event("result", session=task.session, trial=task.trial, attempt=attempt_id, status=status,
+                       run=run.id, error=execution.error, metrics=metrics))
+    return TrialOutcome(task.trial, status, attempt_id, run.id, execution.error, metrics, socket.gethostname())
+
+
+def _status(execution: Execution, run: Run, stopped_as: str | None) -> str:
+    if stopped_as is not None:
+        return stopped_as
+    if execution.error is None:
+        return FINISHED
+    return CRASHED if effective_status(run.state) == CRASHED else FAILED
+
+
+def _folder(task: TrialTask) -> Path:
+    if task.cwd:
+        return Path(task.cwd).resolve()
+    beside = Path(task.notebook_path).parent
+    return beside.resolve() if beside.is_dir() else Path(tempfile.gettempdir())
+
+
+def _execute(task: TrialTask, attempt_id: str, stop: threading.Event) -> Execution:
+    nb = nbformat.reads(task.notebook, as_version=4)
+    source = copy.deepcopy(nb)
+    for cell in source.cells:  # saved outputs are not an original to compare with, nor errors to allow
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    built = build(source, [], lambda sha: [], parameters=task.params, run_name=task.name)
+    folder = _folder(task)
+    out_dir = Path(task.out_dir).resolve() if task.out_dir else folder / "nbtrack-sweeps"
+    output = out_dir / task.sweep / f"trial-{task.trial:03d}-{attempt_id}.ipynb"
+    kernel_env = {k: v for k, v in os.environ.items() if k != "NBTRACK_REPLAY_OF"}
+    kernel_env.update(NBTRACK_STORE=task.store, NBTRACK_NOTEBOOK=str(output),
+                      **{ENV_SWEEP: trial_environment(task.sweep, task.trial, attempt_id, task.tags)})
+    if task.env == RECREATE:
+        sources = [c.source for c in built.nb.cells if c.cell_type == "code"]
+        kernel_name = recreated_kernel(task.environment or {}, sources, task.allow_missing, kernel_env).kernel_name
+    else:
+        wanted = task.kernel or built.nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        kernel_name = wanted if task.kernel or kernel_exists(wanted) else "python3"
+    built.nb.metadata["kernelspec"] = {**built.nb.metadata.get("kernelspec", {}), "name": kernel_name}
+    built.nb.metadata["nbtrack"] = {"sweep": task.sweep, "trial": task.trial, "attempt": attempt_id}
+    return execute(built.nb, output, kernel_name=kernel_name, cwd=folder, env=kernel_env, stop=stop,
+                   source_label=f"nbtrack sweep {task.sweep} trial {task.trial}")
+
+
+class _Watcher:
+    """While a trial runs: finds its run (``started`` event) and sets `stop` when the sweep asks
+    this attempt to stop."""
+
+    def __init__(self, store: Store, record: SweepRecord, attempt_id: str, since: float) -> None:
+        self.store, self.record, self.attempt_id, self.since = store, record, attempt_id, since
+        self.stop = threading.Event()
+        self.stopped_as: str | None = None
+        self.run: Run | None = None
+        self._looked: set[str] = set()  # runs whose header is not this attempt's
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="nbtrack-trial-watcher", daemon=True)
+        self._thread.start()
+
+    def find_run(self) -> Run | None:
+        """The run this attempt's kernel started (looked for once more when not found yet)."""
+        if self.run is None:
+            for run in recent_runs(self.store, self.since):
+                if run.id in self._looked:
+                    continue
+                header = self.store.read_run(run.id, annotations=False).records[:1]
+                if header and header[0].get("attempt") == self.attempt_id:
+                    self.run = run
+                    break
+                if header:
+                    self._looked.add(run.id)
+        return self.run
+
+    def _watch(self) -> None:
+        announced = False
+        while not self._done.wait(WATCH_SECONDS):
+            try:
+                if not announced and self.find_run() is not None:
+                    self.record.write(event("started", attempt=self.attempt_id, run=self.run.id))  # type: ignore[union-attr]
+                    announced = True
+                state = self.record.state()
+                attempt = state.attempts.get(self.attempt_id)
+                if attempt is not None and attempt.stopping and not self.stop.is_set():
+                    self.stopped_as = PRUNED if attempt.stopping == PRUNED else CANCELLED
+                    self.stop.set()
+            except Exception:  # a store hiccup: look again next time
+                continue
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
