@@ -97,6 +97,7 @@ class Driver:
         self.outcomes: dict[int, TrialOutcome] = {}
         self.cancelling = False
         self._waiting_said = False
+        self._crashes: set[str] = set()
 
     def run(self) -> SweepState:
         self.record.write(event("launch", session=self.session, executor=self.executor.name,
@@ -160,6 +161,7 @@ class Driver:
                 if attempt.status == RUNNING:
                     self.record.write(event("result", session=self.session, trial=index, attempt=attempt.id,
                                             status=CRASHED, run=attempt.run, error=outcome.error))
+                    self._crashes.add(attempt.id)
             used = max(self.tries[index], len(attempts))
             if not self.cancelling and used < self.template.max_attempts:
                 self.say(f"trial {index} crashed ({outcome.error}): retrying it "
@@ -173,8 +175,13 @@ class Driver:
         state = self.record.state()
         if state.cancelled and not self.cancelling:
             self._cancel("the sweep was cancelled")
-        for attempt in self.search.to_stop(state):
-            self.record.write(event("stop", attempt=attempt, reason="pruned"))
+        for attempt in state.attempts.values():  # retried by the executor itself (Dask reschedules)
+            if attempt.session == self.session and attempt.status == CRASHED and attempt.id not in self._crashes:
+                self._crashes.add(attempt.id)
+                self.say(f"trial {attempt.trial}: an attempt crashed (run {attempt.run or 'not started'}: "
+                         f"{attempt.error})")
+        for attempt_id in self.search.to_stop(state):
+            self.record.write(event("stop", attempt=attempt_id, reason="pruned"))
         self.on_progress(state)
 
     def _cancel(self, why: str) -> None:

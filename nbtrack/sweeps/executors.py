@@ -119,7 +119,8 @@ class DaskCluster:
         from distributed import wait
 
         try:
-            done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+            with self.client.as_current():  # `wait` asks for the current client
+                done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
             return set()
         return set(done)

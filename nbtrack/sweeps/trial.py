@@ -111,7 +111,7 @@ def run_trial(task: TrialTask) -> TrialOutcome:
     try:
         return _attempt(task, store, record, attempt_id)
     except Exception as exc:  # the worker's own fault (store, build): recorded, then reported
-        error = f"{type(exc).__name__}: {exc}"
+        error = Redactor.from_environ().text(f"{type(exc).__name__}: {exc}")
         record.write(event("result", session=task.session, trial=task.trial, attempt=attempt_id, status=FAILED,
                            error=error))
         return TrialOutcome(task.trial, FAILED, attempt_id, None, error, host=socket.gethostname())
@@ -134,9 +134,10 @@ def _attempt(task: TrialTask, store: Store, record: SweepRecord, attempt_id: str
         run = Run(store, run.id)  # read again: the kernel has finished writing
     status = _status(execution, run, watcher.stopped_as)
     metrics = {key: summary.last for key, summary in run.state.metrics.items()}
+    error = Redactor.from_environ().text(execution.error) if execution.error else None
     record.write(event("result", session=task.session, trial=task.trial, attempt=attempt_id, status=status,
-                       run=run.id, error=execution.error, metrics=metrics))
-    return TrialOutcome(task.trial, status, attempt_id, run.id, execution.error, metrics, socket.gethostname())
+                       run=run.id, error=error, metrics=metrics))
+    return TrialOutcome(task.trial, status, attempt_id, run.id, error, metrics, socket.gethostname())
 
 
 def _status(execution: Execution, run: Run, stopped_as: str | None) -> str:
