@@ -99,14 +99,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def batch_replay(args: argparse.Namespace) -> int:
     """``--filter``: every matching run replayed at once; one table; the worst exit code."""
-    from nbtrack.replay.runner import owner_warning, store_location
-    from nbtrack.sweeps.batch import ReplayTask, replay_batch, replayable
+    from nbtrack.replay.runner import store_location
     from nbtrack.sweeps.executors import ExecutorError, connect
 
     if args.parameter or args.raw_parameter or args.out or args.cwd:
         print("nbtrack: a batch replay takes no -p/-r/--out/--cwd: each run replays as recorded", file=sys.stderr)
         return 2
     store = as_store(args.store)
+    location = store_location(args.store, store)
+    try:
+        executor = connect(args.cluster, args.workers, location, args.shared_folder)
+    except ExecutorError as exc:
+        print(f"nbtrack: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    try:
+        return _replay_all(args, store, location, executor)
+    finally:
+        executor.close()
+
+
+def _replay_all(args: argparse.Namespace, store: Any, location: str, executor: Any) -> int:
+    from nbtrack.replay.runner import owner_warning
+    from nbtrack.sweeps.batch import ReplayTask, replay_batch, replayable
+
     runs, notes = replayable(store, args.filter)
     for note in notes:
         print(f"nbtrack: {printable(note)}", file=sys.stderr)
@@ -119,12 +134,6 @@ def batch_replay(args: argparse.Namespace) -> int:
             print(f"nbtrack: {printable(warning)}", file=sys.stderr)
         print("nbtrack: pass --yes to replay other users' runs", file=sys.stderr)
         return 2
-    location = store_location(args.store, store)
-    try:
-        executor = connect(args.cluster, args.workers, location, args.shared_folder)
-    except ExecutorError as exc:
-        print(f"nbtrack: {printable(str(exc))}", file=sys.stderr)
-        return 2
     print(f"nbtrack: replaying {len(runs)} runs on {executor.name} ({executor.slots()} at once)", file=sys.stderr)
     tasks = [ReplayTask(location, run.id, order=args.order, kernel=args.kernel, env=args.env,
                         allow_missing=args.allow_missing, tolerance=args.tolerance) for run in runs]
@@ -133,10 +142,7 @@ def batch_replay(args: argparse.Namespace) -> int:
         if not args.no_progress and not args.json:
             print(f"nbtrack: {done}/{total} {row.run} {row.verdict}", file=sys.stderr, flush=True)
 
-    try:
-        found = replay_batch(executor, tasks, progress)
-    finally:
-        executor.close()
+    found = replay_batch(executor, tasks, progress)
     if args.json:
         print(json.dumps([{**row.__dict__, "exit_code": row.exit_code} for row in found]))
     else:
