@@ -11,6 +11,9 @@ trial takes a couple of seconds, mostly the kernel's start) runs 16 times with 1
   loopback, started first, their first import of nbtrack done before timing); the store is a
   local folder given as shared (every process is on this machine).
 
+Each configuration runs once per round (2 rounds, the second in reverse order) and the median is
+kept: the load of a shared machine drifts, and alternating spreads the drift over all of them.
+
 Figures: trials per minute of each; the per-trial overhead of a sequential sweep (one local
 process) over plain papermill (target < 10 %); the speed-up of 2 Dask workers over 1 (target
 >= 1.8x: two trials at once on two cores). Every kernel is a process of its own, so the machine's
@@ -29,6 +32,7 @@ from benchmarks._common import Row, lt, main, pick, run_isolated, scratch_dir
 
 NAME = "sweep"
 TRIALS = 16
+ROUNDS = 2
 CELLS = 3
 
 
@@ -49,51 +53,64 @@ def _notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def _throughput_case(trials: int) -> dict[str, Any]:
+def _throughput_case(trials: int, rounds: int) -> dict[str, Any]:
+    """Every configuration once per round, in reverse order every other round (the machine's load
+    drifts: alternating spreads it over them); the median of the rounds per configuration."""
+    import statistics
+
     import papermill
 
     import nbtrack
     from tests.servers import start_dask_cluster
 
-    found: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    times: dict[str, list[float]] = {}
+    loads = [os.getloadavg()[0]]
     with scratch_dir() as folder:
         os.environ["NBTRACK_INDEX_DIR"] = str(folder / "index")
         source = folder / "bench.ipynb"
         _notebook(source)
-        plain_store = folder / "plain-store"
-        started = time.perf_counter()
-        for seed in range(trials):
-            out = folder / f"plain-{seed}.ipynb"
-            os.environ.update(NBTRACK_STORE=str(plain_store), NBTRACK_NOTEBOOK=str(out))
-            papermill.execute_notebook(str(source), str(out), parameters={"seed": seed}, kernel_name="python3",
-                                       cwd=str(folder), progress_bar=False)
-        found["plain_s"] = time.perf_counter() - started
-        for name in ("NBTRACK_STORE", "NBTRACK_NOTEBOOK"):
-            del os.environ[name]
+        clusters = {n: start_dask_cluster(folder, workers=n, env={"NBTRACK_INDEX_DIR": str(folder / f"windex{n}")})
+                    for n in (1, 2)}
+        try:
+            from distributed import Client
 
-        def sweep(label: str, **where: Any) -> None:
-            store = folder / f"{label}-store"
-            started = time.perf_counter()
-            swept = nbtrack.sweep(source, {"seed": list(range(trials))}, store=str(store), progress=False,
-                                  cwd=folder, out=folder / label, **where)
-            found[f"{label}_s"] = time.perf_counter() - started
-            if swept.status != "finished":
-                raise RuntimeError(f"{label}: the sweep ended {swept.status}: {swept.trials.to_dict('records')}")
-
-        sweep("local1", workers=1)
-        sweep("local2", workers=2)
-        for workers in (1, 2):
-            cluster = start_dask_cluster(folder, workers=workers, env={"NBTRACK_INDEX_DIR": str(folder / "windex")})
-            try:
-                from distributed import Client
-
-                with Client(cluster.address) as client:  # each worker imports what a trial needs, untimed
+            for cluster in clusters.values():  # each worker imports what a trial needs, untimed
+                with Client(cluster.address) as client:
                     client.run(lambda: __import__("nbtrack.sweeps.trial"))
-                sweep(f"dask{workers}", cluster=cluster.address, shared_folder=True)
-            finally:
+
+            def plain(label: str) -> None:
+                (folder / label).mkdir()
+                for seed in range(trials):
+                    out = folder / label / f"plain-{seed}.ipynb"
+                    os.environ.update(NBTRACK_STORE=str(folder / f"{label}-store"), NBTRACK_NOTEBOOK=str(out))
+                    papermill.execute_notebook(str(source), str(out), parameters={"seed": seed},
+                                               kernel_name="python3", cwd=str(folder), progress_bar=False)
+                for name in ("NBTRACK_STORE", "NBTRACK_NOTEBOOK"):
+                    del os.environ[name]
+
+            def sweep(label: str, **where: Any) -> None:
+                swept = nbtrack.sweep(source, {"seed": list(range(trials))}, store=str(folder / f"{label}-store"),
+                                      progress=False, cwd=folder, out=folder / label, **where)
+                if swept.status != "finished":
+                    raise RuntimeError(f"{label}: the sweep ended {swept.status}: {swept.trials.to_dict('records')}")
+
+            cases = {
+                "plain": plain,
+                "local1": lambda label: sweep(label, workers=1),
+                "local2": lambda label: sweep(label, workers=2),
+                "dask1": lambda label: sweep(label, cluster=clusters[1].address, shared_folder=True),
+                "dask2": lambda label: sweep(label, cluster=clusters[2].address, shared_folder=True),
+            }
+            for round_ in range(rounds):
+                for key in (list(cases) if round_ % 2 == 0 else list(reversed(cases))):
+                    started = time.perf_counter()
+                    cases[key](f"{key}-{round_}")
+                    times.setdefault(key, []).append(time.perf_counter() - started)
+                loads.append(os.getloadavg()[0])
+        finally:
+            for cluster in clusters.values():
                 cluster.stop()
-    found["load_after"] = os.getloadavg()[0]
-    return found
+    return {**{f"{key}_s": statistics.median(values) for key, values in times.items()}, "loads": loads}
 
 
 def _quick_case() -> dict[str, Any]:
@@ -117,7 +134,7 @@ def measure(quick: bool = False) -> list[Row]:
         result = run_isolated("benchmarks.sweep:_quick_case")
         return [Row(NAME, "1000-trial grid: expand and reduce its record (quick: no kernels)", "ms",
                     pick(result, "reduce_s", 1e3), note="quick mode: no trial executed")]
-    result = run_isolated("benchmarks.sweep:_throughput_case", trials=TRIALS, timeout=3600)
+    result = run_isolated("benchmarks.sweep:_throughput_case", trials=TRIALS, rounds=ROUNDS, timeout=3600)
     labels = {"plain": "plain papermill, sequential", "local1": "sweep, local pool of 1",
               "local2": "sweep, local pool of 2", "dask1": "sweep, Dask 1 worker",
               "dask2": "sweep, Dask 2 single-threaded workers"}
@@ -126,10 +143,11 @@ def measure(quick: bool = False) -> list[Row]:
     overhead = None if plain is None or local1 is None else 100 * (local1 - plain) / plain
     dask1, dask2 = seconds["dask1"], seconds["dask2"]
     speedup = None if dask1 is None or dask2 is None else dask1 / dask2
-    load = "" if result is None else f"load average {result['load_before']:.1f} / {result['load_after']:.1f}"
+    load = "" if result is None else "load average " + " / ".join(f"{v:.1f}" for v in result["loads"])
     rows = [Row(NAME, f"{label}: time per trial", "s", seconds[key],
                 note=f"{60 / seconds[key]:.1f} trials/min" if seconds[key] else "") for key, label in labels.items()]
-    rows[0].note += f"; {TRIALS} trials of a {CELLS + 4}-cell tracked notebook, a kernel each; {load} (2 cores)"
+    rows[0].note += (f"; {TRIALS} trials of a {CELLS + 4}-cell tracked notebook, a kernel each; median of "
+                     f"{ROUNDS} rounds in alternating order; {load} (start and after each round; 2 cores)")
     return [
         *rows,
         Row(NAME, "per-trial overhead of a sequential sweep over papermill", "%", overhead, target="< 10 %",

@@ -29,6 +29,7 @@ from nbtrack.core.run import ActiveRun
 from nbtrack.core.sweep_state import ENV_SWEEP, run_header_fields
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store, open_store
+from nbtrack.store.sweeps import announce_run
 
 ENV_REPLAY_OF = "NBTRACK_REPLAY_OF"
 ENV_FLUSH = "NBTRACK_FLUSH_INTERVAL"
@@ -90,6 +91,8 @@ def start(
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
         run.before_finish.append(lambda finishing: lifecycle.call(lifecycle.on_finish, finishing))
+        if trial:
+            _announce_trial_run(target, trial, run.id)
         if params:
             run.log_params(**params)
         _active = run
@@ -97,6 +100,14 @@ def start(
     environment.capture_for(run)
     lifecycle.call(lifecycle.on_start, run)
     return run
+
+
+def _announce_trial_run(target: Store, trial: dict[str, Any], run_id: str) -> None:
+    """A sweep's trial: tell the sweep which run this attempt is (never failing the start)."""
+    try:
+        announce_run(target, trial, run_id)
+    except Exception as exc:  # the worker finds the run from its header then
+        warnings.warn(f"nbtrack: could not tell sweep {trial['sweep']} about run {run_id}: {exc}", stacklevel=3)
 
 
 def user_stacklevel() -> int:

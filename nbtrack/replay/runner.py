@@ -27,6 +27,7 @@ from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED
+from nbtrack.core.redact import Redactor
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
 from nbtrack.replay import envs
@@ -140,8 +141,9 @@ def _record_failure(store: Store, original: Run, notebook: Path, error: str) -> 
 
 def record_missing_params(store: Store, run: Run, parameters: Mapping[str, Any]) -> None:
     """Add the injected `parameters` the kernel did not record itself (e.g. no parameters cell ran
-    under tracking) to `run`, as an annotation."""
-    missing = {k: v for k, v in parameters.items() if run.state.params.get(k) != v}
+    under tracking) to `run`, as an annotation; secret-looking ones masked, as the kernel masks them."""
+    given = Redactor.from_environ().mapping(parameters)
+    missing = {k: v for k, v in given.items() if run.state.params.get(k) != v}
     if missing:
         store.annotate(run.id, records.params(missing))
 

@@ -11,15 +11,15 @@ from tornado import web
 
 from nbtrack.server.handlers import NBTrackHandler
 from nbtrack.store.store import Store
+from nbtrack.store.sweeps import SweepRecord, resolve_sweep, sweep_ids
 from nbtrack.sweeps.progress import progress
-from nbtrack.sweeps.record import SweepRecord, resolve_sweep, sweep_ids
 
 MAX_LISTED = 200
 
 
 def sweep_progress(store: Store, sweep_id: str) -> dict[str, Any]:
     """``GET sweeps/ID``: ``SweepProgress``."""
-    return progress(SweepRecord(store, resolve_sweep(store, sweep_id)).state())
+    return progress(SweepRecord.of(store, resolve_sweep(store, sweep_id)).state())
 
 
 def sweep_list(store: Store, limit: int) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def sweep_list(store: Store, limit: int) -> dict[str, Any]:
     ids = sweep_ids(store)
     listed = []
     for sweep_id in reversed(ids[-limit:]):
-        summary = progress(SweepRecord(store, sweep_id).state())
+        summary = progress(SweepRecord.of(store, sweep_id).state())
         summary.pop("trials")
         listed.append(summary)
     return {"total": len(ids), "sweeps": listed}

@@ -6,10 +6,10 @@ processes or on a Dask cluster; and batch replays on the same executors.
     sweep.trials              # a DataFrame: trial, status, run, params.*, metrics.*
     nbtrack.runs(f"sweep={sweep.id}")
 
-``record`` keeps a sweep in the store (write-once events), ``trial`` runs one trial where a worker
-is, ``executors`` are the local pool and Dask, ``driver`` runs a session, ``search`` is Optuna,
-``progress`` the progress and leaderboard every view reads, ``widget`` the notebook view,
-``batch`` batch replays. Loaded on first use: papermill takes seconds to import.
+The sweep's record is in the store (``nbtrack.store.sweeps``: write-once events); ``trial`` runs
+one trial where a worker is, ``executors`` are the local pool and Dask, ``driver`` runs a
+session, ``search`` is Optuna, ``progress`` the progress and leaderboard every view reads,
+``widget`` the notebook view, ``batch`` batch replays. Loaded on first use: papermill takes seconds to import.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from nbtrack.core.sweep_spec import OPTUNA, Spec, make_spec
 from nbtrack.core.sweep_state import CANCELLING, FINISHED, RUNNING, SweepState, event
 from nbtrack.replay.runner import store_location
 from nbtrack.store.store import Store
+from nbtrack.store.sweeps import SweepRecord, resolve_sweep
 from nbtrack.sweeps.driver import Driver, ListSearch, Say, Search
 from nbtrack.sweeps.executors import Executor, connect
 from nbtrack.sweeps.progress import best_row, progress, trial_rows
-from nbtrack.sweeps.record import SweepRecord, resolve_sweep
 from nbtrack.sweeps.trial import TrialTask
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Sweep:
     id: str
 
     def state(self) -> SweepState:
-        return SweepRecord(self.store, self.id).state()
+        return SweepRecord.of(self.store, self.id).state()
 
     @property
     def status(self) -> str:

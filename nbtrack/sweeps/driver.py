@@ -34,8 +34,8 @@ from nbtrack.core.sweep_state import (
     SweepState,
     event,
 )
+from nbtrack.store.sweeps import SweepRecord
 from nbtrack.sweeps.executors import Executor
-from nbtrack.sweeps.record import SweepRecord
 from nbtrack.sweeps.trial import TrialOutcome, TrialTask, run_trial
 
 POLL_SECONDS = 1.0
@@ -121,7 +121,9 @@ class Driver:
         return state
 
     def _step(self) -> bool:
-        """Start what fits, wait a little for what runs; False when the session is over."""
+        """See what changed (cancelled? trials to prune?), start what fits, wait a little for what
+        runs; False when the session is over."""
+        self._look()
         if not self.cancelling:
             slots = self.executor.slots()
             while len(self.running) < slots and self.search.has_more():
@@ -138,7 +140,6 @@ class Driver:
             time.sleep(self.poll)
         for future in done:
             self._finished(future)
-        self._look()
         return True
 
     def _submit(self, index: int, params: dict[str, Any]) -> None:

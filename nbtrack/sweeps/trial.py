@@ -10,8 +10,8 @@ sweep but the store (the task carries the notebook's source and the parameters):
    (``nbtrack.replay.build``: parameters injected after the ``parameters`` cell, tracking added
    when the notebook has none; ``nbtrack.replay.execute``: papermill in a kernel of its own), with
    ``$NBTRACK_SWEEP`` telling the kernel's run which sweep, trial and attempt it is.
-3. Meanwhile a watcher finds the run the kernel started (``started`` event) and stops the
-   kernel when a ``stop`` event names this attempt (a pruned trial).
+3. The kernel's run names itself to the sweep (a ``started`` event, written where it starts);
+   meanwhile a watcher interrupts the kernel when a ``stop`` event names this attempt.
 4. A ``result`` event: finished, failed (a cell raised), crashed (the kernel died), pruned or
    cancelled, with the run's final metric values.
 """
@@ -50,7 +50,7 @@ from nbtrack.replay.build import build
 from nbtrack.replay.execute import Execution, execute
 from nbtrack.replay.runner import failed_run, kernel_exists, recent_runs, record_missing_params, recreated_kernel
 from nbtrack.store.store import Store, open_store
-from nbtrack.sweeps.record import SweepRecord
+from nbtrack.store.sweeps import SweepRecord
 
 WATCH_SECONDS = 1.0
 RECREATE = "recreate"
@@ -92,7 +92,7 @@ class TrialOutcome:
 def run_trial(task: TrialTask) -> TrialOutcome:
     """Run `task`'s trial once (see the module doc); never raises for the notebook's faults."""
     store = open_store(task.store)
-    record = SweepRecord(store, task.sweep)
+    record = SweepRecord.of(store, task.sweep)
     state = record.state()
     if state.cancelled:
         return TrialOutcome(task.trial, CANCELLED, error="the sweep was cancelled before this trial started")
@@ -119,25 +119,37 @@ def run_trial(task: TrialTask) -> TrialOutcome:
 
 def _attempt(task: TrialTask, store: Store, record: SweepRecord, attempt_id: str) -> TrialOutcome:
     started = time.time()
-    watcher = _Watcher(store, record, attempt_id, started)
+    watcher = _Watcher(record, attempt_id)
     try:
         execution = _execute(task, attempt_id, watcher.stop)
     finally:
         watcher.close()
-    run = watcher.find_run()
+    run = _run_of(store, record, attempt_id, started)
     if run is None:
         header = {"name": task.name, "tags": [*task.tags, sweep_tag(task.sweep)], "sweep": task.sweep,
                   "trial": task.trial, "attempt": attempt_id}
         run = Run(store, failed_run(store, header, f"the trial failed before tracking started: {execution.error}"))
     else:
         record_missing_params(store, run, task.params)
-        run = Run(store, run.id)  # read again: the kernel has finished writing
     status = _status(execution, run, watcher.stopped_as)
     metrics = {key: summary.last for key, summary in run.state.metrics.items()}
     error = Redactor.from_environ().text(execution.error) if execution.error else None
     record.write(event("result", session=task.session, trial=task.trial, attempt=attempt_id, status=status,
                        run=run.id, error=error, metrics=metrics))
     return TrialOutcome(task.trial, status, attempt_id, run.id, error, metrics, socket.gethostname())
+
+
+def _run_of(store: Store, record: SweepRecord, attempt_id: str, since: float) -> Run | None:
+    """The run this attempt's kernel started: named by the kernel's ``started`` event; else (the
+    kernel died before it could write it) the recent run whose header names the attempt."""
+    attempt = record.state().attempts.get(attempt_id)
+    if attempt is not None and attempt.run:
+        return Run(store, attempt.run)
+    for run in recent_runs(store, since):
+        header = store.read_run(run.id, annotations=False).records[:1]
+        if header and header[0].get("attempt") == attempt_id:
+            return run
+    return None
 
 
 def _status(execution: Execution, run: Run, stopped_as: str | None) -> str:
@@ -181,47 +193,27 @@ def _execute(task: TrialTask, attempt_id: str, stop: threading.Event) -> Executi
 
 
 class _Watcher:
-    """While a trial runs: finds its run (``started`` event) and sets `stop` when the sweep asks
-    this attempt to stop."""
+    """While a trial runs: sets `stop` when the sweep asks this attempt to stop (a ``stop`` event:
+    a pruned trial, or a second Ctrl-C)."""
 
-    def __init__(self, store: Store, record: SweepRecord, attempt_id: str, since: float) -> None:
-        self.store, self.record, self.attempt_id, self.since = store, record, attempt_id, since
+    def __init__(self, record: SweepRecord, attempt_id: str) -> None:
+        self.record, self.attempt_id = record, attempt_id
         self.stop = threading.Event()
         self.stopped_as: str | None = None
-        self.run: Run | None = None
-        self._looked: set[str] = set()  # runs whose header is not this attempt's
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="nbtrack-trial-watcher", daemon=True)
         self._thread.start()
 
-    def find_run(self) -> Run | None:
-        """The run this attempt's kernel started (looked for once more when not found yet)."""
-        if self.run is None:
-            for run in recent_runs(self.store, self.since):
-                if run.id in self._looked:
-                    continue
-                header = self.store.read_run(run.id, annotations=False).records[:1]
-                if header and header[0].get("attempt") == self.attempt_id:
-                    self.run = run
-                    break
-                if header:
-                    self._looked.add(run.id)
-        return self.run
-
     def _watch(self) -> None:
-        announced = False
         while not self._done.wait(WATCH_SECONDS):
             try:
-                if not announced and self.find_run() is not None:
-                    self.record.write(event("started", attempt=self.attempt_id, run=self.run.id))  # type: ignore[union-attr]
-                    announced = True
-                state = self.record.state()
-                attempt = state.attempts.get(self.attempt_id)
-                if attempt is not None and attempt.stopping and not self.stop.is_set():
-                    self.stopped_as = PRUNED if attempt.stopping == PRUNED else CANCELLED
-                    self.stop.set()
+                attempt = self.record.state().attempts.get(self.attempt_id)
             except Exception:  # a store hiccup: look again next time
                 continue
+            if attempt is not None and attempt.stopping:
+                self.stopped_as = PRUNED if attempt.stopping == PRUNED else CANCELLED
+                self.stop.set()
+                return
 
     def close(self) -> None:
         self._done.set()

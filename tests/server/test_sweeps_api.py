@@ -8,7 +8,7 @@ from typing import Any
 from nbtrack.core.sweep_spec import make_spec, parse_dimension
 from nbtrack.core.sweep_state import event
 from nbtrack.store.store import Store
-from nbtrack.sweeps.record import SweepRecord
+from nbtrack.store.sweeps import SweepRecord
 from tests.server.conftest import json_body, write_run
 
 HOSTILE = "<img src=x onerror=alert(1)>"

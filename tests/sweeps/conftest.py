@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from nbtrack.store.store import Store, open_store
-from nbtrack.sweeps.record import SweepRecord, sweep_ids
+from nbtrack.store.sweeps import SweepRecord, sweep_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "tests" / "notebooks" / "sweep_digits.ipynb"  # SGD on digits: params alpha, epochs, seed, pause

@@ -111,3 +111,24 @@ def test_a_notebook_without_parameters_cell_or_tracking_is_still_one_run_per_tri
     trials = progress_of(result)["trials"]
     assert [t["metrics"] for t in trials] == [{"y": 20.0}, {"y": 30.0}]
     assert [nbtrack.get_run(t["run"], local_store).name for t in trials] == ["plain <b> #0", "plain <b> #1"]
+
+
+def test_env_recreate_runs_each_trial_in_a_virtual_environment_of_the_starting_packages(
+        local_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NBTRACK_ENV_DIR", str(tmp_path / "envs"))  # replay's builder, on the worker
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    import nbformat
+
+    small = tmp_path / "small.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("import nbtrack\nnbtrack.log(y=x)")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, small)
+    result = cli("--store", local_store.url, "sweep", str(small), "-g", "x=5", "--env", "recreate", "--workers", "1",
+                 "--json", timeout=900)
+    assert result.returncode == 0, result.stderr
+    [trial] = progress_of(result)["trials"]
+    assert trial["metrics"] == {"y": 5.0}
+    environment = nbtrack.get_run(trial["run"], local_store).environment()
+    assert environment["python"]["executable"].startswith(str(tmp_path / "envs"))
