@@ -18,9 +18,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
-# The PyTorch example notebook: the CPU build (plain `torch` from PyPI is a multi-GB CUDA build).
-# Where this pinned CPU wheel is not available the PyTorch example's test skips, and says why.
-.venv/bin/python -m pip install -q "torch==2.13.0" || echo "torch 2.13.0 (CPU) not installable here" >&2
+# The PyTorch example notebook and the framework integrations (tests/integrations, tests/interop):
+# the CPU build of torch (plain `torch` from PyPI is a multi-GB CUDA build), pinned again in the
+# integrations' install so that no framework pulls another build.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[test-integrations]" "torch==2.13.0"
 
 .venv/bin/ruff check nbtrack tests benchmarks
 .venv/bin/mypy  # nbtrack/, as configured in pyproject.toml

@@ -50,6 +50,7 @@ class RunRow:
     notebook: str | None = None
     kernel_id: str | None = None
     replay_of: str | None = None
+    parent: str | None = None  # the run this one belongs to (a search's candidate, a trial)
     sweep: str | None = None
 
     @classmethod
@@ -64,6 +65,7 @@ class RunRow:
             started=started, ended=ended, duration=max(end - started, 0.0), tags=list(fields["tags"]),
             params=dict(fields["params"]), metrics=dict(fields["metrics"]), notes=list(fields["notes"]),
             notebook=fields.get("notebook"), kernel_id=fields.get("kernel_id"), replay_of=fields.get("replay_of"),
+            parent=fields.get("parent"),
             sweep=fields.get("sweep"),
         )
 
@@ -79,6 +81,7 @@ class RunRow:
             "id": self.id, "name": self.name, "status": self.status, "user": self.user, "host": self.host,
             "start": self.start, "duration": self.duration, "tags": self.tags, "notes": self.notes,
             "notebook": self.notebook, "replay_of": self.replay_of, "params": self.params, "metrics": self.metrics,
+            "parent": self.parent,
             "sweep": self.sweep,
         }
         for key, value in self.params.items():

@@ -45,6 +45,12 @@ def show_lines(run: Run) -> list[str]:
              f"duration {fmt_duration(s.duration)}"]
     if s.replay_of:
         lines.append(f"replay of {s.replay_of}")
+    if s.parent:
+        lines.append(f"parent   {s.parent}")
+    origin = run.state.origin
+    if origin:
+        lines.append(f"imported from {printable(str(origin.get('system')))} run {printable(str(origin.get('id')))}"
+                     f" ({printable(str(origin.get('uri')))})")
     if s.tags:
         lines.append("tags     " + printable(", ".join(s.tags)))
     lines += [f"note     {printable(n)}" for n in s.notes]

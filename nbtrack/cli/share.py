@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from nbtrack.api import rows
+from nbtrack.cli import interop
 from nbtrack.cli.registry import command
 from nbtrack.store.bundle import export_runs, import_bundle
 from nbtrack.store.store import Store, open_store
@@ -31,12 +32,19 @@ def _finish(report: SyncReport, verb: str) -> int:
 
 def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="*", metavar="RUN", help="run ids or unique prefixes")
-    p.add_argument("-o", "--output", required=True, help="the bundle to write, e.g. runs.nbtrack.zip")
+    p.add_argument("-o", "--output", help="the bundle to write, e.g. runs.nbtrack.zip")
     p.add_argument("--filter", help="also every run matching this filter, e.g. 'tag=paper'")
+    interop.export_arguments(p)
 
 
-@command("export", "write runs and everything they refer to into a portable bundle (.zip)", _export_arguments)
+@command("export", "write runs into a portable bundle (.zip), or into another tracker (--to mlflow URI)",
+         _export_arguments)
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.to is not None:
+        return interop.export_to(args)
+    if not args.output:
+        print("nbtrack: say where to export: -o BUNDLE, or --to mlflow TRACKING_URI", file=sys.stderr)
+        return 2
     store = open_store(args.store)
     ids = _selected(store, args.runs, args.filter)
     if not ids:
@@ -45,9 +53,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _finish(export_runs(ids, args.output, store), f"exported to {args.output}")
 
 
-@command("import", "copy the runs of bundles into the store (only what it lacks)",
-         lambda p: p.add_argument("bundles", nargs="+", metavar="BUNDLE", help="files written by nbtrack export"))
+def _import_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundles", nargs="+", metavar="BUNDLE",
+                   help="files written by nbtrack export (with --from: where the other tracker keeps its runs)")
+    interop.import_arguments(p)
+
+
+@command("import", "copy the runs of bundles, or of another tracker (--from), into the store (only what it lacks)",
+         _import_arguments)
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.source is not None:
+        return interop.import_from(args)
     store = open_store(args.store)
     status = 0
     for bundle in args.bundles:

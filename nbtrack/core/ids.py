@@ -7,6 +7,7 @@ starting runs in the same millisecond still differ in the random part.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Iterable
@@ -25,6 +26,13 @@ def _base32(value: int, width: int) -> str:
 def new_run_id(now: float | None = None) -> str:
     millis = int((time.time() if now is None else now) * 1000)
     return _base32(millis, 10) + _base32(secrets.randbits(30), 6)
+
+
+def derived_run_id(started: float, key: str) -> str:
+    """The id of a run that stands for something outside nbtrack (an MLflow run, a W&B run): the
+    same layout, with the random part drawn from `key`, so importing it again gives the same id."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") >> 2
+    return _base32(int(started * 1000), 10) + _base32(digest, 6)
 
 
 class AmbiguousId(LookupError):

@@ -12,8 +12,10 @@ write-once objects beside the log (``Store.annotate``).
 kind           fields
 =============  ============================================================================
 run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, notebook,
-               kernel_id, kernel_name, replay_of, heartbeat (seconds), format; a sweep's
-               trial also sweep, trial, attempt (``core.sweep_state``)
+               kernel_id, kernel_name, replay_of, heartbeat (seconds), format; parent (the id
+               of the run this one belongs to: a search's candidate, an optuna trial); origin
+               (imported runs: {system, id, uri, ...} of the run it was imported from); a
+               sweep's trial also sweep, trial, attempt (``core.sweep_state``)
 metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
 params         values: {name: JSON value}
 note           text, user (annotations)
@@ -72,6 +74,8 @@ class RunHeader(TypedDict, total=False):
     kernel_id: str
     kernel_name: str
     replay_of: str
+    parent: str
+    origin: dict[str, Any]
     sweep: str
     trial: int
     attempt: str
@@ -214,12 +218,13 @@ class CellRecord(TypedDict):
 
 
 def cell(seq: int, cell_id: str | None, execution_count: int | None, source: str, started: float, ended: float,
-         error: dict[str, Any] | None, outputs: str | None) -> CellRecord:
+         error: dict[str, Any] | None, outputs: str | None, blobs: Sequence[str] = ()) -> CellRecord:
     """One cell execution: its source as it ran, timing, error (ename, evalue, traceback) and the
-    blob of its outputs (nbformat v4 output dicts)."""
+    blob of its outputs (nbformat v4 output dicts; `blobs`: the blobs those outputs reference,
+    see ``core.outputs.externalize``)."""
     return {"t": "cell", "ts": ended, "seq": seq, "cell_id": cell_id, "execution_count": execution_count,
             "source": source, "started": started, "duration": max(ended - started, 0.0), "ok": error is None,
-            "error": error, "outputs": outputs, "refs": _refs(outputs)}
+            "error": error, "outputs": outputs, "refs": _refs(outputs, *blobs)}
 
 
 class SnapshotRecord(TypedDict):

@@ -58,6 +58,8 @@ class RunState:
     kernel_id: str | None = None
     replay_of: str | None = None
     sweep: str | None = None  # the sweep this run is a trial of
+    parent: str | None = None
+    origin: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
     platform: str = ""
     cwd: str = ""
@@ -76,7 +78,8 @@ class RunState:
             "tags": self.tags, "params": self.params,
             "metrics": {k: asdict(m) for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
-            "notes": [n["text"] for n in self.notes], "sweep": self.sweep,
+            "parent": self.parent, "origin": self.origin, "sweep": self.sweep,
+            "notes": [n["text"] for n in self.notes],
         }
 
     @classmethod
@@ -105,7 +108,8 @@ def _run(state: RunState, r: Record, ts: float) -> None:
     state.id = r.get("id", state.id)
     state.name = r.get("name") or ""
     state.started = ts
-    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "sweep"):
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin",
+                "sweep"):
         if r.get(key) is not None:
             setattr(state, key, r[key])
     state.pid = int(r.get("pid") or 0)

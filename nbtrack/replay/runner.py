@@ -115,11 +115,20 @@ def recent_runs(store: Store, since: float) -> Iterator[Run]:
         yield Run(store, run_id)
 
 
-def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float) -> Run | None:
+def _started_in_cell(run: Run) -> Any:
+    return next(iter(run.records_of("run")), {}).get("started_in_cell")
+
+
+def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float,
+                     started_in_cell: Any = None) -> Run | None:
     """The run the replay kernel started: linked to the original, started after `since`; the
-    one writing our output notebook when several replays of one run ran at once."""
+    one writing our output notebook when several replays of one run ran at once; for a run a
+    cell started (``nbtrack.start()`` in a loop), the one started at the same place: the same
+    cell source, the same number of runs that cell had started before it."""
     found = [run for run in recent_runs(store, since) if run.state.replay_of == original_id]
     mine = [r for r in found if r.state.notebook and os.path.abspath(r.state.notebook) == str(notebook)]
+    if started_in_cell is not None:
+        mine = [r for r in (mine or found) if _started_in_cell(r) == started_in_cell] or mine
     return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
 
 
@@ -204,7 +213,8 @@ def replay(
     except KeyError:
         raise ValueError(f"run {original.id} has no notebook snapshot: only notebook runs can be replayed") from None
     parameters = dict(parameters or {})
-    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+    built = build(snapshot, original.cells, lambda sha: original.cell_outputs({"outputs": sha}),
+                  order=order, parameters=parameters,
                   run_name=original.state.name or "replay")
     notes = list(built.notes)
     environment = original.environment() or {}
@@ -248,7 +258,7 @@ def replay(
                         progress=progress, progress_bar=progress_bar,
                         source_label=f"nbtrack run {original.id} ({order} order)")
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
-    replayed = _find_replay_run(target, original.id, output, started)
+    replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
     replay_id = (
         replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
     )
