@@ -48,7 +48,8 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     batch = p.add_argument_group("batch replay (instead of RUN)")
     batch.add_argument("--filter", metavar="FILTER", help="replay every run matching FILTER (e.g. 'tag=baseline')")
-    batch.add_argument("--workers", type=int, help="local processes replaying at once (default: the CPU count)")
+    batch.add_argument("--workers", type=int, help="local processes replaying at once (default: the CPU count; "
+                       "given, it wins over $NBTRACK_DASK_SCHEDULER)")
     batch.add_argument("--cluster", metavar="tcp://HOST:8786",
                        help="replay on this Dask scheduler's workers (default $NBTRACK_DASK_SCHEDULER)")
     batch.add_argument("--shared-folder", action="store_true",

@@ -34,7 +34,8 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", metavar="METRIC:max|min", help="what an optuna search optimises (a final value)")
     p.add_argument("--name", help="the sweep's name (default: the notebook's)")
     p.add_argument("--tag", action="append", default=[], help="a tag of the sweep and of every trial's run")
-    p.add_argument("--workers", type=int, help="local processes running trials at once (default: the CPU count)")
+    p.add_argument("--workers", type=int, help="local processes running trials at once (default: the CPU count; "
+                        "given, it wins over $NBTRACK_DASK_SCHEDULER)")
     p.add_argument("--cluster", metavar="tcp://HOST:8786",
                    help="run the trials on this Dask scheduler's workers (default $NBTRACK_DASK_SCHEDULER)")
     p.add_argument("--shared-folder", action="store_true",

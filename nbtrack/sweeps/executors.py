@@ -168,9 +168,13 @@ def store_refusal(url: str, shared_folder: bool = False) -> str | None:
 
 
 def connect(cluster: str | None, workers: int | None, store_url: str, shared_folder: bool = False) -> Executor:
-    """The executor asked for: a Dask cluster at `cluster` (else ``$NBTRACK_DASK_SCHEDULER``), after
-    checking the store is one its workers share; else a local pool of `workers` processes."""
-    address = cluster or os.environ.get(ENV_SCHEDULER) or None
+    """The executor asked for: a Dask cluster at `cluster` (else ``$NBTRACK_DASK_SCHEDULER``, unless
+    `workers` asks for local processes), after checking the store is one its workers share; else a
+    local pool of `workers` processes."""
+    if cluster and workers:
+        raise ExecutorError("give either --workers (local processes) or --cluster (a Dask cluster runs one trial "
+                            "per worker thread), not both")
+    address = cluster or (None if workers else os.environ.get(ENV_SCHEDULER)) or None
     if not address:
         return LocalPool(workers)
     refusal = store_refusal(store_url, shared_folder)

@@ -18,6 +18,7 @@ import pytest
 import nbtrack
 from nbtrack.core import records
 from nbtrack.store.store import open_store
+from nbtrack.store.sweeps import SweepRecord
 from tests.sweeps.conftest import NOTEBOOK, ROOT, cli, only_sweep, progress_of, start_cli, wait_for_trial_run
 
 pytestmark = pytest.mark.slow
@@ -31,11 +32,26 @@ def _final(run: Any) -> dict[str, float]:
 
 def test_a_12_trial_grid_on_two_workers_equals_a_sequential_execution(dask_cluster, s3_server, tmp_path: Path):
     url = s3_server.url()
-    result = cli("--store", url, "sweep", str(NOTEBOOK), "-g", "alpha=" + ",".join(map(str, ALPHAS)),
-                 "-g", "epochs=" + ",".join(map(str, EPOCHS)), "--cluster", dask_cluster.address, "--cwd",
-                 str(tmp_path), "--tag", "grid", "--json")
-    assert result.returncode == 0, result.stderr
-    progress = progress_of(result)
+    driver = start_cli("--store", url, "sweep", str(NOTEBOOK), "-g", "alpha=" + ",".join(map(str, ALPHAS)),
+                       "-g", "epochs=" + ",".join(map(str, EPOCHS)), "--cluster", dask_cluster.address, "--cwd",
+                       str(tmp_path), "--tag", "grid", "--json")
+    sequential = tmp_path / "sequential-store"
+    try:
+        for alpha in ALPHAS:  # meanwhile the same notebook, one papermill run after the other, tracked elsewhere
+            for epochs in EPOCHS:
+                out = tmp_path / f"seq-{alpha}-{epochs}.ipynb"
+                os.environ.update(NBTRACK_STORE=str(sequential), NBTRACK_NOTEBOOK=str(out))
+                try:
+                    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"alpha": alpha, "epochs": epochs},
+                                               kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+                finally:
+                    del os.environ["NBTRACK_STORE"], os.environ["NBTRACK_NOTEBOOK"]
+    except BaseException:
+        driver.kill()
+        raise
+    out, err = driver.communicate(timeout=600)
+    assert driver.returncode == 0, err
+    progress = json.loads(out)
     assert progress["status"] == "finished" and progress["done"] == progress["total"] == 12
     store = open_store(url)
     swept = {(t["params"]["alpha"], t["params"]["epochs"]): nbtrack.get_run(t["run"], store)
@@ -46,16 +62,6 @@ def test_a_12_trial_grid_on_two_workers_equals_a_sequential_execution(dask_clust
     listed = nbtrack.runs(f"sweep={progress['id']}", store=store)
     assert sorted(listed["id"]) == sorted(r.id for r in swept.values())  # `nbtrack runs sweep=ID`
 
-    sequential = tmp_path / "sequential-store"
-    for alpha in ALPHAS:  # the same notebook, one papermill run after the other, tracked elsewhere
-        for epochs in EPOCHS:
-            out = tmp_path / f"seq-{alpha}-{epochs}.ipynb"
-            os.environ.update(NBTRACK_STORE=str(sequential), NBTRACK_NOTEBOOK=str(out))
-            try:
-                papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"alpha": alpha, "epochs": epochs},
-                                           kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
-            finally:
-                del os.environ["NBTRACK_STORE"], os.environ["NBTRACK_NOTEBOOK"]
     baseline = {(r.params["alpha"], r.params["epochs"]): r for r in map(
         lambda run_id: nbtrack.get_run(run_id, str(sequential)), nbtrack.runs(store=str(sequential))["id"])}
     assert set(baseline) == set(swept)
@@ -98,11 +104,14 @@ def test_a_store_the_workers_cannot_share_is_refused_and_nothing_runs(dask_clust
     assert replayed.returncode == 2 and "lives inside one process" in replayed.stderr
 
 
-def test_batch_replay_on_the_cluster_names_the_run_that_did_not_reproduce(dask_cluster, s3_server, tmp_path: Path):
+def test_batch_replay_on_the_cluster_names_the_run_that_did_not_reproduce(dask_cluster, s3_server, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
     url = s3_server.url()
+    monkeypatch.setenv("NBTRACK_DASK_SCHEDULER", dask_cluster.address)  # no --cluster: the environment says
     made = cli("--store", url, "sweep", str(NOTEBOOK), "-g", "alpha=0.001,0.1", "-p", "epochs", "1",
-               "--tag", "guard", "--cluster", dask_cluster.address, "--cwd", str(tmp_path), "--no-progress")
+               "--tag", "guard", "--cwd", str(tmp_path), "--json")
     assert made.returncode == 0, made.stderr
+    assert SweepRecord(open_store(url), progress_of(made)["id"]).state().session["executor"] == "dask"
     out = tmp_path / "unseeded.ipynb"  # random.random() unseeded: a replay draws another number
     os.environ.update(NBTRACK_STORE=url, NBTRACK_NOTEBOOK=str(out))
     try:

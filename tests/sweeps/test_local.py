@@ -12,6 +12,7 @@ import pytest
 
 import nbtrack
 from nbtrack.core.sweep_spec import make_spec, parse_dimension
+from nbtrack.core.sweep_state import event
 from nbtrack.store.store import Store
 from tests.sweeps.conftest import NOTEBOOK, cli, only_sweep, progress_of, start_cli, wait_for_trial_run
 
@@ -132,3 +133,17 @@ def test_env_recreate_runs_each_trial_in_a_virtual_environment_of_the_starting_p
     assert trial["metrics"] == {"y": 5.0}
     environment = nbtrack.get_run(trial["run"], local_store).environment()
     assert environment["python"]["executable"].startswith(str(tmp_path / "envs"))
+
+
+def test_a_trial_the_search_stops_has_its_kernel_interrupted_and_ends_pruned(local_store: Store, tmp_path: Path):
+    # 3 epochs of 20 s each: the trial could not end on its own within the wait below
+    driver = start_cli("--store", local_store.url, "sweep", str(NOTEBOOK), "-g", "epochs=3", "-p", "pause", "20",
+                       "--workers", "1", "--no-progress", "--cwd", str(tmp_path), "--json")
+    running = wait_for_trial_run(local_store, 0)
+    only_sweep(local_store).write(event("stop", attempt=running.id, reason="pruned"))  # as the driver prunes
+    out, err = driver.communicate(timeout=40)
+    assert driver.returncode == 0, err  # a pruned trial is no failure
+    [trial] = json.loads(out)["trials"]
+    assert trial["status"] == "pruned" and trial["run"] == running.run
+    logged = nbtrack.get_run(running.run, local_store).metrics
+    assert len(logged[logged["key"] == "val_acc"]) < 3  # interrupted mid-training

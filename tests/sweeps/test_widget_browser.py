@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, Browser, LabServer
+from tests.browser import CHROMIUM, JS_NOTEBOOK_IDLE, Browser, LabServer
 from tests.ui.lab import HOSTILE, assert_console_clean, shoot, write_notebook
-from tests.widgets.test_browser import JS_ALL_RAN, JS_IDLE, cell_output
+from tests.widgets.lab_pages import JS_ALL_RAN, cell, printed
 
 pytestmark = [
     pytest.mark.ui,
@@ -44,14 +44,14 @@ def test_the_sweep_progress_view_follows_the_trials(browser: Browser, lab_server
     page = browser.page
     page.goto(lab_server.page_url(f"lab/tree/{name}?reset"))
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden)", timeout=60_000)
-    page.wait_for_function(JS_IDLE, arg=name, timeout=60_000)
+    page.wait_for_function(JS_NOTEBOOK_IDLE, arg=name, timeout=60_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
-    view = cell_output(browser, 0).locator(".nbtrack-sweep")
+    view = cell(browser, 0).locator(".nbtrack-sweep")
     view.wait_for(timeout=120_000)
     assert page.evaluate(JS_SAW_RUNNING)  # live: a trial shown running while the cell runs
     page.wait_for_function(JS_ALL_RAN, timeout=600_000)
-    assert cell_output(browser, 1).inner_text().strip() == "finished [0.3, 0.1, 0.2]"
+    assert printed(browser, 1).strip() == "finished [0.3, 0.1, 0.2]"
     assert view.locator(".nbtrack-sweep-title").inner_text().endswith(HOSTILE)  # text, never markup
     assert page.locator("[onerror]").count() == 0
     rows = view.locator(".nbtrack-sweep-trials tbody tr")
