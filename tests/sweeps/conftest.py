@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,9 +36,26 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess
                           timeout=timeout)
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
 def start_cli(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "nbtrack", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+    """`nbtrack ARGS` started in a session of its own: a test that fails before it ends stops it
+    and its pool processes (`stop_started_clis`)."""
+    process = subprocess.Popen([sys.executable, "-m", "nbtrack", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True)
+    _STARTED.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def stop_started_clis() -> Iterator[None]:
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the driver and its pool (kernels follow their parent)
+            process.communicate()
 
 
 def only_sweep(store: Store) -> SweepRecord:
