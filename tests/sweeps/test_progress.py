@@ -15,7 +15,7 @@ from nbtrack.sweeps.progress import TerminalProgress
 
 def _state(results: list[tuple[str, float | None]]) -> SweepState:
     """A sweep of 3 trials (x=1,2,3) whose first trials ended as `results` say."""
-    spec = make_spec([parse_dimension("x=1,2,3")], {"pause": 0}, objective="acc:max")
+    spec = make_spec([parse_dimension("x=1,2,3")], {"pause": 0}, objective="loss:min")
     events: list[dict[str, Any]] = [event("sweep", ts=1.0, id="s1", name="demo", spec=spec.to_json()),
                                     event("launch", ts=2.0, session="a", boot_id="elsewhere", pid=1)]
     for index, (status, acc) in enumerate(results):
@@ -49,6 +49,6 @@ def test_without_a_bar_each_trial_end_is_said_once() -> None:
 
 def test_the_summary_table_has_a_row_per_trial_with_the_objective_first() -> None:
     headers, rows = summary_table(_state([("finished", 0.5), ("finished", 0.75)]))
-    assert headers == ["trial", "status", "run", "attempts", "pause", "x", "acc", "loss"]
-    assert rows[1][:6] == ["1", "finished", "run1", "1", "0", "2"] and rows[1][6] == "0.75"
+    assert headers == ["trial", "status", "run", "attempts", "pause", "x", "loss", "acc"]
+    assert rows[1] == ["1", "finished", "run1", "1", "0", "2", "0.25", "0.75"]
     assert rows[2][:4] == ["2", "pending", "", "0"]  # not tried yet
