@@ -15,6 +15,7 @@ from nbtrack.api.rows import FilterSpec, RunRow, rows
 from nbtrack.core.identity import effective_status
 from nbtrack.core.series import decode_metrics
 from nbtrack.core.state import RunState
+from nbtrack.core.text import encodable
 from nbtrack.store.store import RunLog, Store, open_store
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     import pandas as pd
 
     found = rows(as_store(store), filter)
-    flats = [{**row.flat, "start": row.started} for row in found]
+    flats = [{encodable(k): encodable(v) if isinstance(v, str) else v for k, v in row.flat.items()}
+             | {"start": row.started} for row in found]
     columns = BASE_COLUMNS + sorted({k for flat in flats for k in flat} - set(BASE_COLUMNS) - {"metrics"})
     frame = pd.DataFrame(flats, columns=columns)
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
@@ -117,7 +119,7 @@ class Run:
         for record in self.records_of("metrics"):
             keys, steps, times, columns = decode_metrics(record)
             for key, values in zip(keys, columns):
-                keys_col.extend([key] * len(values))
+                keys_col.extend([encodable(key)] * len(values))
                 steps_col.extend(steps)
                 times_col.extend(times)
                 values_col.extend(values)

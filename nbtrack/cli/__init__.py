@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from nbtrack.cli import demo, maintenance, replay, runs, share, sweep  # noqa: F401 - each registers its verbs
@@ -16,6 +17,7 @@ from nbtrack.cli.registry import COMMANDS
 from nbtrack.core.filters import FilterError
 from nbtrack.core.ids import AmbiguousId, UnknownRun
 from nbtrack.core.redact import redact_url
+from nbtrack.store.index import IndexUnavailable
 from nbtrack.store.store import BlobCorrupt
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -32,15 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+    """Warnings in a terminal: one line each (the message says what happened), no source line."""
+    print(printable(str(message)), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except (UnknownRun, AmbiguousId, FilterError, BlobCorrupt, FileNotFoundError, ValueError) as exc:
         print(f"nbtrack: {printable(str(exc.args[0] if exc.args else exc))}", file=sys.stderr)
         return 2
-    except (PermissionError, ConnectionError, TimeoutError) as exc:  # remote stores: one clear line
+    except (PermissionError, ConnectionError, TimeoutError, IndexUnavailable) as exc:  # one clear line
         print(f"nbtrack: {printable(redact_url(str(exc)))}", file=sys.stderr)
         return 2
     except BrokenPipeError:

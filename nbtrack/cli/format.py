@@ -28,7 +28,8 @@ def fmt_duration(seconds: float) -> str:
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """Aligned columns; every cell is made printable here, whatever the caller passed."""
+    titles = [printable(h) for h in headers]  # metric names are user text too
     clean = [[printable(cell) for cell in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in clean)]) for i, h in enumerate(headers)]
-    for line in (headers, ["-" * w for w in widths], *clean):
+    widths = [max([len(h), *(len(r[i]) for r in clean)]) for i, h in enumerate(titles)]
+    for line in (titles, ["-" * w for w in widths], *clean):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())

@@ -67,7 +67,7 @@ def show_lines(run: Run) -> list[str]:
     lines += [f"data     {printable(d['path'])}: {d['files']} files, {d['bytes']} bytes, sha256 {d['sha256'][:12]}"
               for d in run.data]
     lines += [f"warning  {w['kind']}: {printable(str(w['message']))}" for w in run.state.warnings]
-    lines += [f"damaged  {d}" for d in run.log.damage]
+    lines += [f"damaged  {d}" for d in run.log.corrupt]  # a torn tail lost nothing (fsck: recovered)
     return lines + notebook_lines(run)
 
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nbtrack.core.framing import json_bytes
 from nbtrack.core.nbjson import multiline
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES, inline, is_own, prepare
 from nbtrack.core.redact import Redactor
@@ -39,7 +40,7 @@ GetBlob = Callable[[str], bytes]
 
 
 def canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_bytes(value, sort_keys=True)
 
 
 def new_cell_id() -> str:

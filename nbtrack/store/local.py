@@ -4,6 +4,11 @@ Write-once objects are written to a temporary name in the destination folder, fs
 linked into place (``os.link`` fails if the key exists, so concurrent writers of the same blob
 never clobber each other and an existing blob is success). Logs are files opened with
 ``O_APPEND``: each append is one ``write`` call, so a crash leaves at most one torn frame.
+
+An append that fails midway (a full disk, a file size limit) leaves the log as it was: the bytes
+that did land are cut off again (``ftruncate`` to the size before the append, at once, or before
+the next append if that fails too), so the writer's retry of the same bytes duplicates nothing and
+leaves no torn frame behind.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class LocalBackend(Backend):
             raise FileNotFoundError(problem)
         self.url = str(self.root)
         self._fds: dict[str, int] = {}
+        self._ends: dict[str, int] = {}  # each open log's size after its last complete append
+        self._torn: set[str] = set()  # logs whose failed append could not be cut off yet
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -128,10 +135,27 @@ class LocalBackend(Backend):
             path = self._path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = self._fds[key] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+            self._ends[key] = os.fstat(fd).st_size
+        end = self._ends[key]
+        if key in self._torn:
+            self._cut(key, fd, end)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except BaseException:
+            self._torn.add(key)
+            with contextlib.suppress(OSError):
+                self._cut(key, fd, end)
+            raise
+        self._ends[key] = end + len(data)
+
+    def _cut(self, key: str, fd: int, end: int) -> None:
+        """Cut off what a failed append left after `end` (the log's last complete append)."""
+        if os.fstat(fd).st_size > end:
+            os.ftruncate(fd, end)
+        self._torn.discard(key)
 
     def sync(self, key: str) -> None:
         fd = self._fds.get(key)
@@ -168,9 +192,12 @@ class LocalBackend(Backend):
         return sizes
 
     def end_log(self, key: str) -> None:
+        end = self._ends.pop(key, None)
         fd = self._fds.pop(key, None)
         if fd is not None:
             with contextlib.suppress(OSError):
+                if key in self._torn and end is not None:
+                    self._cut(key, fd, end)
                 os.close(fd)
 
     def close(self) -> None:
@@ -178,6 +205,7 @@ class LocalBackend(Backend):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
+        self._ends.clear()
 
     def __del__(self) -> None:
         try:

@@ -17,7 +17,8 @@ class FsckReport:
     runs: int = 0
     records: int = 0
     blobs: int = 0
-    damaged_logs: dict[str, list[str]] = field(default_factory=dict)
+    damaged_logs: dict[str, list[str]] = field(default_factory=dict)  # bytes lost
+    recovered_logs: dict[str, list[str]] = field(default_factory=dict)  # torn writes: nothing lost
     corrupt_blobs: list[str] = field(default_factory=list)
     missing_blobs: dict[str, list[str]] = field(default_factory=dict)  # run -> hashes
 
@@ -29,6 +30,8 @@ class FsckReport:
         out = [f"{self.runs} runs, {self.records} records, {self.blobs} blobs checked"]
         for run_id, damage in self.damaged_logs.items():
             out += [f"damaged log {run_id}: {d}" for d in damage]
+        for run_id, damage in self.recovered_logs.items():
+            out += [f"recovered log {run_id}: {d} (nothing lost)" for d in damage]
         out += [f"corrupt blob {sha}" for sha in self.corrupt_blobs]
         for run_id, shas in self.missing_blobs.items():
             out += [f"missing blob {sha} (referenced by run {run_id})" for sha in shas]
@@ -44,8 +47,11 @@ def referenced_blobs(store: Store, report: FsckReport | None = None) -> dict[str
         if report is not None:
             report.runs += 1
             report.records += len(log.records)
-            if log.damage:
-                report.damaged_logs[run_id] = [str(d) for d in log.damage]
+            if log.corrupt:
+                report.damaged_logs[run_id] = [str(d) for d in log.corrupt]
+            recovered = log.recovered + (log.damage[-1:] if log.torn_tail else [])
+            if recovered:
+                report.recovered_logs[run_id] = [str(d) for d in recovered]
         for record in log.records:
             for sha in refs_of(record):
                 refs.setdefault(sha, run_id)

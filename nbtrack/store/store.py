@@ -17,7 +17,7 @@ from nbtrack.core.framing import Damage
 from nbtrack.core.ids import new_run_id, resolve_prefix
 from nbtrack.core.state import RunState, reduce
 from nbtrack.store.backend import Backend
-from nbtrack.store.index import Index
+from nbtrack.store.index import Index, IndexUnavailable
 from nbtrack.store.keys import (
     MARKER,
     STORE_FORMAT,
@@ -41,10 +41,16 @@ class RunLog:
 
     run_id: str
     records: list[dict[str, Any]]
-    damage: list[Damage] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)  # see ``framing.Decoded``
     torn_tail: bool = False
     end: int = 0  # offset just past the last intact frame
     size: int = 0  # offset just past the last byte read
+    recovered: list[Damage] = field(default_factory=list)  # torn writes sent again whole after them
+
+    @property
+    def corrupt(self) -> list[Damage]:
+        """Damage that lost bytes: neither a torn tail nor a recovered torn write."""
+        return self.damage[:-1] if self.torn_tail else self.damage
 
     def state(self) -> RunState:
         return reduce(self.records)
@@ -113,7 +119,8 @@ class Store:
         records = decoded.records
         if offset == 0 and annotations:
             records = records + self._annotations(run_id)
-        return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data))
+        return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data),
+                      decoded.recovered)
 
     def _annotations(self, run_id: str) -> list[dict[str, Any]]:
         found = []
@@ -134,7 +141,11 @@ class Store:
         """This machine's index of the store, opened on first use (the store hands itself over)."""
         with self._lock:
             if self._index is None:
-                self._index = Index(self._index_file or index_path(self.url), self)
+                try:
+                    path = self._index_file or index_path(self.url)
+                except OSError as exc:  # the index folder cannot be created
+                    raise IndexUnavailable.at("folder", exc) from exc
+                self._index = Index(path, self)
             return self._index
 
     def close(self) -> None:

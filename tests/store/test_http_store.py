@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 import nbtrack
-from nbtrack.store.http_backend import HttpBackend
+from nbtrack.store.http_backend import HttpBackend, StoreRequestError
 from nbtrack.store.store import log_key, open_store
 from tests.servers import StoreServer
 
@@ -67,6 +67,48 @@ def test_appends_are_idempotent_and_a_second_writer_is_refused(store_server: Sto
     with pytest.raises(OSError, match="409"):
         second.append(key, b"HELLO")
     assert (store_server.store_dir / key).read_bytes() == b"hello world"
+
+
+def test_two_writers_at_the_end_of_one_log_one_is_refused_and_nothing_interleaves(
+    store_server: StoreServer,
+) -> None:
+    """A writer's process forks (a worker process, a restored VM snapshot): two processes now
+    append to one log at the end they both know. The server takes exactly one of them; every
+    append of the other is refused (409), and the log holds no byte of it."""
+    store_server.wipe()
+    key = log_key("01twowriters0001")
+    writer = HttpBackend(store_server.url)
+    writer.append(key, b"header|")
+    writer.close()  # each process opens its own connection after the fork
+    go_read, go_write = os.pipe()
+    told_read, told_write = os.pipe()
+    pid = os.fork()
+    side = "child" if pid == 0 else "parent"
+    accepted = []
+    try:
+        if pid == 0:
+            os.read(go_read, 1)
+        else:
+            os.write(go_write, b"!")  # both append now
+        for i in range(3):
+            try:
+                writer.append(key, f"{side} {i}|".encode())
+                accepted.append(i)
+            except StoreRequestError as exc:
+                assert "409" in str(exc)
+    finally:
+        if pid == 0:
+            os.write(told_write, json.dumps(accepted).encode())
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child_accepted = json.loads(os.read(told_read, 1024))
+    for fd in (go_read, go_write, told_read, told_write):
+        os.close(fd)
+    winner = "parent" if accepted else "child"
+    assert sorted([accepted, child_accepted]) == [[], [0, 1, 2]]  # one writer, whole; the other, nothing
+    expected = b"header|" + b"".join(f"{winner} {i}|".encode() for i in range(3))
+    assert (store_server.store_dir / key).read_bytes() == expected
+    assert HttpBackend(store_server.url).read_log(key) == expected
 
 
 @pytest.mark.slow
