@@ -3,6 +3,7 @@ artifacts, cells, notebook snapshots and environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -16,7 +17,7 @@ from nbtrack.core.identity import effective_status
 from nbtrack.core.series import decode_metrics
 from nbtrack.core.state import RunState
 from nbtrack.core.text import encodable
-from nbtrack.store.store import RunLog, Store, open_store
+from nbtrack.store.store import MissingBlob, RunLog, Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +138,7 @@ class Run:
     def artifact(self, name: str) -> bytes:
         for entry in reversed(self.state.artifacts):
             if entry["name"] == name:
-                return self.store.get_blob(entry["sha256"])
+                return self._blob(entry["sha256"])
         known = ", ".join(a["name"] for a in self.state.artifacts) or "none"
         raise KeyError(f"run {self.id} has no artifact {name!r} (artifacts: {known})")
 
@@ -162,7 +163,7 @@ class Run:
         from nbtrack.core.outputs import inline
 
         sha = cell.get("outputs")
-        return [inline(o, self.store.get_blob) for o in self.store.get_json(sha)] if sha else []
+        return [inline(o, self._blob) for o in json.loads(self._blob(sha))] if sha else []
 
     @property
     def snapshots(self) -> list[dict[str, Any]]:
@@ -177,11 +178,18 @@ class Run:
         snapshots = self.snapshots
         if not snapshots:
             raise KeyError(f"run {self.id} has no notebook snapshot")
-        return load_notebook(self.store.get_blob, snapshots[index]["manifest"])
+        return load_notebook(self._blob, snapshots[index]["manifest"])
 
     def environment(self) -> dict[str, Any] | None:
         """The environment the run ran in (python, platform, packages, git, ...), or None."""
-        return self.store.get_json(self.state.env) if self.state.env else None
+        return json.loads(self._blob(self.state.env)) if self.state.env else None
+
+    def _blob(self, sha: str) -> bytes:
+        """A blob this run refers to; a missing one is a `MissingBlob` that names the run."""
+        try:
+            return self.store.get_blob(sha)
+        except MissingBlob as exc:
+            raise MissingBlob(f"run {self.id}: {exc}") from None
 
     @property
     def warnings(self) -> list[dict[str, Any]]:

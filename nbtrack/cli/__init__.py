@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from nbtrack.cli import demo, maintenance, replay, runs, share, sweep  # noqa: F401 - each registers its verbs
-from nbtrack.cli.format import printable
+from nbtrack.cli.format import printable, terminal_safe_output
 from nbtrack.cli.registry import COMMANDS
 from nbtrack.core.filters import FilterError
 from nbtrack.core.ids import AmbiguousId, UnknownRun
@@ -40,6 +40,11 @@ def _one_line(message: Warning | str, *_args: object, **_kwargs: object) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with terminal_safe_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
@@ -51,7 +56,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except (UnknownRun, AmbiguousId, FilterError, BlobCorrupt, FileNotFoundError, ValueError) as exc:
-        print(f"nbtrack: {printable(str(exc.args[0] if exc.args else exc))}", file=sys.stderr)
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)  # never a bare errno
+        print(f"nbtrack: {printable(text)}", file=sys.stderr)
         return 2
     except (PermissionError, ConnectionError, TimeoutError, IndexUnavailable) as exc:  # one clear line
         print(f"nbtrack: {printable(redact_url(str(exc)))}", file=sys.stderr)

@@ -43,7 +43,8 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="relative tolerance for numbers (default 1e-6)"
     )
-    p.add_argument("--yes", "-y", action="store_true", help="replay another user's run without asking")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="replay a run that is not verifiably yours (someone else's code) without asking")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     batch = p.add_argument_group("batch replay (instead of RUN)")
@@ -67,27 +68,28 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
-    from nbtrack.replay.runner import owner_warning, replay
+    from nbtrack.replay.runner import check_parameters, owner_warning, replay
 
     if (args.run is None) == (args.filter is None):
         print("nbtrack: give either a RUN or --filter FILTER", file=sys.stderr)
         return 2
     if args.filter is not None:
         return batch_replay(args)
-    store = as_store(args.store)
-    original = get_run(args.run, store)
-    warning = owner_warning(original)
-    if warning and not args.yes and not _confirmed(warning):
-        return 2
     parameters = {name: parse_value(value) for name, value in args.parameter}
     parameters.update(dict(args.raw_parameter))
+    check_parameters(parameters)  # names are identifiers (a ValueError is a usage error: exit 2)
+    store = as_store(args.store)
+    original = get_run(args.run, store)
+    warning = None if args.yes else owner_warning(original)
+    if warning and not _confirmed(warning):
+        return 2
     try:
         result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, cwd=args.cwd,
-                        out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store,
+                        out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store, yes=True,
                         progress_bar=not args.no_progress and not args.json,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))
     except EnvironmentBuildError as exc:
-        print(f"nbtrack: {exc}", file=sys.stderr)
+        print(f"nbtrack: {printable(str(exc))}", file=sys.stderr)
         return EXIT_CODES[FAILED]
     if args.json:
         print(json.dumps({"run_id": result.run_id, "output_path": str(result.output_path),

@@ -68,7 +68,7 @@ def show_lines(run: Run) -> list[str]:
               for d in run.data]
     lines += [f"warning  {w['kind']}: {printable(str(w['message']))}" for w in run.state.warnings]
     lines += [f"damaged  {d}" for d in run.log.corrupt]  # a torn tail lost nothing (fsck: recovered)
-    return lines + notebook_lines(run)
+    return [printable(line) for line in lines + notebook_lines(run)]  # (every field, the stored ones too)
 
 
 def notebook_lines(run: Run) -> list[str]:

@@ -301,6 +301,10 @@ CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "warning": warning, "confusion": confusion, "report": report,
 }
 KINDS = tuple(CONSTRUCTORS)
+# what someone other than the run's writer may add beside its log (notes and tags by anyone;
+# save checkpoints, replay reports and replayed params); any other kind found in an annotation
+# (a status, a cell, a metric...) would rewrite the run's own history and is ignored
+ANNOTATION_KINDS = frozenset({"note", "tags", "snapshot", "report", "params"})
 
 
 def refs_of(record: Record) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 import threading
 import time
 import traceback
@@ -34,8 +35,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nbtrack.core import framing, records
+from nbtrack.core.checks import check_name, too_deep
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
+from nbtrack.core.redact import Redactor
 from nbtrack.core.series import Batch, MetricHistory, Row, encode_metrics, group_rows
 
 BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
@@ -68,16 +71,37 @@ def to_float(key: str, value: object) -> float:
         raise ValueError(f"metric {key!r} must be a number, got {value!r:.80}") from exc
 
 
+MAX_DEPTH = 100  # nesting of a param value kept as JSON; deeper values are stored as their repr
+MAX_REPR = 10_000
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxtuple = 20, 100, 100, 100
+_REPR.maxstring = _REPR.maxother = MAX_REPR
+
+
+def safe_repr(value: Any) -> str:
+    """repr(`value`), shortened when huge or too deeply nested to print."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = _REPR.repr(value)
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
+
+
 def json_safe(params: dict[str, Any], what: str = "param") -> dict[str, Any]:
-    """Params as JSON values; anything else becomes its repr, with a warning."""
+    """Params as JSON values; anything else (or nested deeper than `MAX_DEPTH`) becomes its
+    repr, with a warning. Names are checked (`check_name`)."""
     safe = {}
     for key, value in params.items():
+        check_name(what, key)
         try:
+            if too_deep(value, MAX_DEPTH):
+                raise RecursionError
             json.dumps(value, allow_nan=True)
-            safe[str(key)] = value
+            safe[key] = value
         except (TypeError, ValueError, RecursionError):
-            warnings.warn(f"nbtrack: {what} {key!r} is not JSON-serializable; stored as its repr", stacklevel=3)
-            safe[str(key)] = repr(value)
+            warnings.warn(f"nbtrack: {what} {key!r} is not JSON-serializable (or nested too deep); "
+                          "stored as its repr", stacklevel=3)
+            safe[key] = safe_repr(value)
     return safe
 
 
@@ -90,8 +114,13 @@ class ActiveRun:
         flush_interval: float = 1.0,
         heartbeat: float = 10.0,
         hash_cache: HashCache | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.id = run_id
+        # the run's redaction registry: every secret found anywhere in the run is masked after
+        self.redactor = redactor or Redactor.from_environ()
+        header = {k: self.redactor.text(v) if k in ("name", "note") and isinstance(v, str) else v
+                  for k, v in header.items()}
         self.header = records.run_header(run_id, heartbeat, header)  # the run's first record
         self.name: str = header.get("name") or ""
         self.store = store  # what the run writes to (a ``nbtrack.store.Store``)
@@ -100,6 +129,7 @@ class ActiveRun:
         self.status = RUNNING
         self.history = MetricHistory()
         self._hash_cache = hash_cache
+        self._metric_names: set[str] = set()  # names already checked
         self._rows: deque[Row] = deque()
         self._unwritten_batches: list[Batch] = []  # collected into the history, not yet encoded
         self._collect_lock = threading.Lock()
@@ -130,6 +160,10 @@ class ActiveRun:
             raise RunFinished(f"run {self.id} is {self.status}; start a new one to log more")
         if not scalars:
             return
+        if not self._metric_names.issuperset(scalars):
+            for key in scalars:
+                check_name("metric", key)
+            self._metric_names.update(scalars)
         for value in scalars.values():  # the caller's fresh kwargs dict is kept when all floats
             if type(value) is not float:
                 scalars = {key: to_float(key, value) for key, value in scalars.items()}
@@ -157,10 +191,12 @@ class ActiveRun:
         self._queue.append(work)
 
     def log_params(self, **params: Any) -> None:
-        self.write(records.params(json_safe(params)))
+        """Record params; values under secret names are masked (and masked wherever they show
+        up later in the run), other values redacted like any text."""
+        self.write(records.params(self.redactor.mapping(json_safe(params))))
 
     def note(self, text: str) -> None:
-        self.write(records.note(str(text)))
+        self.write(records.note(self.redactor.text(str(text))))
 
     def tag(self, *tags: str) -> None:
         self.write(records.tags(tags))
@@ -212,7 +248,7 @@ class ActiveRun:
                 hook(self)
             except Exception as exc:  # a last snapshot failed: the run still finishes
                 self._report("finish-hook", f"nbtrack: a step before finishing run {self.id} failed: {exc!r}")
-        self.write(records.status(status, error))
+        self.write(records.status(status, self.redactor.text(error) if error else None))
         self.status = status
         with self._cond:
             self._stop, self._stopped_at = True, time.time()

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbtrack.core.checks import check_identifier
+
 GRID, RANDOM, OPTUNA = "grid", "random", "optuna"
 SEARCHES = (GRID, RANDOM, OPTUNA)
 VALUES, UNIFORM, LOGUNIFORM = "values", "uniform", "loguniform"
@@ -38,6 +40,14 @@ MAXIMIZE, MINIMIZE = "max", "min"
 
 class SpecError(ValueError):
     """A sweep specification that cannot be read or run."""
+
+
+def _check_name(name: object) -> None:
+    """A parameter's name becomes an assignment in the notebook's code (papermill's way)."""
+    try:
+        check_identifier("parameter", name)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def parse_value(text: str) -> Any:
@@ -63,8 +73,7 @@ class Dimension:
     high: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier():
-            raise SpecError(f"{self.name!r} is not a parameter name (a Python identifier)")
+        _check_name(self.name)
         if self.kind == VALUES and not self.values:
             raise SpecError(f"{self.name}: give at least one value")
         if self.kind in (UNIFORM, LOGUNIFORM):
@@ -250,4 +259,6 @@ def make_spec(
         search = RANDOM if random_count is not None else GRID
     count = count if count is not None else random_count
     goal = Objective.parse(objective) if isinstance(objective, str) else objective
+    for name in fixed or {}:
+        _check_name(name)
     return Spec(dims, dict(fixed or {}), search, count, new_seed() if seed is None else int(seed), goal)

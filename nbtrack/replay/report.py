@@ -193,7 +193,7 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
             + (f"; {item['note']}" if item.get("note") else "")
         )
     lines.append(f"verdict: {report.verdict}")
-    return lines
+    return [printable(line, keep_newlines=True) for line in lines]  # (package versions, notes: recorded text)
 
 
 def output_path_for(notebook: str | None, original_id: str, folder: Path) -> Path:

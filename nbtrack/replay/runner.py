@@ -23,6 +23,7 @@ from typing import Any
 
 from nbtrack.api import Run, as_store
 from nbtrack.core import records
+from nbtrack.core.checks import check_identifier
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
@@ -42,6 +43,7 @@ from nbtrack.replay.report import (
     output_path_for,
     store_report,
 )
+from nbtrack.store.attribution import Attribution, attribution
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store
 
@@ -50,7 +52,8 @@ Log = Callable[[str], None]
 
 
 class ReplayRefused(PermissionError):
-    """Replaying someone else's run needs a confirmation (``yes=True`` / ``--yes``)."""
+    """Replaying a run that is not verifiably the caller's needs a confirmation (``yes=True`` /
+    ``--yes``)."""
 
 
 @dataclass
@@ -70,13 +73,28 @@ class ReplayResult:
         return self.report.verdict
 
 
+def run_attribution(original: Run) -> Attribution:
+    """Who wrote `original` and each of its snapshots, as its store attests (never from the
+    run's own ``user`` alone: ``nbtrack.store.attribution``), and whether that is this user."""
+    backend = original.store.backend
+    return attribution(backend, original.id, [backend.identity()], user_name())
+
+
 def owner_warning(original: Run) -> str | None:
-    """Whose code a replay would run, when it is not the current user's run."""
-    state = original.state
-    if not state.user or state.user == user_name():
+    """Whose code a replay would run, and who wrote what, when the run is not verifiably this
+    user's (its log and every snapshot written by them); None when it is."""
+    found = run_attribution(original)
+    if found.mine:
         return None
-    return (f"run {original.id} was recorded by {state.user} on {state.host or 'an unknown host'}: "
-            "replaying it runs their code on this machine")
+    return f"{found.describe()}; replaying it runs that code on this machine"
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """`parameters` whose names are Python identifiers (they become assignments in the
+    notebook's code; values are written papermill's way, as literals); else ValueError."""
+    for name in parameters:
+        check_identifier("parameter", name)
+    return dict(parameters)
 
 
 def _kernel_name(original: Run, nb: Any, environment: Mapping[str, Any]) -> str:
@@ -181,7 +199,7 @@ def replay(
     allow_missing: bool = False,
     store: str | os.PathLike[str] | Store | None = None,
     progress: Progress | None = None,
-    yes: bool = True,
+    yes: bool = False,
     progress_bar: bool = False,
     log: Log | None = None,
 ) -> ReplayResult:
@@ -193,8 +211,9 @@ def replay(
     (the kernel `kernel`, else the recorded one) or ``recreate`` (a virtual environment of the
     recorded packages); `cwd` is the kernel's folder (default: the original's when it exists
     here, else this process's); `out` the executed notebook (default: next to it). `progress`
-    is called with (done, total) after each executed cell. With ``yes=False``, replaying
-    another user's run raises `ReplayRefused`.
+    is called with (done, total) after each executed cell. A run that is not verifiably the
+    caller's (`owner_warning`: someone else wrote its log or a snapshot, or the store cannot
+    tell, as on a bucket) raises `ReplayRefused` saying who wrote what, unless ``yes=True``.
     """
     say = log or (lambda message: None)
     if env not in (CURRENT, RECREATE):
@@ -203,11 +222,12 @@ def replay(
         raise ValueError("a recreated environment brings its own kernel: give either kernel or env='recreate'")
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a number >= 0, not {tolerance!r}")
+    parameters = check_parameters(parameters or {})
     target = as_store(store if not isinstance(run, Run) else run.store if store is None else store)
     original = run if isinstance(run, Run) else Run(target, target.resolve(run))
-    warning = owner_warning(original)
-    if warning and not yes:
-        raise ReplayRefused(warning + "; confirm to go on")
+    warning = None if yes else owner_warning(original)
+    if warning:
+        raise ReplayRefused(warning + "; pass yes=True to go on")
     try:
         snapshot = original.notebook()
     except KeyError:

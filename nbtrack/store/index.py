@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
 from nbtrack.store.backend import Backend
-from nbtrack.store.keys import log_key, run_of
+from nbtrack.store.keys import kind_of, log_key, run_of
 
 
 class IndexedStore(Protocol):
@@ -196,7 +196,7 @@ class Index:
         with self._lock:
             final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
         listed = self.store.backend.log_sizes_except("runs", final)
-        sizes = {run_of(key): size for key, size in listed.items()}
+        sizes = {run_of(key): size for key, size in listed.items() if kind_of(key) == "log"}  # never a stray file
         notes = self.store.annotation_counts()
         with self._lock:
             return self._apply(sizes, notes)

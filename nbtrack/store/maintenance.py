@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.core.records import refs_of
+from nbtrack.store.keys import BLOBS, NOTES, RUNS, kind_of
 from nbtrack.store.store import Store
 
 GRACE_SECONDS = 3600.0  # a blob younger than this may belong to a record not yet written
@@ -21,6 +22,7 @@ class FsckReport:
     recovered_logs: dict[str, list[str]] = field(default_factory=dict)  # torn writes: nothing lost
     corrupt_blobs: list[str] = field(default_factory=list)
     missing_blobs: dict[str, list[str]] = field(default_factory=dict)  # run -> hashes
+    strays: list[str] = field(default_factory=list)  # files that are not part of the layout (ignored)
 
     @property
     def ok(self) -> bool:
@@ -35,6 +37,7 @@ class FsckReport:
         out += [f"corrupt blob {sha}" for sha in self.corrupt_blobs]
         for run_id, shas in self.missing_blobs.items():
             out += [f"missing blob {sha} (referenced by run {run_id})" for sha in shas]
+        out += [f"not part of the store layout (ignored by nbtrack): {key}" for key in self.strays]
         out.append("ok" if self.ok else "problems found")
         return out
 
@@ -58,11 +61,23 @@ def referenced_blobs(store: Store, report: FsckReport | None = None) -> dict[str
     return refs
 
 
+def stray_keys(store: Store) -> list[str]:
+    """Files in the store's folders that are not keys of its layout (planted or left by other
+    tools): no reader sees them."""
+    found = [key for key in store.backend.log_sizes(RUNS) if kind_of(key) != "log"]
+    for prefix in (RUNS, NOTES, BLOBS):
+        found += [info.key for info in store.backend.list(prefix) if kind_of(info.key) is None]
+    return sorted(set(found))
+
+
 def fsck(store: Store) -> FsckReport:
     report = FsckReport()
     refs = referenced_blobs(store, report)
+    report.strays = stray_keys(store)
     present = set()
     for info in store.backend.list("blobs"):
+        if kind_of(info.key) != "blob":
+            continue
         sha = info.key.rsplit("/", 1)[-1]
         present.add(sha)
         report.blobs += 1
@@ -89,6 +104,8 @@ def gc(store: Store, dry_run: bool = False, grace: float = GRACE_SECONDS) -> GcR
     refs = referenced_blobs(store)
     for info in list(store.backend.list("blobs")):
         sha = info.key.rsplit("/", 1)[-1]
+        if kind_of(info.key) != "blob":
+            continue  # not nbtrack's to remove
         if sha in refs or info.mtime >= cutoff:
             report.kept += 1
             continue

@@ -15,6 +15,7 @@ from typing import Any
 from nbtrack.core import framing
 from nbtrack.core.framing import Damage
 from nbtrack.core.ids import new_run_id, resolve_prefix
+from nbtrack.core.records import ANNOTATION_KINDS
 from nbtrack.core.state import RunState, reduce
 from nbtrack.store.backend import Backend
 from nbtrack.store.index import Index, IndexUnavailable
@@ -22,9 +23,11 @@ from nbtrack.store.keys import (
     MARKER,
     STORE_FORMAT,
     blob_key,
+    kind_of,
     log_key,
     note_key,
     notes_prefix,
+    run_logs,
     run_of,
 )
 from nbtrack.store.locate import find_store, index_path
@@ -33,6 +36,10 @@ from nbtrack.store.registry import open_backend
 
 class BlobCorrupt(IOError):
     """A blob's bytes do not hash to its name."""
+
+
+class MissingBlob(FileNotFoundError):
+    """A blob some record refers to is not in the store."""
 
 
 @dataclass
@@ -75,7 +82,11 @@ class Store:
         return sha
 
     def get_blob(self, sha: str, verify: bool = True) -> bytes:
-        data = self.backend.read(blob_key(sha))
+        try:
+            data = self.backend.read(blob_key(sha))
+        except FileNotFoundError:
+            raise MissingBlob(f"blob {sha} is missing from the store {self.url} (nbtrack fsck lists what refers "
+                              "to it)") from None
         if verify and hashlib.sha256(data).hexdigest() != sha:
             raise BlobCorrupt(f"blob {sha} is corrupt: its content does not match its hash")
         return data
@@ -107,6 +118,8 @@ class Store:
     def annotation_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for info in self.backend.list("notes"):
+            if kind_of(info.key) != "note":
+                continue
             run_id = run_of(info.key)
             counts[run_id] = counts.get(run_id, 0) + 1
         return counts
@@ -123,13 +136,17 @@ class Store:
                       decoded.recovered)
 
     def _annotations(self, run_id: str) -> list[dict[str, Any]]:
-        found = []
+        """The run's annotations: only the kinds others may add (`ANNOTATION_KINDS`)."""
+        found: list[dict[str, Any]] = []
         for info in sorted(self.backend.list(notes_prefix(run_id)), key=lambda i: i.key):
-            found.extend(framing.decode(self.backend.read(info.key)).records)
+            if kind_of(info.key) == "note":
+                found.extend(r for r in framing.decode(self.backend.read(info.key)).records
+                             if r.get("t") in ANNOTATION_KINDS)
         return found
 
     def run_ids(self) -> list[str]:
-        return sorted(run_of(key) for key in self.backend.log_sizes("runs"))
+        """Every run of the store (files under ``runs/`` that are not logs of the layout are not runs)."""
+        return sorted(run_of(key) for key in run_logs(self.backend.log_sizes("runs")))
 
     def resolve(self, prefix: str) -> str:
         """A full run id from a unique prefix (or the id itself)."""

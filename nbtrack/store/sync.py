@@ -5,7 +5,9 @@ A run's log in the destination is always a byte-prefix of its log in the source,
 "append the bytes the destination does not have yet": a live run is copied again later and only
 its new bytes travel, a second copy of a finished run copies nothing, and a destination whose log
 is longer (the run's own store) is left alone. A destination log that is not a prefix of the
-source's (two different histories under one run id) is reported as a conflict and never touched.
+source's (two different histories under one run id) is reported as a conflict and never touched;
+when the source knows its logs' hashes (a bundle's manifest: `digest_of`), a destination log of
+the same size or longer is checked against it too, so other bytes of the same size conflict.
 
 Blobs go first and logs last, so a reader of the destination never meets a record whose blob is
 not there yet. Every blob is verified against its hash as it is read from the source.
@@ -13,12 +15,13 @@ not there yet. Every blob is verified against its hash as it is read from the so
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from nbtrack.core import framing
 from nbtrack.core.records import refs_of
-from nbtrack.store.keys import blob_key, log_key, notes_prefix
+from nbtrack.store.keys import blob_key, kind_of, log_key, notes_prefix, run_of
 from nbtrack.store.store import Store
 
 Progress = Callable[[str], None]
@@ -48,7 +51,7 @@ class SyncReport:
 
 
 def run_sizes(store: Store) -> dict[str, int]:
-    return {key.split("/")[1]: size for key, size in store.backend.log_sizes("runs").items()}
+    return {run_of(key): size for key, size in store.backend.log_sizes("runs").items() if kind_of(key) == "log"}
 
 
 def sync_stores(
@@ -56,9 +59,11 @@ def sync_stores(
     target: Store,
     run_ids: Iterable[str] | None = None,
     progress: Progress | None = None,
+    digest_of: Callable[[str], str | None] | None = None,
 ) -> SyncReport:
     """Copy the runs `run_ids` (all runs when None) and what they need from `source` to
-    `target`; returns what was copied. Safe to repeat and to run while runs are being written."""
+    `target`; returns what was copied. Safe to repeat and to run while runs are being written.
+    `digest_of(log key)`: the sha256 of a source log, when the source knows it cheaply."""
     report = SyncReport()
     source_sizes = run_sizes(source)
     target_sizes = run_sizes(target)
@@ -70,7 +75,13 @@ def sync_stores(
     target_notes = {info.key for info in target.backend.list("notes")}
     for run_id in wanted:
         have = target_sizes.get(run_id, 0)
-        source_notes = [info.key for info in source.backend.list(notes_prefix(run_id))]
+        expected = digest_of(log_key(run_id)) if digest_of and have >= source_sizes[run_id] > 0 else None
+        if expected is not None:
+            held = target.backend.read_log(log_key(run_id))[: source_sizes[run_id]]
+            if hashlib.sha256(held).hexdigest() != expected:
+                report.conflicts[run_id] = "the two stores hold different logs for this run id (same size, other bytes)"
+                continue
+        source_notes = [info.key for info in source.backend.list(notes_prefix(run_id)) if kind_of(info.key) == "note"]
         new_notes = [key for key in source_notes if key not in target_notes]
         if have >= source_sizes[run_id] and not new_notes:
             report.unchanged_runs += 1  # same size (or more: its own store): nothing to copy

@@ -74,6 +74,11 @@ def test_specs_that_cannot_run_are_refused_with_the_reason() -> None:
         make_spec([parse_dimension("a=1,2")], search="optuna", count=3)
     with pytest.raises(SpecError, match="number of trials"):
         make_spec([parse_dimension("a=1,2")], search="random")
+    for bad in ("class=1,2", "a-b=1"):  # names become assignments in the notebook's code
+        with pytest.raises(SpecError, match="Python identifier"):
+            parse_dimension(bad)
+    with pytest.raises(SpecError, match="Python identifier"):
+        make_spec([parse_dimension("a=1")], {"os.system('x') #": 1})
     assert Objective.parse("loss:min").better(0.1, 0.2) and Objective.parse("acc").direction == "max"
 
 

@@ -49,7 +49,7 @@ def test_keys_outside_the_store_layout_and_forged_blobs_are_refused(store_server
     backend = HttpBackend(store_server.url)
     with pytest.raises(ValueError, match="not a key of the store layout"):
         backend.write_once("elsewhere/file", b"x")
-    with pytest.raises(ValueError, match="invalid store key"):
+    with pytest.raises(ValueError, match="not a key of the store layout"):
         backend.read("runs/../../../etc/passwd")
     with pytest.raises(ValueError, match="do not hash"):
         backend.write_once("blobs/00/" + "0" * 64, b"x")
@@ -63,9 +63,13 @@ def test_appends_are_idempotent_and_a_second_writer_is_refused(store_server: Sto
     first._next[key] = 0  # as if the answer to the first append was lost: the retry re-sends it
     first.append(key, b"hello world")
     assert first.read_log(key) == b"hello world"
-    second._next[key] = 0  # another writer with other bytes at the same place
+    first._next[key] = 6  # the same writer, other bytes where the log already holds some
     with pytest.raises(OSError, match="409"):
-        second.append(key, b"HELLO")
+        first.append(key, b"WORLD")
+    # another session of the same shared token is another writer: only the creator appends
+    second._next[key] = 11
+    with pytest.raises(PermissionError, match="only its creator appends"):
+        second.append(key, b"!")
     assert (store_server.store_dir / key).read_bytes() == b"hello world"
 
 

@@ -122,7 +122,9 @@ def test_batch_replay_on_the_cluster_names_the_run_that_did_not_reproduce(dask_c
     store = open_store(url)
     planted = nbtrack.runs("name~unseeded", store=store)["id"].iloc[0]
     store.annotate(planted, records.tags(["guard"]))
-    result = cli("--store", url, "replay", "--filter", "tag=guard", "--cluster", dask_cluster.address)
+    refused = cli("--store", url, "replay", "--filter", "tag=guard", "--cluster", dask_cluster.address)
+    assert refused.returncode == 2 and "pass --yes" in refused.stderr  # a bucket cannot tell whose runs these are
+    result = cli("--store", url, "replay", "--filter", "tag=guard", "--cluster", dask_cluster.address, "--yes")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines[2:] if line[:1].isalnum() and len(line.split()[0]) == 16}
