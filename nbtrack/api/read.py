@@ -97,6 +97,11 @@ class Run:
     def artifacts(self) -> list[dict[str, Any]]:
         return list(self.state.artifacts)
 
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """Model versions registered from this run: {name, version, ref, content, time}."""
+        return [{**m, "ref": f"{m['name']}@{m['version']}"} for m in self.state.models]
+
     def row(self, now: float | None = None) -> RunRow:
         """The run as tables show it (``nbtrack.api.rows``)."""
         return RunRow.from_summary(self.state.summary_fields(), time.time() if now is None else now)

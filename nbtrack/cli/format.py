@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from nbtrack.core.text import printable
 
-__all__ = ["fmt_duration", "fmt_value", "print_table", "printable", "terminal_safe_output"]
+__all__ = ["fmt_bytes", "fmt_duration", "fmt_time", "fmt_value", "print_table", "printable", "terminal_safe_output"]
 
 # C0 and C1 control characters (ESC, CSI, BEL, backspace...) and bidirectional overrides, shown
 # escaped; line breaks, tabs and carriage returns (progress bars) pass
@@ -71,3 +72,17 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max([len(h), *(len(r[i]) for r in clean)]) for i, h in enumerate(titles)]
     for line in (titles, ["-" * w for w in widths], *clean):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def fmt_bytes(size: float) -> str:
+    """A size in decimal units: ``512 B``, ``4.2 MB``, ``1.1 GB``."""
+    for unit in ("B", "KB", "MB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def fmt_time(ts: float | None) -> str:
+    """Epoch seconds as ``YYYY-MM-DD HH:MM`` (UTC); empty for None."""
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else ""

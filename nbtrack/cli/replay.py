@@ -18,7 +18,6 @@ from nbtrack.cli.format import print_table, printable
 from nbtrack.cli.registry import command
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
 from nbtrack.core.sweep_spec import parse_value
-from nbtrack.replay.report import render
 
 
 def _add(p: argparse.ArgumentParser) -> None:
@@ -33,6 +32,9 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=("current", "recreate"), default="current",
                    help="current: this environment (differences are listed); recreate: a virtual "
                         "environment of the recorded packages, cached by its hash")
+    p.add_argument("--data", choices=("current", "recorded"), default="current",
+                   help="current: the data on disk now (differences are reported); recorded: the data "
+                        "versions the run stored, written out and handed to the notebook")
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -68,6 +70,7 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
+    from nbtrack.replay.report import render  # nbformat: imported by the replay only, not by every command
     from nbtrack.replay.runner import check_parameters, owner_warning, replay
 
     if (args.run is None) == (args.filter is None):
@@ -84,8 +87,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if warning and not _confirmed(warning):
         return 2
     try:
-        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, cwd=args.cwd,
-                        out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store, yes=True,
+        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
+                        cwd=args.cwd, out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing,
+                        store=store, yes=True,
                         progress_bar=not args.no_progress and not args.json,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))
     except EnvironmentBuildError as exc:
@@ -138,7 +142,7 @@ def _replay_all(args: argparse.Namespace, store: Any, location: str, executor: A
         print("nbtrack: pass --yes to replay other users' runs", file=sys.stderr)
         return 2
     print(f"nbtrack: replaying {len(runs)} runs on {executor.name} ({executor.slots()} at once)", file=sys.stderr)
-    tasks = [ReplayTask(location, run.id, order=args.order, kernel=args.kernel, env=args.env,
+    tasks = [ReplayTask(location, run.id, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
                         allow_missing=args.allow_missing, tolerance=args.tolerance) for run in runs]
 
     def progress(row: Any, done: int, total: int) -> None:

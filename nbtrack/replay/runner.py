@@ -33,6 +33,8 @@ from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
 from nbtrack.replay import envs
 from nbtrack.replay.build import build
+from nbtrack.replay.data import MODES as DATA_MODES
+from nbtrack.replay.data import RECORDED, recorded_data
 from nbtrack.replay.execute import Progress, execute
 from nbtrack.replay.report import (
     compare_cells,
@@ -193,6 +195,7 @@ def replay(
     order: str = "notebook",
     kernel: str | None = None,
     env: str = CURRENT,
+    data: str = CURRENT,
     cwd: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -209,11 +212,13 @@ def replay(
     `parameters` override the notebook's parameters (papermill's way); `order` is ``notebook``
     (top to bottom) or ``executed`` (as the original session ran its cells); `env` is ``current``
     (the kernel `kernel`, else the recorded one) or ``recreate`` (a virtual environment of the
-    recorded packages); `cwd` is the kernel's folder (default: the original's when it exists
-    here, else this process's); `out` the executed notebook (default: next to it). `progress`
-    is called with (done, total) after each executed cell. A run that is not verifiably the
-    caller's (`owner_warning`: someone else wrote its log or a snapshot, or the store cannot
-    tell, as on a bucket) raises `ReplayRefused` saying who wrote what, unless ``yes=True``.
+    recorded packages); `data` is ``current`` (the data on disk; drift is reported) or ``recorded``
+    (the data versions the run stored, see ``nbtrack.replay.data``); `cwd` is the kernel's folder
+    (default: the original's when it exists here, else this process's); `out` the executed
+    notebook (default: next to it). `progress` is called with (done, total) after each executed
+    cell. A run that is not verifiably the caller's (`owner_warning`: someone else wrote its log
+    or a snapshot, or the store cannot tell, as on a bucket) raises `ReplayRefused` saying who
+    wrote what, unless ``yes=True``.
     """
     say = log or (lambda message: None)
     if env not in (CURRENT, RECREATE):
@@ -222,6 +227,8 @@ def replay(
         raise ValueError("a recreated environment brings its own kernel: give either kernel or env='recreate'")
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a number >= 0, not {tolerance!r}")
+    if data not in DATA_MODES:
+        raise ValueError(f"data must be one of {', '.join(DATA_MODES)}, not {data!r}")
     parameters = check_parameters(parameters or {})
     target = as_store(store if not isinstance(run, Run) else run.store if store is None else store)
     original = run if isinstance(run, Run) else Run(target, target.resolve(run))
@@ -242,6 +249,13 @@ def replay(
     folder = Path(cwd) if cwd else Path(original_cwd) if original_cwd and Path(original_cwd).is_dir() else Path.cwd()
     folder = folder.resolve()
     output = Path(out).resolve() if out else output_path_for(original.state.notebook, original.id, folder)
+    # --data recorded: the run's stored data versions, written out and handed to the notebook
+    plan = recorded_data(original, folder, parameters, output.with_suffix(".data")) if data == RECORDED else None
+    if plan is not None:
+        parameters, folder = {**plan.parameters, **parameters}, plan.cwd or folder
+    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+                  run_name=original.state.name or "replay")
+    notes = list(built.notes) + (plan.notes if plan else [])
     kernel_env = dict(os.environ)
     current_packages: dict[str, str] | None = None
     wanted: dict[str, str] | None = None  # a recreated environment holds only these on purpose
@@ -296,7 +310,8 @@ def replay(
             final_metrics(original.state), final_metrics(replayed.state if replayed else None), tolerance
         ),
         environment=differences,
-        data=data_checks(original.state, replayed.state if replayed else None, before, after),
+        data=data_checks(original.state, replayed.state if replayed else None, before, after,
+                         plan.used if plan else None),
         parameters=parameters,
         order=order,
         tolerance=tolerance,

@@ -34,7 +34,8 @@ Every write is bound to that user (``current_user``), the identity the server au
 | GET | ``store/whoami`` | ``{"name", "basis", "display"}``: the caller, as stamps name them |
 
 An append skips the bytes the log already holds at N when they match (a retried append), and is
-refused with 409 when they differ or N is past the end.
+refused with 409 when they differ or N is past the end. Keys are confined to the store's layout
+(``runs/``, ``notes/``, ``blobs/``, ``data/``, ``models/``, ``aliases/``, the marker).
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ from nbtrack.store.keys import RUNS, is_layout_prefix, kind_of, run_of
 from nbtrack.store.local import LinkRefused
 
 KEY = r"(?P<key>.+)"
-READABLE = ("marker", "stamp", "note", "blob", "sweep")
-WRITABLE = ("marker", "note", "blob", "sweep")  # sweep: write-once sweep events
+NAMED = ("data-version", "model-version", "alias")  # numbered, write-once records
+READABLE = ("marker", "stamp", "note", "blob", "sweep", *NAMED)
+WRITABLE = ("marker", "note", "blob", "sweep", *NAMED)  # sweep: write-once sweep events
 NO_DELETES = ("the team store never deletes anything over HTTP (a blob may still be referenced by a run "
               "the client cannot see): run `nbtrack gc` where the store lives, e.g. "
               "`nbtrack --store FOLDER gc` on the server's machine")

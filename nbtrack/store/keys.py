@@ -7,6 +7,9 @@
     runs/<run id>/stamp       who created the run, written by a team server (never by a client)
     notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
     blobs/<aa>/<sha256>       content-addressed blobs
+    data/<name>/<number>      a numbered data version (write-once JSON; ``store.versions``)
+    models/<name>/<number>    a numbered model version (write-once JSON)
+    aliases/<model>/<alias>/<number>   one move of a model alias (write-once; the highest wins)
     sweeps/<sweep id>/<id>    a sweep's events (write-once framed records, ``core.sweep_state``)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
@@ -84,12 +87,54 @@ def kind_of(key: str) -> str | None:
     return None
 
 
-_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{SWEEPS})?|{NOTES}/{_ID}|{BLOBS}/[0-9a-f]{{2}}|{SWEEPS}/{_ID}")
+# ---- named, numbered versions (data versions, model versions and model aliases)
+DATA, MODELS, ALIASES = "data", "models", "aliases"
+NAMED_PREFIXES = (f"{DATA}/", f"{MODELS}/", f"{ALIASES}/")
+NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,99}"
+NUMBER_DIGITS = 10
+_NAME = re.compile(NAME_PATTERN)
+_NUMBER = rf"[0-9]{{{NUMBER_DIGITS}}}"
+_LAYOUT.update({
+    "data-version": re.compile(rf"{DATA}/{NAME_PATTERN}/{_NUMBER}"),
+    "model-version": re.compile(rf"{MODELS}/{NAME_PATTERN}/{_NUMBER}"),
+    "alias": re.compile(rf"{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}/{_NUMBER}"),
+})
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """`name` when it is a valid version name (lowercase letters, digits, ``.``, ``_``, ``-``)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"{what} {name!r} is not valid: use up to 100 lowercase letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit")
+    return name
+
+
+def numbered_prefix(kind: str, *names: str) -> str:
+    """The folder of the numbered records of `names` (``data/<name>``, ``aliases/<model>/<alias>``)."""
+    return "/".join([kind, *(check_name(n) for n in names)])
+
+
+def numbered_key(prefix: str, number: int) -> str:
+    if not 0 < number < 10**NUMBER_DIGITS:
+        raise ValueError(f"version numbers run from 1, not {number}")
+    return f"{prefix}/{number:0{NUMBER_DIGITS}d}"
+
+
+def number_of(key: str) -> int | None:
+    """The number a numbered key ends with (None for any other key)."""
+    last = key.rsplit("/", 1)[-1]
+    return int(last) if len(last) == NUMBER_DIGITS and last.isdigit() else None
+
+
+_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{SWEEPS}|{DATA}|{MODELS}|{ALIASES})?"
+                     rf"|{NOTES}/{_ID}|{BLOBS}/[0-9a-f]{{2}}|{SWEEPS}/{_ID}"
+                     rf"|(?:{DATA}|{MODELS}|{ALIASES})/{NAME_PATTERN}|{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}")
 
 
 def is_layout_prefix(prefix: str) -> bool:
     """Whether `prefix` (a listing's) names a folder of the layout: ``""``, ``runs``, ``notes``,
-    ``blobs``, ``sweeps``, ``notes/<run id>``, ``blobs/<aa>`` or ``sweeps/<sweep id>``."""
+    ``blobs``, ``sweeps``, ``notes/<run id>``, ``blobs/<aa>``, ``sweeps/<sweep id>``, or a folder of
+    numbered versions (``data``, ``data/<name>``, ``models/<name>``, ``aliases/<model>/<alias>``...)."""
     return _PREFIX.fullmatch(prefix.strip("/")) is not None
 
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.core.records import refs_of
+from nbtrack.store import versions
 from nbtrack.store.keys import BLOBS, NOTES, RUNS, kind_of
 from nbtrack.store.store import Store
 
@@ -102,6 +103,7 @@ def gc(store: Store, dry_run: bool = False, grace: float = GRACE_SECONDS) -> GcR
     report = GcReport()
     cutoff = time.time() - grace
     refs = referenced_blobs(store)
+    refs.update(dict.fromkeys(versions.referenced_blobs(store), "named versions"))  # data and models
     for info in list(store.backend.list("blobs")):
         sha = info.key.rsplit("/", 1)[-1]
         if kind_of(info.key) != "blob":

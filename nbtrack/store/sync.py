@@ -18,10 +18,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from nbtrack.core import framing
+from nbtrack.core.content import chunk_refs
 from nbtrack.core.records import refs_of
-from nbtrack.store.keys import blob_key, kind_of, log_key, notes_prefix, run_of
+from nbtrack.store.keys import (
+    ALIASES,
+    DATA,
+    MODELS,
+    blob_key,
+    kind_of,
+    log_key,
+    notes_prefix,
+    numbered_key,
+    numbered_prefix,
+    run_of,
+)
 from nbtrack.store.store import Store
 
 Progress = Callable[[str], None]
@@ -34,16 +47,17 @@ class SyncReport:
     unchanged_runs: int = 0
     conflicts: dict[str, str] = field(default_factory=dict)
     blobs: int = 0
+    versions: int = 0  # data and model version records, and the moves of those models' aliases
     notes: int = 0
     bytes: int = 0
 
     @property
     def copied_anything(self) -> bool:
-        return bool(self.new_runs or self.extended_runs or self.blobs or self.notes)
+        return bool(self.new_runs or self.extended_runs or self.blobs or self.notes or self.versions)
 
     def line(self) -> str:
         text = (f"{len(self.new_runs)} new runs, {len(self.extended_runs)} extended, "
-                f"{self.unchanged_runs} unchanged; {self.blobs} blobs, {self.notes} notes, "
+                f"{self.unchanged_runs} unchanged; {self.blobs} blobs, {self.notes} notes, {self.versions} versions, "
                 f"{self.bytes} bytes copied")
         if self.conflicts:
             text += f"; {len(self.conflicts)} conflicts"
@@ -91,9 +105,8 @@ def sync_stores(
             report.conflicts[run_id] = "the two stores hold different logs for this run id"
             continue
         note_bytes = {key: source.backend.read(key) for key in new_notes}
-        refs = {sha for record in framing.decode(data).records for sha in refs_of(record)}
-        for raw in note_bytes.values():
-            refs.update(sha for record in framing.decode(raw).records for sha in refs_of(record))
+        found = framing.decode(data).records + [r for raw in note_bytes.values() for r in framing.decode(raw).records]
+        refs = {sha for record in found for sha in refs_of(record)} | _content_chunks(source, found)
         if refs:
             if target_blobs is None:
                 target_blobs = {info.key.rsplit("/", 1)[-1] for info in target.backend.list("blobs")}
@@ -105,6 +118,9 @@ def sync_stores(
                 target_blobs.add(sha)
                 report.blobs += 1
                 report.bytes += len(blob)
+        for key in _named_versions(source, found):  # after their blobs, before the records naming them
+            if target.backend.write_once(key, source.backend.read(key)):
+                report.versions += 1
         for key, raw in note_bytes.items():
             if target.backend.write_once(key, raw):
                 report.notes += 1
@@ -121,3 +137,33 @@ def sync_stores(
             report.extended_runs.append(run_id)
     return report
 
+
+
+def _content_chunks(source: Store, found: list[dict[str, Any]]) -> set[str]:
+    """The chunks of the stored content (data versions, models) the records name: a record refers
+    to the content's manifest, which lists them."""
+    chunks: set[str] = set()
+    for sha in {r["content"] for r in found if r.get("t") in ("data", "model") and r.get("content")}:
+        try:
+            chunks |= chunk_refs(source.get_json(sha))
+        except (FileNotFoundError, ValueError):  # missing or damaged: fsck reports it
+            continue
+    return chunks
+
+
+def _named_versions(source: Store, found: list[dict[str, Any]]) -> list[str]:
+    """The version records the records name (``data/NAME/N``, ``models/NAME/N``), and every
+    alias move of those models, as the source holds them."""
+    keys: list[str] = []
+    models: set[str] = set()
+    for record in found:
+        kind = {"data": DATA, "model": MODELS}.get(str(record.get("t")))
+        if kind is None or not record.get("name") or not record.get("version"):
+            continue
+        keys.append(numbered_key(numbered_prefix(kind, record["name"]), int(record["version"])))
+        if kind == MODELS:
+            models.add(record["name"])
+    for model in sorted(models):
+        keys += [info.key for info in source.backend.list(numbered_prefix(ALIASES, model))
+                 if kind_of(info.key) == "alias"]
+    return [key for key in dict.fromkeys(keys) if source.backend.exists(key)]

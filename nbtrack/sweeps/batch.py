@@ -28,6 +28,7 @@ class ReplayTask:
     order: str = "notebook"
     kernel: str | None = None
     env: str = "current"
+    data: str = "current"  # or "recorded": the data versions the run stored
     allow_missing: bool = False
     tolerance: float = 1e-6
 
@@ -74,8 +75,8 @@ def replay_one(task: ReplayTask) -> ReplayRow:
         original = Run(as_store(task.store), task.run)
         name = original.name
         # yes: whose runs these are was shown and confirmed before the batch was submitted
-        result = replay(original, order=task.order, kernel=task.kernel, env=task.env, tolerance=task.tolerance,
-                        allow_missing=task.allow_missing, store=task.store, yes=True)
+        result = replay(original, order=task.order, kernel=task.kernel, env=task.env, data=task.data,
+                        tolerance=task.tolerance, allow_missing=task.allow_missing, store=task.store, yes=True)
         return ReplayRow(task.run, name, result.verdict, cause_of(result.report), result.run_id)
     except Exception as exc:
         return ReplayRow(task.run, name, FAILED, _line(f"{type(exc).__name__}: {exc}"))
