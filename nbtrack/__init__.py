@@ -62,6 +62,7 @@ __all__ = [
     "open_store",
     "promote_model",
     "register_model",
+    "report",
     "runs",
     "start",
     "tag",
@@ -94,6 +95,7 @@ _LAZY = {
     "replay": "nbtrack.replay",
     "sweep": "nbtrack.sweeps",
     "get_sweep": "nbtrack.sweeps",
+    "report": "nbtrack.htmlreport",
 }
 
 

@@ -2,14 +2,14 @@
 summaries, environment differences, and the cell-by-cell diff of two notebooks.
 
 One light anywidget shows it all, on the same chart code as the live curves (uPlot: hover
-values, a legend naming the runs, zoom, the notebook's theme). Long series are reduced with
-the min/max ``envelope`` first, so a comparison of long runs stays a few hundred KB. The view
+values, a legend naming the runs, zoom, the notebook's theme). What it shows is shaped in
+``nbtrack.api.views.comparison`` (long series reduced with the min/max ``envelope``, so a
+comparison of long runs stays a few hundred KB); the shared report shows the same. The view
 builds its DOM with ``textContent`` only.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,81 +17,9 @@ import anywidget
 import traitlets
 
 from nbtrack.api import Run, StoreLike
+from nbtrack.api.views import comparison
 from nbtrack.capture import colab
-from nbtrack.core.diff import dict_changes
-from nbtrack.core.downsample import envelope
-from nbtrack.core.series import decode_metrics
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
-from nbtrack.widgets.notebook_diff import cells_section, environment_section
-
-
-def run_label(run: Run) -> str:
-    return f"{run.name or '(unnamed)'} [{run.id[:8]}]"
-
-
-def series_of(run: Run) -> dict[str, tuple[list[float], list[float]]]:
-    """Every logged point of a run: key -> (steps, values), in logging order."""
-    out: dict[str, tuple[list[float], list[float]]] = {}
-    for record in run.records_of("metrics"):
-        keys, steps, _times, columns = decode_metrics(record)
-        for key, values in zip(keys, columns):
-            xs, ys = out.setdefault(key, ([], []))
-            xs.extend(steps)
-            ys.extend(values)
-    return out
-
-
-def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000) -> dict[str, Any]:
-    """One chart per metric with one line per run (the run's index in `runs`), each reduced to
-    at most ``2 * points`` points; `count` is how many points the run logged."""
-    data = [series_of(run) for run in runs]
-    keys = list(metrics) if metrics else sorted({k for series in data for k in series})
-    charts = []
-    for key in keys:
-        lines = []
-        for index, series in enumerate(data):
-            if key not in series:
-                continue
-            xs, ys = envelope(*series[key], points)
-            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in xs], "value": ys,
-                          "count": len(series[key][1])})
-        charts.append({"key": key, "lines": lines})
-    return {"charts": charts}
-
-
-def _display(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, sort_keys=True, allow_nan=True)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def params_section(runs: Sequence[Run]) -> dict[str, Any]:
-    """Every param of every run; a row is marked when the runs disagree (or one lacks it)."""
-    params = [run.params for run in runs]
-    keys = sorted({k for p in params for k in p})
-    changed_keys = {c.key for i in range(1, len(params)) for c in dict_changes(params[0], params[i])}
-    return {
-        "rows": [{"key": k, "values": [_display(p.get(k)) for p in params], "changed": k in changed_keys} for k in keys]
-    }
-
-
-def metrics_section(runs: Sequence[Run]) -> dict[str, Any]:
-    """Last / min / max of each metric per run."""
-    states = [run.state.metrics for run in runs]
-    keys = sorted({k for s in states for k in s})
-    rows = []
-    for key in keys:
-        cells = []
-        for s in states:
-            m = s.get(key)
-            cells.append("" if m is None else f"{m.last:.4g} (min {m.min:.4g}, max {m.max:.4g})")
-        rows.append({"key": key, "values": cells, "changed": len(set(cells)) > 1})
-    return {"rows": rows}
 
 
 class RunDiffView(anywidget.AnyWidget):
@@ -107,16 +35,7 @@ class Comparison:
     def __init__(self, runs: Sequence[Run], metrics: Sequence[str] | None = None) -> None:
         colab.enable_widgets()
         self.runs = list(runs)
-        a, b = self.runs[0], self.runs[1]
-        self.data: dict[str, Any] = {
-            "runs": [{"id": r.id, "name": r.name, "status": r.status, "user": r.state.user,
-                      "label": run_label(r)} for r in self.runs],
-            "curves": curves_section(self.runs, metrics),
-            "params": params_section(self.runs),
-            "metrics": metrics_section(self.runs),
-            "environment": environment_section(a, b),
-            "cells": cells_section(a, b),
-        }
+        self.data: dict[str, Any] = comparison(self.runs, metrics)
         self.view = RunDiffView(data=self.data)
 
     def _ipython_display_(self) -> None:
