@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 StoreLike = str | os.PathLike[str] | Store | None
 BASE_COLUMNS = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook",
-                "replay_of"]
+                "replay_of", "sweep"]
 
 
 def as_store(store: StoreLike) -> Store:

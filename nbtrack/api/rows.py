@@ -51,6 +51,7 @@ class RunRow:
     kernel_id: str | None = None
     replay_of: str | None = None
     parent: str | None = None  # the run this one belongs to (a search's candidate, a trial)
+    sweep: str | None = None
 
     @classmethod
     def from_summary(cls, fields: Mapping[str, Any], now: float) -> RunRow:
@@ -65,6 +66,7 @@ class RunRow:
             params=dict(fields["params"]), metrics=dict(fields["metrics"]), notes=list(fields["notes"]),
             notebook=fields.get("notebook"), kernel_id=fields.get("kernel_id"), replay_of=fields.get("replay_of"),
             parent=fields.get("parent"),
+            sweep=fields.get("sweep"),
         )
 
     @property
@@ -80,6 +82,7 @@ class RunRow:
             "start": self.start, "duration": self.duration, "tags": self.tags, "notes": self.notes,
             "notebook": self.notebook, "replay_of": self.replay_of, "params": self.params, "metrics": self.metrics,
             "parent": self.parent,
+            "sweep": self.sweep,
         }
         for key, value in self.params.items():
             flat[f"params.{key}"] = value
@@ -94,7 +97,7 @@ class RunRow:
             "id": self.id, "name": self.name, "status": self.status, "user": self.user, "host": self.host,
             "start": self.start, "duration": self.duration, "tags": list(self.tags), "params": dict(self.params),
             "metrics": {k: dict(v) for k, v in self.metrics.items()}, "notes": list(self.notes),
-            "notebook": self.notebook, "replay_of": self.replay_of,
+            "notebook": self.notebook, "replay_of": self.replay_of, "sweep": self.sweep,
         }
 
 

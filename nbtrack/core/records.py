@@ -14,7 +14,8 @@ kind           fields
 run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, notebook,
                kernel_id, kernel_name, replay_of, heartbeat (seconds), format; parent (the id
                of the run this one belongs to: a search's candidate, an optuna trial); origin
-               (imported runs: {system, id, uri, ...} of the run it was imported from)
+               (imported runs: {system, id, uri, ...} of the run it was imported from); a
+               sweep's trial also sweep, trial, attempt (``core.sweep_state``)
 metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
 params         values: {name: JSON value}
 note           text, user (annotations)
@@ -77,6 +78,9 @@ class RunHeader(TypedDict, total=False):
     replay_of: str
     parent: str
     origin: dict[str, Any]
+    sweep: str
+    trial: int
+    attempt: str
 
 
 def run_header(run_id: str, heartbeat: float, fields: Mapping[str, Any], ts: float | None = None) -> RunHeader:

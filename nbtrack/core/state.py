@@ -58,6 +58,7 @@ class RunState:
     notebook: str | None = None
     kernel_id: str | None = None
     replay_of: str | None = None
+    sweep: str | None = None  # the sweep this run is a trial of
     parent: str | None = None
     origin: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
@@ -78,7 +79,7 @@ class RunState:
             "tags": self.tags, "params": self.params,
             "metrics": {k: asdict(m) for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
-            "parent": self.parent, "origin": self.origin,
+            "parent": self.parent, "origin": self.origin, "sweep": self.sweep,
             "notes": [n["text"] for n in self.notes],
         }
 
@@ -108,7 +109,8 @@ def _run(state: RunState, r: Record, ts: float) -> None:
     state.id = r.get("id", state.id)
     state.name = r.get("name") or ""
     state.started = ts
-    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin"):
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin",
+                "sweep"):
         if r.get(key) is not None:
             setattr(state, key, r[key])
     state.pid = int(r.get("pid") or 0)

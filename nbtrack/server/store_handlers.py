@@ -57,8 +57,8 @@ from nbtrack.store.local import LinkRefused
 
 KEY = r"(?P<key>.+)"
 NAMED = ("data-version", "model-version", "alias")  # numbered, write-once records
-READABLE = ("marker", "stamp", "note", "blob", *NAMED)
-WRITABLE = ("marker", "note", "blob", *NAMED)
+READABLE = ("marker", "stamp", "note", "blob", "sweep", *NAMED)
+WRITABLE = ("marker", "note", "blob", "sweep", *NAMED)  # sweep: write-once sweep events
 NO_DELETES = ("the team store never deletes anything over HTTP (a blob may still be referenced by a run "
               "the client cannot see): run `nbtrack gc` where the store lives, e.g. "
               "`nbtrack --store FOLDER gc` on the server's machine")

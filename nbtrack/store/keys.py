@@ -10,6 +10,7 @@
     data/<name>/<number>      a numbered data version (write-once JSON; ``store.versions``)
     models/<name>/<number>    a numbered model version (write-once JSON)
     aliases/<model>/<alias>/<number>   one move of a model alias (write-once; the highest wins)
+    sweeps/<sweep id>/<id>    a sweep's events (write-once framed records, ``core.sweep_state``)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
 (the store, its index, sync, bundles, the team server's routes) asks this module. Anything else
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 
 MARKER = "nbtrack-store.json"
 STORE_FORMAT = 1
-RUNS, NOTES, BLOBS = "runs", "notes", "blobs"
+RUNS, NOTES, BLOBS, SWEEPS = "runs", "notes", "blobs", "sweeps"
 LOG_NAME = "log"
 STAMP_NAME = "stamp"
 
@@ -34,6 +35,7 @@ _LAYOUT = {
     "stamp": re.compile(rf"{RUNS}/(?P<run>{_ID})/{STAMP_NAME}"),
     "note": re.compile(rf"{NOTES}/(?P<run>{_ID})/(?P<note>{_ID})"),
     "blob": re.compile(rf"{BLOBS}/(?P<aa>[0-9a-f]{{2}})/(?P<sha>[0-9a-f]{{64}})"),
+    "sweep": re.compile(rf"{SWEEPS}/(?P<sweep>{_ID})/(?P<event>{_ID})"),
 }
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -60,14 +62,22 @@ def blob_key(sha: str) -> str:
     return f"{BLOBS}/{sha[:2]}/{sha}"
 
 
+def sweep_event_key(sweep_id: str, event_id: str) -> str:
+    return f"{SWEEPS}/{sweep_id}/{event_id}"
+
+
+def sweep_prefix(sweep_id: str | None = None) -> str:
+    return SWEEPS if sweep_id is None else f"{SWEEPS}/{sweep_id}"
+
+
 def run_of(key: str) -> str:
     """The run id in a log or annotation key (``runs/<id>/log``, ``notes/<id>/<note>``)."""
     return key.split("/")[1]
 
 
 def kind_of(key: str) -> str | None:
-    """What `key` is in the layout: ``marker``, ``log``, ``stamp``, ``note`` or ``blob``; None
-    when it is not a key of the layout at all."""
+    """What `key` is in the layout: ``marker``, ``log``, ``stamp``, ``note``, ``blob`` or ``sweep``;
+    None when it is not a key of the layout at all."""
     if key == MARKER:
         return "marker"
     for kind, pattern in _LAYOUT.items():
@@ -116,14 +126,15 @@ def number_of(key: str) -> int | None:
     return int(last) if len(last) == NUMBER_DIGITS and last.isdigit() else None
 
 
-_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{DATA}|{MODELS}|{ALIASES})?|{NOTES}/{_ID}|{BLOBS}/[0-9a-f]{{2}}"
+_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{SWEEPS}|{DATA}|{MODELS}|{ALIASES})?"
+                     rf"|{NOTES}/{_ID}|{BLOBS}/[0-9a-f]{{2}}|{SWEEPS}/{_ID}"
                      rf"|(?:{DATA}|{MODELS}|{ALIASES})/{NAME_PATTERN}|{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}")
 
 
 def is_layout_prefix(prefix: str) -> bool:
     """Whether `prefix` (a listing's) names a folder of the layout: ``""``, ``runs``, ``notes``,
-    ``blobs``, ``notes/<run id>``, ``blobs/<aa>``, or a folder of numbered versions (``data``,
-    ``data/<name>``, ``models/<name>``, ``aliases/<model>/<alias>``...)."""
+    ``blobs``, ``sweeps``, ``notes/<run id>``, ``blobs/<aa>``, ``sweeps/<sweep id>``, or a folder of
+    numbered versions (``data``, ``data/<name>``, ``models/<name>``, ``aliases/<model>/<alias>``...)."""
     return _PREFIX.fullmatch(prefix.strip("/")) is not None
 
 
