@@ -3,32 +3,33 @@
 ``rows()`` is what every table reads (``nbtrack.runs()``'s DataFrame, ``nbtrack runs``, the run
 table widget, the REST API's run pages and the lab sidebar): each run's summary as a `RunRow`,
 with its effective status (a running run whose process died reads as crashed) and its duration.
+``page()`` is its paged form: one sorted page and the number of matching runs, for tables that
+show a page at a time. Filters, sorts and pages run in SQL in the store's index
+(``nbtrack.store.query``), so only the rows returned become Python objects; a filter given as a
+Python callable is the exception (every row is built and tested in Python).
 Times stay epoch seconds here; the DataFrame, the REST payload and the CLI each format them.
-Filters and sorts read `RunRow.flat` (params and metric figures as their own columns, the start
-as an ISO 8601 text, which sorts in time order).
+Filters and sorts read what `RunRow.flat` holds (params and metric figures as their own columns,
+the start as an ISO 8601 text, which sorts in time order).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 
-from nbtrack.core.filters import predicate
+from nbtrack.core.filters import Comparison, Filter, parse
 from nbtrack.core.identity import liveness
+from nbtrack.core.paging import page_rows
 from nbtrack.core.records import RUNNING
+from nbtrack.store.columns import FIGURES as METRIC_FIGURES
+from nbtrack.store.columns import iso
 from nbtrack.store.store import Store
 
 FilterSpec = str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None
-METRIC_FIGURES = ("last", "min", "max")
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 in UTC (None stays None)."""
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
+__all__ = ["METRIC_FIGURES", "FilterSpec", "RunPage", "RunRow", "iso", "page", "rows"]
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,49 @@ class RunRow:
         }
 
 
+@dataclass(frozen=True)
+class RunPage:
+    """One page of a run table: its rows and how many runs match in all."""
+
+    rows: list[RunRow]
+    total: int
+    offset: int
+
+
+def _parsed(spec: FilterSpec) -> Filter | None:
+    """A filter the index can run in SQL (None: no filter); raises FilterError on bad text."""
+    if spec is None or spec == "":
+        return None
+    if isinstance(spec, Mapping):
+        return Filter(tuple(Comparison(str(k), "=", str(v)) for k, v in spec.items()), ())
+    return parse(str(spec))
+
+
 def rows(store: Store, filter: FilterSpec = None, now: float | None = None) -> list[RunRow]:
     """Every run of `store` matching `filter` (see ``nbtrack.core.filters``), oldest first."""
+    return page(store, filter, sort=None, limit=None, now=now).rows
+
+
+def page(
+    store: Store,
+    filter: FilterSpec = None,
+    sort: str | None = "start",
+    desc: bool = False,
+    offset: int = 0,
+    limit: int | None = 50,
+    notebooks: Collection[str] | None = None,
+    now: float | None = None,
+) -> RunPage:
+    """Runs matching `filter` ordered by column `sort` (``core.paging``: missing values last, ties
+    oldest first), `limit` of them from `offset` on (all when None), and the number matching.
+    `notebooks` keeps only runs recorded from one of those notebook paths."""
+    if offset < 0 or (limit is not None and limit < 0):
+        raise ValueError("offset and limit must not be negative")
     now = time.time() if now is None else now
-    found = [RunRow.from_summary(fields, now) for fields in store.index.summaries()]
-    if filter is None or filter == "":
-        return found
-    keep = predicate(filter)
-    return [row for row in found if keep(row.flat)]
+    if callable(filter) and not isinstance(filter, Mapping):  # Python code: every row, tested here
+        found = [RunRow.from_summary(f, now) for f in store.index.select(notebooks=notebooks, now=now)[0]]
+        kept = [row for row in found if filter(row.flat)]
+        shown, total = page_rows(kept, sort, desc, offset, limit, view=lambda row: row.flat)
+        return RunPage(shown, total, offset)
+    fields, total = store.index.select(_parsed(filter), sort, desc, offset, limit, notebooks, now)
+    return RunPage([RunRow.from_summary(f, now) for f in fields], total, offset)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nbtrack.core.records import RUNNING, Record
@@ -21,6 +21,9 @@ class MetricSummary:
     max: float
     step: float
     count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"last": self.last, "min": self.min, "max": self.max, "step": self.step, "count": self.count}
 
     def add(self, step: float, value: float) -> None:
         self.last, self.step, self.count = value, step, self.count + 1
@@ -66,7 +69,10 @@ class RunState:
     confusions: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The state as JSON values (for serialising: lists and dicts are shared, not copied)."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["metrics"] = {k: m.to_json() for k, m in self.metrics.items()}
+        return data
 
     def summary_fields(self) -> dict[str, Any]:
         """The fields run tables show, plus what liveness needs (kept in the index as JSON)."""
@@ -75,7 +81,7 @@ class RunState:
             "host": self.host, "boot_id": self.boot_id, "pid": self.pid, "started": self.started,
             "ended": self.ended, "last_seen": self.last_seen, "heartbeat": self.heartbeat,
             "tags": self.tags, "params": self.params,
-            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "metrics": {k: m.to_json() for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
             "parent": self.parent, "origin": self.origin,
             "notes": [n["text"] for n in self.notes],
@@ -89,6 +95,7 @@ class RunState:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+_FIELDS = tuple(f.name for f in fields(RunState))
 Reducer = Callable[["RunState", Record, float], None]
 
 

@@ -1,9 +1,15 @@
-"""The derived index: a machine-local SQLite table of run states, refreshed from the logs.
+"""The derived index: a machine-local SQLite database of run summaries, refreshed from the logs.
 
 It is never the source of truth: ``rebuild()`` recreates it from the store, and ``refresh()``
 reads only what was appended since the last look (per run: the offset just past the last intact
 frame, and the log size seen then). Refreshes from several processes on one machine are
 serialised by SQLite's write lock; the database is never put inside a (possibly shared) store.
+
+Each run is a ``runs`` row whose columns are its summary (``nbtrack.store.columns``), plus one
+``params``, ``metrics`` and ``tags`` row per param, metric and tag, so that filters, sorts and
+pages run in SQL (``nbtrack.store.query``) and only the rows asked for become Python objects.
+A running run's row keeps its reduced state, to continue reading its log from where it stopped;
+a finished run's state is read again from its log when someone asks for it (`state`).
 """
 
 from __future__ import annotations
@@ -11,13 +17,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from nbtrack.core.filters import Filter
+from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
+from nbtrack.store import columns
 from nbtrack.store.backend import Backend
 from nbtrack.store.keys import log_key, run_of
+from nbtrack.store.query import Sql, compile_order, compile_where, register_functions
 
 
 class IndexedStore(Protocol):
@@ -29,21 +42,50 @@ class IndexedStore(Protocol):
     def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> Any: ...
     def annotation_counts(self) -> dict[str, int]: ...
 
-SCHEMA = """
+
+BOOK_COLUMNS = ("id", "cursor", "seen", "notes", "damaged", "state", "final", "pack")
+RUN_COLUMNS = [*BOOK_COLUMNS, *columns.SUMMARY_COLUMNS]
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     cursor INTEGER NOT NULL,      -- offset just past the last intact frame read
     seen INTEGER NOT NULL,        -- log size when last read
     notes INTEGER NOT NULL,       -- annotations applied
     damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
-    state TEXT NOT NULL,          -- RunState as JSON
-    summary TEXT NOT NULL,        -- RunState.summary_fields() as JSON: what tables read
-    final INTEGER NOT NULL        -- the writer recorded an end: its log will not grow
+    state TEXT,                   -- RunState as JSON while the run runs (NULL once final)
+    final INTEGER NOT NULL,       -- the writer recorded an end: its log will not grow
+    pack TEXT,                    -- the summary pack the row was read from (NULL: from the log)
+    {columns.SUMMARY_SCHEMA}
 );
+CREATE INDEX IF NOT EXISTS runs_start ON runs(start);
+CREATE TABLE IF NOT EXISTS params (
+    key TEXT NOT NULL, run TEXT NOT NULL, kind INTEGER NOT NULL, num REAL, fnum REAL, text TEXT, lower TEXT,
+    stext TEXT, PRIMARY KEY (key, run)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metrics (
+    key TEXT NOT NULL, run TEXT NOT NULL, last_v REAL, min_v REAL, max_v REAL, PRIMARY KEY (key, run)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-SCHEMA_VERSION = "3"
+TABLES = ("runs", "params", "metrics", "tags", "meta")
+SCHEMA_VERSION = "4"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
+_INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+_FIELDS = ", ".join(f"r.{c}" for c in columns.FIELDS_COLUMNS)
+
+
+@dataclass
+class IndexRow:
+    """One run as the index stores it: its bookkeeping and its summary fields."""
+
+    id: str
+    cursor: int
+    seen: int
+    notes: int
+    damaged: int
+    final: bool
+    fields: dict[str, Any]
+    state: str | None = None  # RunState JSON, kept while the run is not final
+    pack: str | None = None
 
 
 class Index:
@@ -53,18 +95,20 @@ class Index:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-            self._db.executescript("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS meta;")
+            self._db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
+        register_functions(self._db)
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
-        self._parsed: dict[str, tuple[int, int, dict[str, Any]]] = {}  # id -> (seen, notes, summary)
 
     def close(self) -> None:
         self._db.close()
 
+    # ---- keeping up with the store
     def refresh(self) -> int:
         """Bring the index up to date with the store; returns how many runs changed."""
         with self._lock:
@@ -87,74 +131,147 @@ class Index:
                 if row is not None and size in (None, row[1]) and row[2] == n_notes:
                     continue  # unchanged (None: a finished log, not even looked at)
                 stale.append((run_id, row, n_notes))
-            changed: list[tuple[str, int, int, int, int, str, str, int]] = []
+            changed = 0
             for start in range(0, len(stale), PREFETCH_BATCH):
                 batch = stale[start : start + PREFETCH_BATCH]
                 self.store.backend.prefetch_logs(
                     {log_key(r): (0 if row is None or row[2] != n else row[0]) for r, row, n in batch})
-                changed.extend(self._read(run_id, row, n_notes) for run_id, row, n_notes in batch)
-            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changed)
-            gone = [(run_id,) for run_id in known if run_id not in sizes]
-            db.executemany("DELETE FROM runs WHERE id = ?", gone)
+                self._write([self._read(run_id, row, n_notes) for run_id, row, n_notes in batch],
+                            [r for r, row, _n in batch if row is not None])
+                changed += len(batch)
+            gone = [run_id for run_id in known if run_id not in sizes]
+            self._delete(gone)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return len(changed) + len(gone)
+        return changed + len(gone)
 
-    def _read(
-        self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int
-    ) -> tuple[str, int, int, int, int, str, str, int]:
-        if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
+    def _read(self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int) -> IndexRow:
+        state_text = None
+        if row is not None and row[2] == n_notes:
+            (state_text,) = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if state_text is None:  # new, annotated since, or final before: read it whole
             log = self.store.read_run(run_id, annotations=n_notes > 0)
             state, damaged = reduce(log.records), 0
         else:
+            assert row is not None
             cursor, _seen, _notes, damaged = row
-            (text,) = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
             log = self.store.read_run(run_id, offset=cursor)
-            state = reduce(log.records, RunState.from_json(json.loads(text)))
+            state = reduce(log.records, RunState.from_json(json.loads(state_text)))
         damaged += sum(1 for d in log.damage if not (log.torn_tail and d.end == log.size))
         state.id = state.id or run_id
-        return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()),
-                json.dumps(state.summary_fields()), int(state.status != RUNNING))
+        final = state.status != RUNNING
+        return IndexRow(run_id, log.end, log.size, n_notes, damaged, final, state.summary_fields(),
+                        None if final else json.dumps(state.to_json()))
+
+    def _write(self, found: Iterable[IndexRow], replaced: Iterable[str] = ()) -> None:
+        """Insert (or replace) rows, with their params, metrics and tags rows (in a transaction)."""
+        self._delete(replaced, keep_runs=True)
+        runs, params, metrics, tags = [], [], [], []
+        for row in found:
+            fields = row.fields
+            runs.append((row.id, row.cursor, row.seen, row.notes, row.damaged, row.state, int(row.final), row.pack,
+                         *columns.summary_row(fields)))
+            params += columns.param_rows(row.id, fields["params"])
+            metrics += columns.metric_rows(row.id, fields["metrics"])
+            tags += columns.tag_rows(row.id, fields["tags"])
+        db = self._db
+        db.executemany(_INSERT_RUN, runs)
+        db.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
+        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", metrics)
+        db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tags)
+
+    def _delete(self, run_ids: Iterable[str], keep_runs: bool = False) -> None:
+        """Remove runs' params, metrics and tags rows (and their runs rows unless `keep_runs`)."""
+        params, metrics, tags = [], [], []
+        for run_id in run_ids:
+            found = self._db.execute("SELECT params, metrics, tags FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None:
+                continue
+            params += [(key, run_id) for key in json.loads(found[0])]
+            metrics += [(key, run_id) for key in json.loads(found[1])]
+            tags += columns.tag_rows(run_id, json.loads(found[2]))
+            if not keep_runs:
+                self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._db.executemany("DELETE FROM params WHERE key = ? AND run = ?", params)
+        self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
+        self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
 
     def rebuild(self) -> int:
         with self._lock:
-            self._db.execute("DELETE FROM runs")
+            self._db.executescript("BEGIN; DELETE FROM runs; DELETE FROM params; DELETE FROM metrics;"
+                                   " DELETE FROM tags; COMMIT;")
         return self.refresh()
 
-    def states(self) -> list[RunState]:
-        self.refresh()
-        with self._lock:
-            rows = self._db.execute("SELECT state FROM runs ORDER BY id").fetchall()
-        return [RunState.from_json(json.loads(text)) for (text,) in rows]
-
-    def summaries(self) -> list[dict[str, Any]]:
-        """Every run's summary fields (see ``RunState.summary_fields``), oldest first: fresh
-        top-level dicts, parsed again only for runs that changed since this process last asked."""
-        self.refresh()
-        with self._lock:
-            versions = self._db.execute("SELECT id, seen, notes FROM runs ORDER BY id").fetchall()
-            parsed = self._parsed
-            stale = [
-                run_id for run_id, seen, notes in versions if parsed.get(run_id, (None, None))[:2] != (seen, notes)
-            ]
-            for start in range(0, len(stale), 500):
-                chunk = stale[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for run_id, seen, notes, text in self._db.execute(
-                    f"SELECT id, seen, notes, summary FROM runs WHERE id IN ({marks})", chunk
-                ):
-                    parsed[run_id] = (seen, notes, json.loads(text))
-            if len(parsed) > len(versions):
-                keep = {run_id for run_id, _seen, _notes in versions}
-                self._parsed = parsed = {k: v for k, v in parsed.items() if k in keep}
-            return [dict(parsed[run_id][2]) for run_id, _seen, _notes in versions]
-
+    # ---- reading
     def state(self, run_id: str) -> RunState:
         self.refresh()
         with self._lock:
             row = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(run_id)
-        return RunState.from_json(json.loads(row[0]))
+        if row[0] is not None:
+            return RunState.from_json(json.loads(row[0]))
+        state = self.store.read_run(run_id).state()  # a final run: its log says everything
+        state.id = state.id or run_id
+        return state
+
+    def states(self) -> list[RunState]:
+        """Every run's state, oldest first (a finished run's is read from its log: slow)."""
+        self.refresh()
+        with self._lock:
+            ids = [run_id for (run_id,) in self._db.execute("SELECT id FROM runs ORDER BY id")]
+        return [self.state(run_id) for run_id in ids]
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
+        return self.select()[0]
+
+    def select(
+        self,
+        spec: Filter | None = None,
+        sort: str | None = None,
+        desc: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        notebooks: Collection[str] | None = None,
+        now: float | None = None,
+        refresh: bool = True,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """(the summary fields of the runs matching `spec`, ordered by `sort` from `offset` on, at
+        most `limit`; how many match in all). `notebooks` keeps only runs recorded from those."""
+        if refresh:
+            self.refresh()
+        sql = Sql()
+        where = compile_where(spec, sql)
+        if notebooks is not None:
+            where += f" AND r.notebook IN (SELECT value FROM json_each({sql.bind(json.dumps(list(notebooks)))}))"
+        joins, order = compile_order(sort, desc, sql)
+        with self._lock:
+            sql.params.update(now=time.time() if now is None else now, dead=json.dumps(self._dead_runs()))
+            page = f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
+            found = self._db.execute(
+                f"SELECT r.id, {_FIELDS} FROM runs r {joins} WHERE {where} ORDER BY {order}{page}", sql.params
+            ).fetchall()
+            if limit is None and offset == 0:
+                total = len(found)
+            else:
+                (total,) = self._db.execute(f"SELECT count(*) FROM runs r WHERE {where}", sql.params).fetchone()
+        return [columns.summary_fields(row[0], row[1:]) for row in found], total
+
+    def notebooks(self) -> list[str]:
+        """The distinct notebooks runs were recorded from."""
+        with self._lock:
+            return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
+
+    def _dead_runs(self) -> list[str]:
+        """This machine's running runs whose process is gone (liveness needs the OS to say)."""
+        rows = self._db.execute(
+            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
+        ).fetchall()
+        return [run_id for run_id, pid in rows if not pid_alive(pid)]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])
