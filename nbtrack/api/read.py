@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.api.rows import FilterSpec, RunRow, rows
+from nbtrack.api.rows import FilterSpec, RunRow, columns
 from nbtrack.core.identity import effective_status
 from nbtrack.core.series import decode_metrics
 from nbtrack.core.state import RunState
@@ -34,10 +34,9 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     columns (``params.lr``, ``metrics.loss.last``/``min``/``max``), ``start`` as UTC datetimes."""
     import pandas as pd
 
-    found = rows(as_store(store), filter)
-    flats = [{**row.flat, "start": row.started} for row in found]
-    columns = BASE_COLUMNS + sorted({k for flat in flats for k in flat} - set(BASE_COLUMNS) - {"metrics"})
-    frame = pd.DataFrame(flats, columns=columns)
+    found = columns(as_store(store), filter)
+    names = BASE_COLUMNS + sorted(set(found) - set(BASE_COLUMNS) - {"metrics"})
+    frame = pd.DataFrame({name: found[name] for name in names} if found else [], columns=names)
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame
 

@@ -29,7 +29,8 @@ from nbtrack.store.columns import iso
 from nbtrack.store.store import Store
 
 FilterSpec = str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None
-__all__ = ["METRIC_FIGURES", "FilterSpec", "RunPage", "RunRow", "iso", "page", "rows"]
+__all__ = ["METRIC_FIGURES", "FilterSpec", "RunPage", "RunRow", "columns", "iso", "page", "rows"]
+MISSING = float("nan")
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,10 @@ class RunRow:
     @classmethod
     def from_summary(cls, fields: Mapping[str, Any], now: float) -> RunRow:
         """A row from the index's summary fields (``RunState.summary_fields``) at time `now`."""
-        status = liveness(fields["status"], fields["boot_id"], fields["pid"], fields["heartbeat"],
-                          fields["last_seen"], now)
-        started, ended = fields["started"], fields["ended"]
-        end = ended if ended is not None else (now if status == RUNNING else fields["last_seen"])
+        status, duration = _status_and_duration(fields, now)
         return cls(
             id=fields["id"], name=fields["name"], status=status, user=fields["user"], host=fields["host"],
-            started=started, ended=ended, duration=max(end - started, 0.0), tags=list(fields["tags"]),
+            started=fields["started"], ended=fields["ended"], duration=duration, tags=list(fields["tags"]),
             params=dict(fields["params"]), metrics=dict(fields["metrics"]), notes=list(fields["notes"]),
             notebook=fields.get("notebook"), kernel_id=fields.get("kernel_id"), replay_of=fields.get("replay_of"),
             parent=fields.get("parent"),
@@ -97,6 +95,15 @@ class RunRow:
             "metrics": {k: dict(v) for k, v in self.metrics.items()}, "notes": list(self.notes),
             "notebook": self.notebook, "replay_of": self.replay_of,
         }
+
+
+def _status_and_duration(fields: Mapping[str, Any], now: float) -> tuple[str, float]:
+    """The run's effective status at `now` and its duration (until now while it runs)."""
+    status = liveness(fields["status"], fields["boot_id"], fields["pid"], fields["heartbeat"],
+                      fields["last_seen"], now)
+    started, ended = fields["started"], fields["ended"]
+    end = ended if ended is not None else (now if status == RUNNING else fields["last_seen"])
+    return status, max(end - started, 0.0)
 
 
 @dataclass(frozen=True)
@@ -145,3 +152,39 @@ def page(
         return RunPage(shown, total, offset)
     fields, total = store.index.select(_parsed(filter), sort, desc, offset, limit, notebooks, now)
     return RunPage([RunRow.from_summary(f, now) for f in fields], total, offset)
+
+
+def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -> dict[str, list[Any]]:
+    """What `rows` answers, by column: each key of `RunRow.flat` but ``metrics`` (its figures are
+    columns) with one value per matching run, oldest first (``start`` as epoch seconds here; NaN
+    where a run lacks a param or metric), for tables built a column at a time (``nbtrack.runs()``'s
+    DataFrame) without a row object per run."""
+    now = time.time() if now is None else now
+    if callable(filter) and not isinstance(filter, Mapping):
+        found = [{**row.flat, "start": row.started} for row in rows(store, filter, now)]
+        for flat in found:
+            del flat["metrics"]
+        keys = dict.fromkeys(k for flat in found for k in flat)
+        return {k: [flat.get(k, MISSING) for flat in found] for k in keys}
+    out = store.index.table(_parsed(filter), now=now)
+    if not out:
+        return {}
+    n = len(out["id"])
+    figures = out.pop("metrics")
+    extra: dict[str, list[Any]] = {}
+
+    def column(name: str) -> list[Any]:
+        found = extra.get(name)
+        if found is None:
+            found = extra[name] = [MISSING] * n
+        return found
+
+    for i, params in enumerate(out["params"]):
+        for key, value in params.items():
+            column(f"params.{key}")[i] = value
+    for i, metrics in enumerate(figures):
+        for key, (last, low, high, _step, _count) in metrics.items():
+            column(f"metrics.{key}.last")[i] = last
+            column(f"metrics.{key}.min")[i] = low
+            column(f"metrics.{key}.max")[i] = high
+    return out | extra

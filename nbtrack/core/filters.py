@@ -26,6 +26,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 TEXT_FIELDS = ("id", "name", "user", "tags", "notes")
+# ASCII characters no text float() accepts can start with (digits, signs, ".", "inf", "nan" and
+# whitespace can; non-ASCII digits can too, so only ASCII is ruled out)
+_NOT_NUMBER_START = frozenset(chr(c) for c in range(33, 127)) - set("0123456789+-.iInN")
 
 
 class FilterError(ValueError):
@@ -64,6 +67,8 @@ def number(value: Any) -> float | None:
     none (or NaN)."""
     if isinstance(value, bool):
         return float(value)
+    if isinstance(value, str) and value and value[0] in _NOT_NUMBER_START:
+        return None  # float() would fail: saves raising and catching for every name and id
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):

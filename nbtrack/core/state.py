@@ -6,7 +6,7 @@ are folded after the log's own records.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -30,6 +30,23 @@ class MetricSummary:
         if not math.isnan(value):
             self.min = value if math.isnan(self.min) else min(self.min, value)
             self.max = value if math.isnan(self.max) else max(self.max, value)
+
+    def extend(self, last_step: float, values: Sequence[float]) -> None:
+        """`add` every value of a column at once (`last_step`: the step of the last one)."""
+        if not values:
+            return
+        self.last, self.step, self.count = values[-1], last_step, self.count + len(values)
+        try:
+            low, high = min(values), max(values)  # C loops; NaN makes them unreliable: checked below
+        except TypeError:
+            low = high = math.nan
+        if math.isnan(low) or math.isnan(high) or math.isnan(sum(values)):
+            kept = [v for v in values if not math.isnan(v)]
+            if not kept:
+                return
+            low, high = min(kept), max(kept)
+        self.min = low if math.isnan(self.min) else min(self.min, low)
+        self.max = high if math.isnan(self.max) else max(self.max, high)
 
 
 @dataclass
@@ -126,12 +143,13 @@ def _run(state: RunState, r: Record, ts: float) -> None:
 
 def _metrics(state: RunState, r: Record, ts: float) -> None:
     keys, steps, _times, columns = decode_metrics(r)
+    if not steps:
+        return
     for key, values in zip(keys, columns):
         summary = state.metrics.get(key)
-        for step, value in zip(steps, values):
-            if summary is None:
-                summary = state.metrics[key] = MetricSummary(value, math.nan, math.nan, step, 0)
-            summary.add(step, value)
+        if summary is None:
+            summary = state.metrics[key] = MetricSummary(values[0], math.nan, math.nan, steps[0], 0)
+        summary.extend(steps[len(steps) - 1], values)
 
 
 def _add_tags(state: RunState, tags: list[str]) -> None:

@@ -30,7 +30,7 @@ from nbtrack.core.state import RunState, reduce
 from nbtrack.store import columns
 from nbtrack.store.backend import Backend
 from nbtrack.store.keys import log_key, run_of
-from nbtrack.store.query import Sql, compile_order, compile_where, register_functions
+from nbtrack.store.query import DURATION, STATUS, Sql, compile_order, compile_where, register_functions
 
 
 class IndexedStore(Protocol):
@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS runs (
     {columns.SUMMARY_SCHEMA}
 );
 CREATE INDEX IF NOT EXISTS runs_start ON runs(start);
+CREATE INDEX IF NOT EXISTS runs_live ON runs(final) WHERE final = 0;
+CREATE INDEX IF NOT EXISTS runs_annotated ON runs(notes) WHERE notes > 0;
 CREATE TABLE IF NOT EXISTS params (
     key TEXT NOT NULL, run TEXT NOT NULL, kind INTEGER NOT NULL, num REAL, fnum REAL, text TEXT, lower TEXT,
     stext TEXT, PRIMARY KEY (key, run)) WITHOUT ROWID;
@@ -71,6 +73,10 @@ SCHEMA_VERSION = "4"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 _FIELDS = ", ".join(f"r.{c}" for c in columns.FIELDS_COLUMNS)
+_TABLE = {"id": "r.id", "name": "r.name", "status": STATUS, "user": "r.user", "host": "r.host", "start": "r.started",
+          "duration": DURATION, "notebook": "r.notebook", "replay_of": "r.replay_of", "parent": "r.parent"}
+TABLE_COLUMNS = (*_TABLE, "json")
+_TABLE_SQL = tuple(_TABLE.values())
 
 
 @dataclass
@@ -110,27 +116,48 @@ class Index:
 
     # ---- keeping up with the store
     def refresh(self) -> int:
-        """Bring the index up to date with the store; returns how many runs changed."""
-        with self._lock:
-            final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
-        listed = self.store.backend.log_sizes_except("runs", final)
-        sizes = {run_of(key): size for key, size in listed.items()}
-        notes = self.store.annotation_counts()
-        with self._lock:
-            return self._apply(sizes, notes)
+        """Bring the index up to date with the store; returns how many runs changed.
 
-    def _apply(self, sizes: dict[str, int | None], notes: dict[str, int]) -> int:
+        One listing of the store's logs, then only what changed is read. When the backend can
+        tell that no log was added or removed since the last listing (``log_listing_version``),
+        the listing is skipped: only the runs that may still grow are looked at."""
+        backend = self.store.backend
+        version = backend.log_listing_version("runs")
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'runs-listing'").fetchone()
+            full = version is None or row is None or row[0] != version
+            if full:
+                final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
+            else:
+                live = [r for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 0")]
+                annotated = dict(self._db.execute("SELECT id, notes FROM runs WHERE notes > 0").fetchall())
+        if full:
+            sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()}
+        else:
+            sizes = {run_id: backend.log_size(log_key(run_id)) for run_id in live}
+        notes = self.store.annotation_counts()
+        gone: list[str] = []
+        if not full:  # runs annotated since (or no longer): read again; logs that vanished: gone
+            sizes.update((run_id, None) for run_id in set(notes) | set(annotated) if run_id not in sizes)
+            gone = [run_id for run_id in live if sizes[run_id] is None]
+            for run_id in gone:
+                del sizes[run_id]
+        with self._lock:
+            return self._apply(sizes, notes, gone, version if full else None, full)
+
+    def _apply(
+        self, sizes: dict[str, int | None], notes: dict[str, int], gone: list[str], version: str | None, full: bool
+    ) -> int:
+        """Read the runs whose size or annotations changed; `full`: `sizes` lists every run, and
+        runs missing from it are gone (else `gone` says which); `version` is the listing's."""
         db = self._db
+        if not self._stale(sizes, notes) and not (gone or full):
+            return 0  # nothing to write: no write transaction either
         db.execute("BEGIN IMMEDIATE")
         try:
-            known = {row[0]: row[1:] for row in db.execute("SELECT id, cursor, seen, notes, damaged FROM runs")}
-            stale = []
-            for run_id, size in sizes.items():
-                row = known.get(run_id)
-                n_notes = notes.get(run_id, 0)
-                if row is not None and size in (None, row[1]) and row[2] == n_notes:
-                    continue  # unchanged (None: a finished log, not even looked at)
-                stale.append((run_id, row, n_notes))
+            stale = self._stale(sizes, notes)
+            if full:
+                gone = [run_id for (run_id,) in db.execute("SELECT id FROM runs") if run_id not in sizes]
             changed = 0
             for start in range(0, len(stale), PREFETCH_BATCH):
                 batch = stale[start : start + PREFETCH_BATCH]
@@ -139,13 +166,34 @@ class Index:
                 self._write([self._read(run_id, row, n_notes) for run_id, row, n_notes in batch],
                             [r for r, row, _n in batch if row is not None])
                 changed += len(batch)
-            gone = [run_id for run_id in known if run_id not in sizes]
             self._delete(gone)
+            if version is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('runs-listing', ?)", (version,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return changed + len(gone)
+
+    def _stale(
+        self, sizes: dict[str, int | None], notes: dict[str, int]
+    ) -> list[tuple[str, tuple[int, int, int, int] | None, int]]:
+        """The runs of `sizes` whose log grew or whose annotations changed: (id, row, notes)."""
+        known: dict[str, tuple[int, int, int, int]] = {}
+        ids = list(sizes)
+        for start in range(0, len(ids), 50_000):  # (a fresh listing: every run, in one query each)
+            chunk = json.dumps(ids[start : start + 50_000])
+            known.update((row[0], row[1:]) for row in self._db.execute(
+                "SELECT id, cursor, seen, notes, damaged FROM runs WHERE id IN (SELECT value FROM json_each(?))",
+                (chunk,)))
+        stale = []
+        for run_id, size in sorted(sizes.items()):  # in id order: inserts append to the B-trees
+            row = known.get(run_id)
+            n_notes = notes.get(run_id, 0)
+            if row is not None and size in (None, row[1]) and row[2] == n_notes:
+                continue  # unchanged (None: a finished log, not even looked at)
+            stale.append((run_id, row, n_notes))
+        return stale
 
     def _read(self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int) -> IndexRow:
         state_text = None
@@ -259,6 +307,25 @@ class Index:
             else:
                 (total,) = self._db.execute(f"SELECT count(*) FROM runs r WHERE {where}", sql.params).fetchone()
         return [columns.summary_fields(row[0], row[1:]) for row in found], total
+
+    def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
+        """The runs matching `spec`, oldest first, by column (`TABLE_COLUMNS`, with ``status`` and
+        ``duration`` as at `now`, ``metrics`` as {key: [last, min, max, step, count]}): what a
+        table of every run is built from, without an object per run beyond its values."""
+        self.refresh()
+        sql = Sql()
+        where = compile_where(spec, sql)
+        with self._lock:
+            sql.params.update(now=time.time() if now is None else now, dead=json.dumps(self._dead_runs()))
+            found = self._db.execute(
+                f"SELECT {', '.join(_TABLE_SQL)}, '[' || r.tags || ',' || r.params || ',' || r.metrics || ','"
+                f" || COALESCE(r.note_texts, '[]') || ']' FROM runs r WHERE {where} ORDER BY r.id", sql.params
+            ).fetchall()
+        out = {name: list(values) for name, values in zip(TABLE_COLUMNS, zip(*found))} if found else {}
+        if found:  # the JSON columns, parsed in one go
+            parsed = json.loads("[" + ",".join(out.pop("json")) + "]")
+            out["tags"], out["params"], out["metrics"], out["notes"] = (list(c) for c in zip(*parsed))
+        return out
 
     def notebooks(self) -> list[str]:
         """The distinct notebooks runs were recorded from."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from nbtrack.store.backend import Backend, ObjectInfo
 from nbtrack.store.keys import LOG_NAME
 
 TEMP_PREFIX = ".tmp-"
+SETTLED_SECONDS = 10.0  # a folder's modification time older than this is trusted to be final
 
 
 DRIVE_NOT_MOUNTED = (
@@ -140,14 +142,40 @@ class LocalBackend(Backend):
 
     def read_log(self, key: str, offset: int = 0) -> bytes:
         try:
-            with open(self._path(key), "rb") as fh:
-                fh.seek(offset)
-                return fh.read()
+            fd = os.open(self._path(key), os.O_RDONLY)
         except FileNotFoundError:
             return b""
+        try:
+            chunks = []
+            while True:
+                chunk = os.pread(fd, 1 << 20, offset)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                offset += len(chunk)
+        finally:
+            os.close(fd)
 
     def log_sizes(self, prefix: str) -> dict[str, int]:
         return self.log_sizes_except(prefix, set())  # type: ignore[return-value]
+
+    def log_listing_version(self, prefix: str) -> str | None:
+        """The folder's modification time: adding or removing a run's folder changes it. A time
+        closer to now than `SETTLED_SECONDS` is not trusted (a folder changed again within the
+        same timestamp tick, or on a file server whose clock runs behind, would look unchanged)."""
+        try:
+            st = os.stat(self._path(prefix.rstrip("/")))
+        except (FileNotFoundError, NotADirectoryError):
+            return "absent"
+        if time.time() - st.st_mtime < SETTLED_SECONDS:
+            return None
+        return f"{st.st_ino}:{st.st_mtime_ns}"
+
+    def log_size(self, key: str) -> int | None:
+        try:
+            return os.stat(self._path(key)).st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def log_sizes_except(self, prefix: str, final: set[str]) -> dict[str, int | None]:
         base = self._path(prefix.rstrip("/"))

@@ -37,8 +37,7 @@ DEAD_PID = 4_000_000  # above any pid Linux hands out (pid_max is at most 2**22)
 WORDS = ["a", "A", "ab", "Net1", "net1", "x y", "é", "É", "0.5", "1e-3", " 2", "nan", "Inf", "true", "", ","]
 KEYS = ["lr", "loss", "acc", "arch", "a.last", "params.x", "name", "tag"]
 FIELDS = ["lr", "loss", "acc", "arch", "name", "status", "user", "tag",  # the likely ones twice
-          "lr", "loss", "acc", "id", "name", "status", "user", "host", "start", "duration", "tags", "tag", "notes", "notebook",
-          "replay_of", "parent", "params", "metrics", "kernel_id", "lr", "loss", "acc", "arch", "a.last", "a",
+          "id", "name", "status", "user", "host", "start", "duration", "tags", "tag", "notes", "notebook", "replay_of", "parent", "params", "metrics", "kernel_id", "lr", "loss", "acc", "arch", "a.last", "a",
           "params.lr", "params.loss", "params.x", "params.params.x", "metrics.loss.last", "metrics.loss.min",
           "loss.max", "metrics.acc.max", "acc.min", "metrics.a.last.last", "zzz"]
 OPS = ["=", "==", "!=", "<", "<=", ">", ">=", "~"]
@@ -148,3 +147,32 @@ def test_the_reference_sees_what_the_generator_wrote() -> None:
     assert [r.id[-1] for r in page(store, sort="lr", desc=True, limit=None, now=NOW).rows] == ["1", "0", "2"]
     assert page(store, "lr!=0.5", now=NOW).total == 2  # a NaN metric reads as "not 0.5"
     store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=runs, text=filters)
+def test_runs_frame_is_the_rows_as_columns(specs: list[dict[str, Any]], text: str) -> None:
+    """``nbtrack.runs()`` builds its DataFrame a column at a time: the same frame as one built
+    from each row's flat fields (the columns, the dtypes pandas infers, NaN where a run lacks one)."""
+    import pandas as pd
+
+    from nbtrack.api.read import BASE_COLUMNS, runs
+    from nbtrack.api.rows import rows
+
+    folder = _root / str(next(_counter))
+    store = Store(LocalBackend(str(folder / "store")), index_file=folder / "index.sqlite")
+    try:
+        for i, spec in enumerate(specs):
+            write_run(store, i, spec)
+        try:
+            flats = [{**row.flat, "start": row.started} for row in rows(store, text)]
+        except FilterError:
+            return
+        names = BASE_COLUMNS + sorted({k for flat in flats for k in flat} - set(BASE_COLUMNS) - {"metrics"})
+        expected = pd.DataFrame(flats, columns=names)
+        expected["start"] = pd.to_datetime(expected["start"], unit="s", utc=True)
+        got = runs(text, store=store)
+        got["duration"] = expected["duration"]  # running runs' durations grow between the two reads
+        pd.testing.assert_frame_equal(got, expected)
+    finally:
+        store.close()
