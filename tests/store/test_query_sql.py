@@ -37,7 +37,8 @@ DEAD_PID = 4_000_000  # above any pid Linux hands out (pid_max is at most 2**22)
 WORDS = ["a", "A", "ab", "Net1", "net1", "x y", "é", "É", "0.5", "1e-3", " 2", "nan", "Inf", "true", "", ","]
 KEYS = ["lr", "loss", "acc", "arch", "a.last", "params.x", "name", "tag"]
 FIELDS = ["lr", "loss", "acc", "arch", "name", "status", "user", "tag",  # the likely ones twice
-          "id", "name", "status", "user", "host", "start", "duration", "tags", "tag", "notes", "notebook", "replay_of", "parent", "params", "metrics", "kernel_id", "lr", "loss", "acc", "arch", "a.last", "a",
+          "id", "name", "status", "user", "host", "start", "duration", "tags", "tag", "notes", "notebook", "replay_of",
+          "parent", "params", "metrics", "kernel_id", "lr", "loss", "acc", "arch", "a.last", "a",
           "params.lr", "params.loss", "params.x", "params.params.x", "metrics.loss.last", "metrics.loss.min",
           "loss.max", "metrics.acc.max", "acc.min", "metrics.a.last.last", "zzz"]
 OPS = ["=", "==", "!=", "<", "<=", ">", ">=", "~"]
