@@ -15,7 +15,7 @@ the start as an ISO 8601 text, which sorts in time order).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -154,7 +154,14 @@ def page(
     return RunPage([RunRow.from_summary(f, now) for f in fields], total, offset)
 
 
-def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -> dict[str, list[Any]]:
+def _placed(n: int, where: list[int], values: list[Any]) -> list[Any]:
+    column: list[Any] = [MISSING] * n
+    for i, value in zip(where, values):
+        column[i] = value
+    return column
+
+
+def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -> dict[str, Sequence[Any]]:
     """What `rows` answers, by column: each key of `RunRow.flat` but ``metrics`` (its figures are
     columns) with one value per matching run, oldest first (``start`` as epoch seconds here; NaN
     where a run lacks a param or metric), for tables built a column at a time (``nbtrack.runs()``'s
@@ -169,22 +176,31 @@ def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -
     out = store.index.table(_parsed(filter), now=now)
     if not out:
         return {}
+    import numpy as np
+
     n = len(out["id"])
-    figures = out.pop("metrics")
+    at = {run_id: i for i, run_id in enumerate(out["id"])}
     extra: dict[str, list[Any]] = {}
-
-    def column(name: str) -> list[Any]:
-        found = extra.get(name)
-        if found is None:
-            found = extra[name] = [MISSING] * n
-        return found
-
-    for i, params in enumerate(out["params"]):
-        for key, value in params.items():
-            column(f"params.{key}")[i] = value
-    for i, metrics in enumerate(figures):
-        for key, (last, low, high, _step, _count) in metrics.items():
-            column(f"metrics.{key}.last")[i] = last
-            column(f"metrics.{key}.min")[i] = low
-            column(f"metrics.{key}.max")[i] = high
+    params: dict[str, tuple[list[int], list[Any]]] = {}
+    for i, values in enumerate(out["params"]):
+        for key, value in values.items():
+            found = params.get(key)
+            if found is None:
+                found = params[key] = ([], [])
+            found[0].append(i)
+            found[1].append(value)
+    for key, (where, values) in params.items():
+        column = np.full(n, MISSING, dtype=object)
+        column[where] = values  # (a list of a list keeps it whole: assign item by item)
+        extra[f"params.{key}"] = column.tolist() if not any(isinstance(v, list) for v in values) else _placed(
+            n, where, values)
+    rows_by_key: dict[str, list[tuple[Any, ...]]] = {}
+    for row in out.pop("metric_rows"):
+        rows_by_key.setdefault(row[0], []).append(row)
+    for key, found_rows in rows_by_key.items():
+        where = np.fromiter((at[r[1]] for r in found_rows), dtype=np.int64, count=len(found_rows))
+        for j, which in enumerate(METRIC_FIGURES, start=2):
+            column = np.full(n, MISSING)
+            column[where] = np.array([r[j] for r in found_rows], dtype=np.float64)  # NULL (NaN kept as NULL) -> NaN
+            extra[f"metrics.{key}.{which}"] = column  # type: ignore[assignment]
     return out | extra

@@ -19,8 +19,10 @@ Text base fields (id, name, user, host, notebook, replay_of, parent) get ``<fiel
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -39,14 +41,19 @@ SUMMARY_COLUMNS = (
     "start", "words", "tags_sort",
     *(f"{f}_{suffix}" for f in TEXT_FIELDS for suffix in ("lower", "num")),
 )
-SUMMARY_SCHEMA = ",\n    ".join(
-    f"{c} {kind}" for c, kind in zip(SUMMARY_COLUMNS, (
-        "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "INTEGER NOT NULL",
-        "REAL NOT NULL", "REAL NOT NULL", "REAL", "REAL NOT NULL", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
-        "TEXT NOT NULL", "TEXT", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL",
-        *("TEXT", "REAL") * len(TEXT_FIELDS),
-    ))
+SUMMARY_TYPES = (
+    "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "INTEGER NOT NULL",
+    "REAL NOT NULL", "REAL NOT NULL", "REAL", "REAL NOT NULL", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+    "TEXT NOT NULL", "TEXT", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL",
+    *("TEXT", "REAL") * len(TEXT_FIELDS),
 )
+SUMMARY_SCHEMA = ",\n    ".join(f"{c} {kind}" for c, kind in zip(SUMMARY_COLUMNS, SUMMARY_TYPES, strict=True))
+PARAM_COLUMNS = ("key", "run", "kind", "num", "fnum", "text", "lower", "stext")  # a ``params`` row
+METRIC_COLUMNS = ("key", "run", "last_v", "min_v", "max_v")  # a ``metrics`` row
+# What the derived columns were computed by: rows stored elsewhere (packs) with another version
+# are computed again from their summary fields.
+VERSION = hashlib.sha256(repr((SUMMARY_COLUMNS, SUMMARY_TYPES, PARAM_COLUMNS, METRIC_COLUMNS,
+                               unicodedata.unidata_version, 1)).encode()).hexdigest()[:16]
 
 
 def iso(ts: float | None) -> str | None:

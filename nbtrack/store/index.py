@@ -18,6 +18,7 @@ import json
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,10 @@ from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
-from nbtrack.store import columns
+from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
 from nbtrack.store.keys import log_key, run_of
-from nbtrack.store.query import DURATION, STATUS, Sql, compile_order, compile_where, register_functions
+from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
 
 
 class IndexedStore(Protocol):
@@ -66,17 +67,16 @@ CREATE TABLE IF NOT EXISTS params (
 CREATE TABLE IF NOT EXISTS metrics (
     key TEXT NOT NULL, run TEXT NOT NULL, last_v REAL, min_v REAL, max_v REAL, PRIMARY KEY (key, run)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_loose ON runs(final) WHERE final = 1 AND pack IS NULL;
+CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, ok INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-TABLES = ("runs", "params", "metrics", "tags", "meta")
+TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
 SCHEMA_VERSION = "4"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-_FIELDS = ", ".join(f"r.{c}" for c in columns.FIELDS_COLUMNS)
-_TABLE = {"id": "r.id", "name": "r.name", "status": STATUS, "user": "r.user", "host": "r.host", "start": "r.started",
-          "duration": DURATION, "notebook": "r.notebook", "replay_of": "r.replay_of", "parent": "r.parent"}
-TABLE_COLUMNS = (*_TABLE, "json")
-_TABLE_SQL = tuple(_TABLE.values())
+
 
 
 @dataclass
@@ -108,8 +108,9 @@ class Index:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
-        register_functions(self._db)
+        query.register_functions(self._db)
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
+        self._problems: set[str] = set()  # reported once
 
     def close(self) -> None:
         self._db.close()
@@ -120,9 +121,27 @@ class Index:
 
         One listing of the store's logs, then only what changed is read. When the backend can
         tell that no log was added or removed since the last listing (``log_listing_version``),
-        the listing is skipped: only the runs that may still grow are looked at."""
+        the listing is skipped: only the runs that may still grow are looked at. Packs come
+        first (``nbtrack.store.packs``): runs in a pack are not read from their logs. A refresh
+        that finds many loose finished runs packs them for the next machine."""
+        from nbtrack.store.compaction import compact, read_pack_list
+
         backend = self.store.backend
         version = backend.log_listing_version("runs")
+        changed = read_pack_list(self, backend)
+        changed += self._refresh(backend, version)
+        threshold = min_loose_runs()
+        if threshold and self.loose_count() >= threshold:
+            try:
+                compact(self, backend, min_runs=threshold)
+            except Exception as exc:  # a read-only store, a full bucket: the index is still right
+                if "pack" not in self._problems:
+                    self._problems.add("pack")
+                    warnings.warn(f"nbtrack could not write a pack of finished runs to {self.store.url}: {exc!r}",
+                                  RuntimeWarning, stacklevel=2)
+        return changed
+
+    def _refresh(self, backend: Backend, version: str | None) -> int:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'runs-listing'").fetchone()
             full = version is None or row is None or row[0] != version
@@ -179,16 +198,18 @@ class Index:
         self, sizes: dict[str, int | None], notes: dict[str, int]
     ) -> list[tuple[str, tuple[int, int, int, int] | None, int]]:
         """The runs of `sizes` whose log grew or whose annotations changed: (id, row, notes)."""
-        known: dict[str, tuple[int, int, int, int]] = {}
-        ids = list(sizes)
-        for start in range(0, len(ids), 50_000):  # (a fresh listing: every run, in one query each)
-            chunk = json.dumps(ids[start : start + 50_000])
-            known.update((row[0], row[1:]) for row in self._db.execute(
-                "SELECT id, cursor, seen, notes, damaged FROM runs WHERE id IN (SELECT value FROM json_each(?))",
-                (chunk,)))
+        annotated = {r for (r,) in self._db.execute("SELECT id FROM runs WHERE notes > 0")}
+        # a finished log not looked at (size None) changes only by its annotations
+        ids = [r for r, size in sizes.items() if size is not None or r in notes or r in annotated]
+        book = "SELECT id, cursor, seen, notes, damaged FROM runs"
+        if len(ids) > 10_000:  # many: one scan is cheaper than looking each up
+            known = {row[0]: row[1:] for row in self._db.execute(book)}
+        else:
+            known = {row[0]: row[1:] for row in self._db.execute(
+                f"{book} WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
         stale = []
-        for run_id, size in sorted(sizes.items()):  # in id order: inserts append to the B-trees
-            row = known.get(run_id)
+        for run_id in sorted(ids):  # in id order: inserts append to the B-trees
+            size, row = sizes[run_id], known.get(run_id)
             n_notes = notes.get(run_id, 0)
             if row is not None and size in (None, row[1]) and row[2] == n_notes:
                 continue  # unchanged (None: a finished log, not even looked at)
@@ -216,19 +237,22 @@ class Index:
     def _write(self, found: Iterable[IndexRow], replaced: Iterable[str] = ()) -> None:
         """Insert (or replace) rows, with their params, metrics and tags rows (in a transaction)."""
         self._delete(replaced, keep_runs=True)
-        runs, params, metrics, tags = [], [], [], []
+        rows = IndexRows()
         for row in found:
             fields = row.fields
-            runs.append((row.id, row.cursor, row.seen, row.notes, row.damaged, row.state, int(row.final), row.pack,
-                         *columns.summary_row(fields)))
-            params += columns.param_rows(row.id, fields["params"])
-            metrics += columns.metric_rows(row.id, fields["metrics"])
-            tags += columns.tag_rows(row.id, fields["tags"])
+            rows.runs.append((row.id, row.cursor, row.seen, row.notes, row.damaged, row.state, int(row.final),
+                              row.pack, *columns.summary_row(fields)))
+            rows.params += columns.param_rows(row.id, fields["params"])
+            rows.metrics += columns.metric_rows(row.id, fields["metrics"])
+            rows.tags += columns.tag_rows(row.id, fields["tags"])
+        self._insert(rows)
+
+    def _insert(self, rows: IndexRows) -> None:
         db = self._db
-        db.executemany(_INSERT_RUN, runs)
-        db.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
-        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", metrics)
-        db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tags)
+        db.executemany(_INSERT_RUN, rows.runs)
+        db.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params)
+        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics)
+        db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", rows.tags)
 
     def _delete(self, run_ids: Iterable[str], keep_runs: bool = False) -> None:
         """Remove runs' params, metrics and tags rows (and their runs rows unless `keep_runs`)."""
@@ -248,9 +272,78 @@ class Index:
 
     def rebuild(self) -> int:
         with self._lock:
-            self._db.executescript("BEGIN; DELETE FROM runs; DELETE FROM params; DELETE FROM metrics;"
-                                   " DELETE FROM tags; COMMIT;")
+            self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
+                                   + "DELETE FROM meta WHERE key = 'runs-listing'; COMMIT;")
         return self.refresh()
+
+    # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
+    def pack_seqs(self) -> set[int]:
+        """The pack list entries this index has read (or found unusable)."""
+        with self._lock:
+            return {seq for (seq,) in self._db.execute("SELECT seq FROM packs")}
+
+    def add_pack(self, entry: Entry, rows: IndexRows | None) -> int:
+        """Record pack list entry `entry` (`rows`: its summary pack's rows; None: the pack is
+        unusable and its runs are read from their logs); returns how many runs it added."""
+        added = 0
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?, ?)",
+                           (entry.seq, entry.kind, entry.sha, int(rows is not None or entry.kind == "metrics")))
+                if entry.kind == "metrics":
+                    db.executemany("INSERT OR IGNORE INTO metric_packs VALUES (?, ?)",
+                                   [(r, entry.sha) for r in entry.runs])
+                elif rows is not None:
+                    ids = json.dumps([r[0] for r in rows.runs])
+                    have = {r[0]: (r[1], r[2]) for r in db.execute(
+                        "SELECT id, seen, notes FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+                    same = [(entry.sha, r[0]) for r in rows.runs if have.get(r[0]) == (r[2], r[3])]
+                    db.executemany("UPDATE runs SET pack = ? WHERE id = ? AND pack IS NULL", same)
+                    if have:  # insert only the runs this index does not have yet
+                        rows = rows.only({r[0] for r in rows.runs if r[0] not in have})
+                    self._insert(rows)
+                    added = len(rows.runs)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return added
+
+    def loose(self) -> IndexRows:
+        """The finished runs in no summary pack, oldest first, with their params, metrics and tags."""
+        with self._lock:
+            runs = self._db.execute("SELECT * FROM runs WHERE final = 1 AND pack IS NULL ORDER BY id").fetchall()
+            ids = json.dumps([r[0] for r in runs])
+            child = "WHERE run IN (SELECT value FROM json_each(?)) ORDER BY run, key"
+            return IndexRows(
+                runs, self._db.execute(f"SELECT * FROM params {child}", (ids,)).fetchall(),
+                self._db.execute(f"SELECT * FROM metrics {child}", (ids,)).fetchall(),
+                self._db.execute("SELECT tag, run FROM tags WHERE run IN (SELECT value FROM json_each(?))"
+                                 " ORDER BY run, tag", (ids,)).fetchall())
+
+    def loose_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
+
+    def metrics_loose(self) -> list[str]:
+        """Finished runs whose metric columns are in no metrics pack, oldest first."""
+        with self._lock:
+            return [r for (r,) in self._db.execute(
+                "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
+
+    def metrics_pack(self, run_id: str) -> str | None:
+        """The metrics pack holding run `run_id`'s metric columns, if any."""
+        with self._lock:
+            found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def forget_metrics_pack(self, sha: str) -> None:
+        """A metrics pack turned out damaged: its runs' metrics are read from their logs."""
+        with self._lock:
+            self._db.execute("DELETE FROM metric_packs WHERE sha = ?", (sha,))
+            self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
 
     # ---- reading
     def state(self, run_id: str) -> RunState:
@@ -285,59 +378,32 @@ class Index:
         limit: int | None = None,
         notebooks: Collection[str] | None = None,
         now: float | None = None,
-        refresh: bool = True,
     ) -> tuple[list[dict[str, Any]], int]:
         """(the summary fields of the runs matching `spec`, ordered by `sort` from `offset` on, at
         most `limit`; how many match in all). `notebooks` keeps only runs recorded from those."""
-        if refresh:
-            self.refresh()
-        sql = Sql()
-        where = compile_where(spec, sql)
-        if notebooks is not None:
-            where += f" AND r.notebook IN (SELECT value FROM json_each({sql.bind(json.dumps(list(notebooks)))}))"
-        joins, order = compile_order(sort, desc, sql)
+        self.refresh()
         with self._lock:
-            sql.params.update(now=time.time() if now is None else now, dead=json.dumps(self._dead_runs()))
-            page = f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
-            found = self._db.execute(
-                f"SELECT r.id, {_FIELDS} FROM runs r {joins} WHERE {where} ORDER BY {order}{page}", sql.params
-            ).fetchall()
-            if limit is None and offset == 0:
-                total = len(found)
-            else:
-                (total,) = self._db.execute(f"SELECT count(*) FROM runs r WHERE {where}", sql.params).fetchone()
-        return [columns.summary_fields(row[0], row[1:]) for row in found], total
+            return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
 
     def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
-        """The runs matching `spec`, oldest first, by column (`TABLE_COLUMNS`, with ``status`` and
-        ``duration`` as at `now`, ``metrics`` as {key: [last, min, max, step, count]}): what a
-        table of every run is built from, without an object per run beyond its values."""
+        """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
         self.refresh()
-        sql = Sql()
-        where = compile_where(spec, sql)
         with self._lock:
-            sql.params.update(now=time.time() if now is None else now, dead=json.dumps(self._dead_runs()))
-            found = self._db.execute(
-                f"SELECT {', '.join(_TABLE_SQL)}, '[' || r.tags || ',' || r.params || ',' || r.metrics || ','"
-                f" || COALESCE(r.note_texts, '[]') || ']' FROM runs r WHERE {where} ORDER BY r.id", sql.params
-            ).fetchall()
-        out = {name: list(values) for name, values in zip(TABLE_COLUMNS, zip(*found))} if found else {}
-        if found:  # the JSON columns, parsed in one go
-            parsed = json.loads("[" + ",".join(out.pop("json")) + "]")
-            out["tags"], out["params"], out["metrics"], out["notes"] = (list(c) for c in zip(*parsed))
-        return out
+            return query.table(self._db, self._moment(now), spec)
+
+    def _moment(self, now: float | None) -> dict[str, Any]:
+        """What status and duration are computed from: the time, and this machine's running runs
+        whose process is gone (liveness needs the OS to say)."""
+        rows = self._db.execute(
+            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
+        ).fetchall()
+        dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
+        return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
 
     def notebooks(self) -> list[str]:
         """The distinct notebooks runs were recorded from."""
         with self._lock:
             return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
-
-    def _dead_runs(self) -> list[str]:
-        """This machine's running runs whose process is gone (liveness needs the OS to say)."""
-        rows = self._db.execute(
-            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
-        ).fetchall()
-        return [run_id for run_id, pid in rows if not pid_alive(pid)]
 
     def count(self) -> int:
         with self._lock:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from nbtrack.core.filters import Comparison, Filter, number
-from nbtrack.store.columns import FIGURE_COLUMNS, FIGURES, TEXT_FIELDS
+from nbtrack.store.columns import FIELDS_COLUMNS, FIGURE_COLUMNS, FIGURES, TEXT_FIELDS, summary_fields
 
 STATUS = ("(CASE WHEN r.status != 'running' THEN r.status"
           " WHEN r.id IN (SELECT value FROM json_each(:dead)) THEN 'crashed'"
@@ -199,6 +199,59 @@ def compile_order(sort: str | None, desc: bool, sql: Sql) -> tuple[str, str]:
     order = [] if constant else [f"({slot.kind}) IS NULL", f"{slot.kind}{direction}"]
     order += [f"{part}{direction}" for part in (slot.snum, slot.stext) if part != "NULL"]
     return joins, ", ".join([*order, "r.id"])
+
+
+FIELDS = ", ".join(f"r.{c}" for c in FIELDS_COLUMNS)
+_TABLE = {"id": "r.id", "name": "r.name", "status": STATUS, "user": "r.user", "host": "r.host", "start": "r.started",
+          "duration": DURATION, "notebook": "r.notebook", "replay_of": "r.replay_of", "parent": "r.parent"}
+TABLE_COLUMNS = (*_TABLE, "json")
+
+
+def select(
+    db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None, sort: str | None, desc: bool,
+    offset: int, limit: int | None, notebooks: Collection[str] | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of summary fields and the number of runs matching (see ``Index.select``);
+    `moment` binds ``:now`` and ``:dead``."""
+    sql = Sql()
+    where = compile_where(spec, sql)
+    if notebooks is not None:
+        where += f" AND r.notebook IN (SELECT value FROM json_each({sql.bind(json.dumps(list(notebooks)))}))"
+    joins, order = compile_order(sort, desc, sql)
+    sql.params.update(moment)
+    page = f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
+    found = db.execute(f"SELECT r.id, {FIELDS} FROM runs r {joins} WHERE {where} ORDER BY {order}{page}",
+                       sql.params).fetchall()
+    if limit is None and offset == 0:
+        total = len(found)
+    else:
+        (total,) = db.execute(f"SELECT count(*) FROM runs r WHERE {where}", sql.params).fetchone()
+    return [summary_fields(row[0], row[1:]) for row in found], total
+
+
+def table(db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None) -> dict[str, list[Any]]:
+    """The runs matching `spec`, oldest first, by column (`TABLE_COLUMNS`, with ``status`` and
+    ``duration`` as at the moment), plus ``metric_rows``: (key, run, last, min, max) of each of
+    their metrics: what a table of every run is built from, without an object per run beyond its
+    values."""
+    sql = Sql()
+    where = compile_where(spec, sql)
+    sql.params.update(moment)
+    found = db.execute(
+        f"SELECT {', '.join(_TABLE.values())}, '[' || r.tags || ',' || r.params || ','"
+        f" || COALESCE(r.note_texts, '[]') || ']' FROM runs r WHERE {where} ORDER BY r.id", sql.params
+    ).fetchall()
+    figures = "SELECT key, run, last_v, min_v, max_v FROM metrics"
+    if where != "1":
+        figures += f" WHERE run IN (SELECT r.id FROM runs r WHERE {where})"
+    metric_rows = db.execute(figures, sql.params).fetchall()
+    if not found:
+        return {}
+    out = {name: list(values) for name, values in zip(TABLE_COLUMNS, zip(*found))}
+    parsed = json.loads("[" + ",".join(out.pop("json")) + "]")  # the JSON columns, in one go
+    out["tags"], out["params"], out["notes"] = (list(c) for c in zip(*parsed))
+    out["metric_rows"] = metric_rows
+    return out
 
 
 def _repr(text: str | None) -> str | None:
