@@ -20,7 +20,8 @@ the API (so the server's token, ``Authorization: token ...``, works from scripts
 
 An append skips the bytes the log already holds at N when they match (a retried append), and is
 refused with 409 when they differ or N is past the end. Keys are confined to the store's layout
-(``runs/``, ``notes/``, ``blobs/``, the marker).
+(``runs/``, ``notes/``, ``blobs/``, ``packs/``, the marker); a blob or a pack must hash to its
+key, and only blobs and packs (``gc``) may be deleted.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ from tornado import web
 
 from nbtrack.server.handlers import NBTrackHandler
 from nbtrack.store.backend import Backend
-from nbtrack.store.keys import MARKER
+from nbtrack.store.keys import MARKER, kind_of, pack_of
 
 KEY = r"(?P<key>.+)"
-WRITABLE_PREFIXES = ("runs/", "notes/", "blobs/")
-DELETABLE_PREFIXES = ("blobs/",)
+WRITABLE_PREFIXES = ("runs/", "notes/", "blobs/", "packs/")
+DELETABLE_PREFIXES = ("blobs/", "packs/summaries/", "packs/metrics/")
 
 
 class LogConflict(Exception):
@@ -92,7 +93,12 @@ def _checked(key: str, prefixes: tuple[str, ...] = WRITABLE_PREFIXES) -> str:
 
 
 def _verify_blob(key: str, data: bytes) -> None:
-    if key.startswith("blobs/") and hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[-1]:
+    """Content-addressed keys (blobs, packs) must name the hash of their bytes."""
+    pack = pack_of(key)
+    if key.startswith("packs/") and pack is None and kind_of(key) is None:
+        raise web.HTTPError(400, f"{key!r} is not a key of the store layout")
+    expected = pack[1] if pack else key.rsplit("/", 1)[-1] if key.startswith("blobs/") else None
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise web.HTTPError(400, f"the bytes sent for {key} do not hash to its name")
 
 
