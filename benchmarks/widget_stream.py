@@ -10,9 +10,10 @@ without ``nbtrack.show_live()`` following the run, in two shapes:
   step; real ones take milliseconds, where the chart's cost vanishes).
 
 Each shape runs 3 times alternating with/without; figures are medians: the loop's time with
-the chart as a multiple of its time without (floor = 1). Messages per second count the chart's custom messages
-sent while the loop ran (the poller wakes every 0.2 s, so at most ~5 a second whatever the
-rate of ``log()``); bytes per message are their JSON size. No peers: MLflow and W&B have no
+the chart as a multiple of its time without (floor = 1). Messages per second count every comm
+message of the chart sent while the loop ran (deltas and the state updates that carry whole
+series; the poller wakes every 0.2 s, so at most ~5 a second whatever the rate of ``log()``);
+bytes per message are their JSON size. No peers: MLflow and W&B have no
 notebook live chart to compare with. floor = the same loop without a chart.
 """
 
@@ -39,11 +40,12 @@ def measure(n, live, spin, store):
     sent = []
     if live:
         widget = show_live(interval=0.2)
-        original = widget.send
-        def counting(content, buffers=None):
-            sent.append((time.perf_counter(), len(json.dumps(content))))
-            original(content, buffers)
-        widget.send = counting
+        comm = widget.comm  # every message of the widget: deltas and state (whole series) alike
+        original = comm.send
+        def counting(data=None, metadata=None, buffers=None):
+            sent.append((time.perf_counter(), len(json.dumps(data))))
+            original(data=data, metadata=metadata, buffers=buffers)
+        comm.send = counting
     log = nbtrack.log
     began = time.perf_counter()
     for i in range(n):

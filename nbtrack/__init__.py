@@ -97,14 +97,19 @@ def __getattr__(name: str) -> Any:
 
 
 def _attach_kernel() -> None:
-    """Inside an IPython kernel: live curves on each run's first ``log()`` (once per process)."""
+    """Inside an IPython kernel: runs belong to the kernel's notebook (cells, snapshots, params;
+    ``nbtrack.ipython``) and show live curves on their first ``log()``."""
     from nbtrack.capture.notebook import in_kernel
 
     if in_kernel():
+        from IPython import get_ipython
+
         from nbtrack.api import lifecycle
+        from nbtrack.ipython import load_ipython_extension as load
         from nbtrack.widgets.auto import attach
 
         lifecycle.add(lifecycle.on_start, attach)
+        load(get_ipython())
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -112,7 +117,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from nbtrack.ipython import load_ipython_extension as load
 
     _attach_kernel()
-    load(ipython)
+    load(ipython)  # (again, when `ipython` is not the kernel's shell: a terminal IPython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -31,6 +31,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 LABEXT_SRC = ROOT / "labextension"
 LABEXT_OUT = ROOT / "nbtrack" / "labextension"
+# True once the current notebook `name` has an idle kernel (cells can be run).
+JS_NOTEBOOK_IDLE = """(name) => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && w.context.path === name;
+}"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -200,6 +206,15 @@ class Browser:
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+
+def set_theme(browser: Browser, dark: bool) -> None:
+    """Switch JupyterLab to its dark or light theme and wait until it applies."""
+    page = browser.page
+    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
+    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+    page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000)
+    page.wait_for_timeout(400)  # the theme's stylesheet applies, the charts redraw
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ Layers above the API attach behaviour to every run here instead of wrapping it (
 layer registers its hooks when ``%load_ext nbtrack`` runs, or on the first ``nbtrack.start()``
 inside a kernel); nothing is registered when ``nbtrack`` is imported.
 
-- ``on_start(run)``: the run is active and its header written (live charts).
+- ``on_header()``: a run is about to start; returns header fields to add (a kernel's notebook
+  path and kernel id). Fields given to ``start()`` win.
+- ``on_start(run)``: the run is active and its header written (live charts, a kernel's cell
+  capture); params given to ``start()`` are written after these hooks ran.
 - ``on_finish(run)``: the run is about to write its final status (a last notebook snapshot).
 - ``before_exit()``: the interpreter is exiting; called before the active run is finished.
 
@@ -22,8 +25,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-Hook = Callable[..., None]
+Hook = Callable[..., Any]
 
+on_header: list[Hook] = []
 on_start: list[Hook] = []
 on_finish: list[Hook] = []
 before_exit: list[Hook] = []
@@ -38,16 +42,28 @@ def add(hooks: list[Hook], hook: Hook) -> None:
         hooks.append(hook)
 
 
-def call(hooks: list[Hook], *args: Any) -> None:
-    """Call every hook in order; one that raises is reported once and removed."""
+def call(hooks: list[Hook], *args: Any) -> list[Any]:
+    """Call every hook in order and return their results; one that raises is reported once and
+    removed."""
+    results: list[Any] = []
     for hook in list(hooks):
         try:
-            hook(*args)
+            results.append(hook(*args))
         except Exception as exc:
             if hook in hooks:
                 hooks.remove(hook)
             name = getattr(hook, "__qualname__", repr(hook))
             warnings.warn(f"nbtrack: the hook {name} failed and was removed: {exc!r}", RuntimeWarning, stacklevel=2)
+    return results
+
+
+def header_fields() -> dict[str, Any]:
+    """The header fields the ``on_header`` hooks add, merged in order."""
+    fields: dict[str, Any] = {}
+    for found in call(on_header):
+        if isinstance(found, dict):
+            fields.update(found)
+    return fields
 
 
 def install_exit_handler(finish_active: Callable[[str | None], None]) -> None:

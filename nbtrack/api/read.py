@@ -154,9 +154,12 @@ class Run:
         return sorted(self.records_of("cell"), key=lambda r: (r.get("seq", 0), r.get("ts", 0.0)))
 
     def cell_outputs(self, cell: dict[str, Any]) -> list[dict[str, Any]]:
-        """The nbformat v4 outputs of one cell execution (capped and redacted as stored)."""
+        """The nbformat v4 outputs of one cell execution (capped and redacted as stored, large
+        values read back from their blobs)."""
+        from nbtrack.core.outputs import inline
+
         sha = cell.get("outputs")
-        return list(self.store.get_json(sha)) if sha else []
+        return [inline(o, self.store.get_blob) for o in self.store.get_json(sha)] if sha else []
 
     @property
     def snapshots(self) -> list[dict[str, Any]]:

@@ -59,8 +59,10 @@ def start(
     **header: Any,
 ) -> ActiveRun:
     """Begin a run (finishing the active one first, with a warning) and make it active; its
-    environment is captured in the background, then the ``lifecycle.on_start`` hooks run. As a
-    context manager, the run finishes when the block ends (``failed`` on an exception)."""
+    environment is captured in the background, then the ``lifecycle.on_start`` hooks run (in a
+    notebook kernel: the run belongs to the notebook, with its cells, snapshots and the
+    parameters cell's params) and `params` are written, winning over the parameters cell's. As
+    a context manager, the run finishes when the block ends (``failed`` on an exception)."""
     global _active
     with _lock:
         if _active is not None and _active.status == RUNNING:
@@ -75,6 +77,7 @@ def start(
             "cwd": os.getcwd(),
             "replay_of": os.environ.get(ENV_REPLAY_OF) or None,
             **host_fields(),
+            **lifecycle.header_fields(),
             **header,
         }
         run = ActiveRun(
@@ -85,14 +88,18 @@ def start(
             heartbeat=_env_float(ENV_HEARTBEAT, 10.0),
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
-        run.before_finish.append(lambda finishing: lifecycle.call(lifecycle.on_finish, finishing))
-        if params:
-            run.log_params(**params)
+        run.before_finish.append(_finishing)
         _active = run
         lifecycle.install_exit_handler(_finish_at_exit)
     environment.capture_for(run)
     lifecycle.call(lifecycle.on_start, run)
+    if params:
+        run.log_params(**params)
     return run
+
+
+def _finishing(run: ActiveRun) -> None:
+    lifecycle.call(lifecycle.on_finish, run)
 
 
 def user_stacklevel() -> int:
@@ -108,10 +115,19 @@ def active_run() -> ActiveRun | None:
     return _active if _active is not None and _active.status == RUNNING else None
 
 
-def _require() -> ActiveRun:
+class NoActiveRun(RuntimeError):
+    """A verb that writes to the active run was called without one. In IPython it shows as its
+    one-line message, not a traceback (IPython honours ``_render_traceback_``); scripts get a
+    normal exception."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def _require(verb: str = "log") -> ActiveRun:
     run = _active
     if run is None or run.status != RUNNING:
-        raise RuntimeError("nbtrack: no active run; call nbtrack.start() (or %nbtrack start) first")
+        raise NoActiveRun(f"nbtrack.{verb}(): no active run. Start one with `%nbtrack start` or `nbtrack.start()`.")
     return run
 
 
@@ -119,20 +135,20 @@ def log(step: float | None = None, **scalars: object) -> None:
     """Record scalar metrics on the active run (non-blocking)."""
     run = _active
     if run is None or run.status != RUNNING:
-        run = _require()
+        run = _require("log")
     run.log(step, **scalars)
 
 
 def log_params(**params: Any) -> None:
-    _require().log_params(**params)
+    _require("log_params").log_params(**params)
 
 
 def log_artifact(path_or_bytes: str | Path | bytes, name: str | None = None) -> str:
-    return _require().log_artifact(path_or_bytes, name)
+    return _require("log_artifact").log_artifact(path_or_bytes, name)
 
 
 def track_data(path: str | Path) -> dict[str, Any]:
-    return _require().track_data(path)
+    return _require("track_data").track_data(path)
 
 
 def log_confusion_matrix(
@@ -140,7 +156,7 @@ def log_confusion_matrix(
 ) -> dict[str, Any]:
     """Store a confusion matrix on the active run (rows: truth, columns: prediction) at `step`
     (the step of the latest ``log()`` when omitted); returns the stored record's fields."""
-    run = _require()
+    run = _require("log_confusion_matrix")
     names, matrix = confusion_matrix(y_true, y_pred, labels)
     if step is None:
         step = run.last_step if run.last_step is not None else 0
@@ -149,15 +165,15 @@ def log_confusion_matrix(
 
 
 def note(text: str) -> None:
-    _require().note(text)
+    _require("note").note(text)
 
 
 def tag(*tags: str) -> None:
-    _require().tag(*tags)
+    _require("tag").tag(*tags)
 
 
 def flush() -> None:
-    _require().flush()
+    _require("flush").flush()
 
 
 def finish(status: str = FINISHED) -> None:

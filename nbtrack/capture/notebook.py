@@ -8,10 +8,15 @@ Where the path comes from, most trusted first:
    gives URL and token, and ``GET /api/sessions`` maps our kernel id to a notebook path;
 4. ``$JPY_SESSION_NAME``, only when the file exists, was modified after this kernel started
    (minus a margin) and our parent is not itself a kernel: papermill children inherit the
-   variable from the notebook that launched them, so it can name another notebook.
+   variable from the notebook that launched them, so it can name another notebook;
+5. the ``papermill`` command line that started this kernel: its output notebook, which
+   papermill writes before the first cell runs and after every cell;
+6. the notebook in the kernel's working folder whose code cells hold every cell the kernel ran
+   so far (papermill's Python API and nbclient give the kernel no path at all, but run it in
+   the notebook's folder by default); the newest when several do.
 
 On Colab the notebook is asked for through its frontend API. Otherwise the snapshot is rebuilt
-from the captured cells (papermill and nbclient give the kernel no path at all).
+from the captured cells.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +45,7 @@ SERVER_TIMEOUT = 0.5
 @dataclass
 class Location:
     path: str | None  # absolute notebook path, when known
-    source: str  # "env" | "vscode" | "server" | "session-name" | "colab" | "rebuilt"
+    source: str  # "env" | "vscode" | "server" | "session-name" | "papermill" | "found" | "colab" | "rebuilt"
     kernel_name: str | None = None
 
 
@@ -66,8 +72,10 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None) -> Location:
-    """Where this kernel's notebook is (see the module docstring for the order)."""
+def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None,
+           sources: Sequence[str] = ()) -> Location:
+    """Where this kernel's notebook is (see the module docstring for the order); `sources`:
+    the cells the kernel ran so far, to recognise its notebook by content."""
     if os.environ.get(ENV_NOTEBOOK):
         return Location(os.path.abspath(os.environ[ENV_NOTEBOOK]), "env")
     vscode = (user_ns or {}).get(VSCODE_VARIABLE)
@@ -81,6 +89,12 @@ def locate(user_ns: dict[str, Any] | None = None, kid: str | None = None) -> Loc
     named = session_name_path()
     if named is not None:
         return Location(named, "session-name")
+    output = papermill_output()
+    if output is not None:
+        return Location(output, "papermill")
+    holding = notebook_holding(sources)
+    if holding is not None:
+        return Location(holding, "found")
     return Location(None, "rebuilt")
 
 
@@ -150,6 +164,66 @@ def session_name_path() -> str | None:
     if os.path.getmtime(name) < started - SESSION_NAME_MARGIN or _parent_is_kernel():
         return None
     return os.path.abspath(name)
+
+
+def papermill_output() -> str | None:
+    """The output notebook of the ``papermill IN OUT`` command that started this kernel."""
+    try:
+        import psutil
+
+        parent = psutil.Process(os.getppid())
+        argv, cwd = parent.cmdline(), parent.cwd()
+    except Exception:
+        return None
+    words = [os.path.basename(a) for a in argv]
+    if "papermill" not in words:
+        return None
+    positional, skip = [], False
+    for arg in argv[words.index("papermill") + 1:]:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = "=" not in arg and arg not in _PAPERMILL_FLAGS
+        else:
+            positional.append(arg)
+    if len(positional) < 2 or not positional[1].endswith(".ipynb") or "://" in positional[1]:
+        return None
+    path = os.path.join(cwd, positional[1])
+    return os.path.abspath(path) if os.path.isfile(path) else None
+
+
+_PAPERMILL_FLAGS = {"--help", "--version", "--report-mode", "--no-report-mode", "--log-output", "--no-log-output",
+                    "--progress-bar", "--no-progress-bar", "--prepare-only", "--request-save-on-cell-execute",
+                    "--no-request-save-on-cell-execute", "--autosave-cell-every", "--stdout-file", "--stderr-file",
+                    "--inject-input-path", "--inject-output-path", "--inject-paths", "--no-input", "--help-notebook"}
+MAX_CANDIDATES = 50
+MAX_CANDIDATE_BYTES = 50 * 1024 * 1024
+
+
+def notebook_holding(sources: Sequence[str], folder: str | None = None) -> str | None:
+    """The notebook in `folder` (the working folder) whose code cells include every one of
+    `sources` (the newest of several); None when `sources` is empty or none does."""
+    wanted = {s.strip() for s in sources if s.strip()}
+    if not wanted:
+        return None
+    try:
+        candidates = sorted(Path(folder or os.getcwd()).glob("*.ipynb"), key=lambda p: p.stat().st_mtime,
+                            reverse=True)[:MAX_CANDIDATES]
+    except OSError:
+        return None
+    for path in candidates:
+        try:
+            if path.stat().st_size > MAX_CANDIDATE_BYTES:
+                continue
+            with open(path, encoding="utf-8") as f:
+                cells = json.load(f).get("cells") or []
+        except (OSError, ValueError, AttributeError):
+            continue
+        held = {"".join(c.get("source") or "") if isinstance(c.get("source"), list) else str(c.get("source") or "")
+                for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"}
+        if wanted <= {h.strip() for h in held}:
+            return str(path.resolve())
+    return None
 
 
 def read_notebook(location: Location) -> dict[str, Any] | None:

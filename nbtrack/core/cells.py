@@ -10,7 +10,9 @@ Warning kinds:
 - ``stale_dependency``: a cell was re-run (or edited and re-run) after later cells used what it
   defined, and those cells were not re-run since;
 - ``edited_after_run``: a cell's source changed after it ran (it ran with several sources, or
-  the notebook now holds a source that never ran);
+  the notebook, saved after the cell ran, holds another source);
+- ``unsaved_edit``: a cell ran with a source the saved notebook does not hold (edited, run, not
+  saved); the run records the source that ran;
 - ``deleted_cell``: a cell that ran is no longer in the notebook;
 - ``pre_start_state``: cells of the run used names defined before ``%nbtrack start``.
 """
@@ -40,18 +42,23 @@ class Execution:
     source: str
     defines: frozenset[str]
     uses: frozenset[str]
+    started: float | None = None
 
 
 def cell_key(cell_id: str | None, source: str) -> str:
     return cell_id if cell_id else "src:" + hashlib.sha1(source.encode()).hexdigest()[:12]
 
 
+def cell_label(cell_id: str | None, execution_count: int | None, seq: int) -> str:
+    return cell_id or (f"[{execution_count}]" if execution_count is not None else f"#{seq}")
+
+
 def make_execution(seq: int, cell_id: str | None, source: str, execution_count: int | None,
-                   code: str | None = None) -> Execution:
+                   code: str | None = None, started: float | None = None) -> Execution:
     """An execution with its names analysed from `code` (the transformed source), else `source`."""
     defines, uses = names_of(code if code is not None else source)
-    label = cell_id or (f"[{execution_count}]" if execution_count is not None else f"#{seq}")
-    return Execution(seq, cell_key(cell_id, source), label, cell_id, source, defines, uses)
+    return Execution(seq, cell_key(cell_id, source), cell_label(cell_id, execution_count, seq), cell_id, source,
+                     defines, uses, started)
 
 
 class _Names(ast.NodeVisitor):
@@ -222,6 +229,25 @@ def edits(executions: Sequence[Execution], notebook_sources: dict[str, str] | No
                 "edited_after_run",
                 f"cell {runs[-1].label} ran with {len(distinct)} different sources in this run; only the "
                 "last is in the notebook, earlier results came from the others", [runs[-1].label]))
+    return found
+
+
+def saved_differs(cells: Sequence[tuple[str, float | None]], saved_at: float | None) -> list[dict[str, Any]]:
+    """Cells (label, when it last ran) whose source in the saved notebook differs from the one
+    that ran: an unsaved edit when the file was saved before the cell ran, else an edit made
+    after it ran (`saved_at`: the file's modification time; None: a live notebook)."""
+    found = []
+    for label, started in cells[:MAX_PER_KIND]:
+        if saved_at is not None and started is not None and saved_at < started:
+            found.append(_warning(
+                "unsaved_edit",
+                f"cell {label} ran with a source that is not in the saved notebook (edited and run without "
+                "saving): the run records the source that ran; save the notebook to keep it", [label]))
+        else:
+            found.append(_warning(
+                "edited_after_run",
+                f"cell {label} was edited after it last ran: the notebook holds a source that did not run, "
+                "the run records the one that did", [label]))
     return found
 
 

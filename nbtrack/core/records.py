@@ -214,12 +214,13 @@ class CellRecord(TypedDict):
 
 
 def cell(seq: int, cell_id: str | None, execution_count: int | None, source: str, started: float, ended: float,
-         error: dict[str, Any] | None, outputs: str | None) -> CellRecord:
+         error: dict[str, Any] | None, outputs: str | None, blobs: Sequence[str] = ()) -> CellRecord:
     """One cell execution: its source as it ran, timing, error (ename, evalue, traceback) and the
-    blob of its outputs (nbformat v4 output dicts)."""
+    blob of its outputs (nbformat v4 output dicts; `blobs`: the blobs those outputs reference,
+    see ``core.outputs.externalize``)."""
     return {"t": "cell", "ts": ended, "seq": seq, "cell_id": cell_id, "execution_count": execution_count,
             "source": source, "started": started, "duration": max(ended - started, 0.0), "ok": error is None,
-            "error": error, "outputs": outputs, "refs": _refs(outputs)}
+            "error": error, "outputs": outputs, "refs": _refs(outputs, *blobs)}
 
 
 class SnapshotRecord(TypedDict):

@@ -2,7 +2,8 @@
 
 Pure logic (no papermill, no IPython): outputs are nbformat output dicts, metrics are numbers.
 
-* Outputs are turned into comparable texts: consecutive streams merged, carriage-return
+* Outputs are turned into comparable texts: stdout and stderr each read whole between two
+  rich outputs (``core.outputs.merge_streams``), nbtrack's own displays left out, carriage-return
   overwrites resolved, one representation per rich output (text/plain unless it is only an
   object repr, images by content hash), errors as ``Name: message``; widget views (random
   model ids) are left out.
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.core.nbjson import multiline
+from nbtrack.core.outputs import is_own, merge_streams
 
 IDENTICAL, WITHIN, DIFFERENT = "identical", "within tolerance", "different"
 NOT_RUN, NO_ORIGINAL = "not run", "no original"  # cells outside the verdict or failing it
@@ -115,6 +117,10 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
     """One normalised text per output that carries a result (see the module docstring)."""
     texts: list[str] = []
     last_stream: str | None = None
+    # widget views and nbtrack's own displays are no results; between two results, stdout and
+    # stderr are each read whole, however they were interleaved in time
+    outputs = merge_streams([dict(o) for o in outputs
+                             if _WIDGET_MIME not in (o.get("data") or {}) and not is_own(dict(o))])
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream":

@@ -6,8 +6,12 @@ Each cell is one content-addressed JSON blob, so a cell that did not change betw
     {"nbformat": 4, "nbformat_minor": N, "metadata": {...}, "cells": [<sha256>, ...]}
 
 Before storing, widget state is stripped (``metadata.widgets`` and widget-view outputs: a plotly
-FigureWidget alone carries ~5 MB), sources and outputs are redacted and outputs are capped, and
-the whole notebook must pass ``nbformat.validate``.
+FigureWidget alone carries ~5 MB) and so are nbtrack's own displays (a live chart is not the
+user's output); sources and outputs are redacted, outputs are capped and their large values
+stored as blobs of their own (``core.outputs``), and the whole notebook must pass
+``nbformat.validate``. A cell whose source in the notebook file differs from the source that ran
+(an unsaved edit) holds what ran, marked ``metadata.nbtrack.unsaved`` with the file's source
+beside it (``capture.kernel_view``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.core.nbjson import multiline
-from nbtrack.core.outputs import cap_output
+from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES, inline, is_own, prepare
 from nbtrack.core.redact import Redactor
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -43,8 +47,9 @@ def new_cell_id() -> str:
 
 
 def strip_widgets(nb: dict[str, Any]) -> dict[str, Any]:
-    """`nb` without saved widget state or widget views (a view keeps its text/plain). Copies
-    only what it changes: the notebook and cell dicts, and outputs that held a widget."""
+    """`nb` without saved widget state, widget views (a view keeps its text/plain) or nbtrack's
+    own displays. Copies only what it changes: the notebook and cell dicts, and outputs that
+    held a widget."""
     metadata = {k: v for k, v in (nb.get("metadata") or {}).items() if k != "widgets"}
     cells = []
     for cell in nb.get("cells", []):
@@ -52,6 +57,8 @@ def strip_widgets(nb: dict[str, Any]) -> dict[str, Any]:
         if outputs:
             kept = []
             for output in outputs:
+                if is_own(output):
+                    continue
                 data = output.get("data")
                 if isinstance(data, dict) and (WIDGET_VIEW in data or WIDGET_STATE in data):
                     data = {k: v for k, v in data.items() if k not in (WIDGET_VIEW, WIDGET_STATE)}
@@ -116,31 +123,36 @@ class SnapshotWriter:
 
     put_blob: PutBlob
     redactor: Redactor
-    max_output_bytes: int = 512 * 1024
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     _prepared: dict[Any, str] = field(default_factory=dict)  # fingerprint of a raw cell -> stored sha
+    _blobs: dict[str, list[str]] = field(default_factory=dict)  # stored cell sha -> output blobs it references
 
     def store(self, nb: dict[str, Any]) -> tuple[str, list[str]]:
-        """Store `nb` (left unmodified); returns (manifest sha, cell shas). Raises ValueError
-        when the notebook cannot be made valid (nothing is stored then)."""
+        """Store `nb` (left unmodified); returns (manifest sha, every blob the snapshot references:
+        its cells, then their output blobs). Raises ValueError when the notebook cannot be made
+        valid (nothing but output blobs is stored then)."""
         node = strip_widgets(upgrade(nb))
         metadata = self.redactor.value(json.loads(json.dumps(node["metadata"])))
         digests: list[Any] = []
         fresh: dict[Any, bytes] = {}  # digest -> clean cell JSON, for cells not seen before
+        fresh_blobs: dict[Any, list[str]] = {}
         fresh_cells: list[dict[str, Any]] = []
         for cell in node["cells"]:
             digest = hash(_fingerprint(cell)), len(cell.get("source") or ""), cell.get("id")
             digests.append(digest)
             if digest not in self._prepared and digest not in fresh:
-                clean = self._clean_cell(cell)
+                clean, fresh_blobs[digest] = self._clean_cell(cell)
                 fresh[digest] = canonical(clean)
                 fresh_cells.append(clean)
         probe = {"nbformat": 4, "nbformat_minor": node["nbformat_minor"], "metadata": metadata, "cells": fresh_cells}
         validate(probe)  # cells seen before were validated when first stored
         for digest, sha in zip(fresh, self._put_all(list(fresh.values()))):
             self._prepared[digest] = sha
+            self._blobs[sha] = fresh_blobs[digest]
         cell_shas = [self._prepared[d] for d in digests]
         manifest = {"nbformat": 4, "nbformat_minor": node["nbformat_minor"], "metadata": metadata, "cells": cell_shas}
-        return self.put_blob(canonical(manifest)), cell_shas
+        blobs = [b for sha in dict.fromkeys(cell_shas) for b in self._blobs.get(sha, ())]
+        return self.put_blob(canonical(manifest)), cell_shas + list(dict.fromkeys(blobs))
 
     def _put_all(self, blobs: list[bytes]) -> list[str]:
         """Write blobs, several at once when there are many (each write waits on an fsync)."""
@@ -154,14 +166,21 @@ class SnapshotWriter:
         except RuntimeError:  # no new threads while the interpreter shuts down (the exit snapshot)
             return [self.put_blob(data) for data in blobs]
 
-    def _clean_cell(self, cell: dict[str, Any]) -> dict[str, Any]:
+    def _clean_cell(self, cell: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The cell as stored (redacted, outputs prepared) and the output blobs it references."""
         clean: dict[str, Any] = json.loads(json.dumps(cell))
         source = clean.pop("source", "")
+        outputs = clean.pop("outputs", None)
         clean = self.redactor.value(clean)
         clean["source"] = self.redactor.text(source, code=clean.get("cell_type") == "code")
-        if "outputs" in clean:
-            clean["outputs"] = [cap_output(o, self.max_output_bytes) for o in clean["outputs"]]
-        return clean
+        blobs: list[str] = []
+        if outputs is not None:
+            clean["outputs"] = []
+            for output in outputs:
+                stored, referenced = prepare(output, self.put_blob, self.redactor.value, self.max_output_bytes)
+                clean["outputs"].append(stored)
+                blobs += referenced
+        return clean, blobs
 
 
 @lru_cache(maxsize=1)
@@ -204,6 +223,9 @@ def load_notebook(get_blob: GetBlob, manifest_sha: str) -> Any:  # -> nbformat.N
 
     manifest = json.loads(get_blob(manifest_sha))
     cells = [json.loads(get_blob(sha)) for sha in manifest.get("cells", [])]
+    for cell in cells:
+        if cell.get("outputs"):
+            cell["outputs"] = [inline(o, get_blob) for o in cell["outputs"]]
     nb = nbformat.from_dict(
         {"nbformat": 4, "nbformat_minor": manifest.get("nbformat_minor", NBFORMAT_MINOR),
          "metadata": manifest.get("metadata") or {}, "cells": cells}

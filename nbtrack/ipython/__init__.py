@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbtrack.api import lifecycle
 from nbtrack.capture import colab
 from nbtrack.ipython.magic import make_magic
 from nbtrack.ipython.tracker import KernelTracker
@@ -32,7 +33,29 @@ def recorder(shell: Any = None) -> Any:
     return found.recorder if found is not None else None
 
 
+def _header() -> dict[str, Any]:
+    found = tracker()
+    return found.header() if found is not None else {}
+
+
+def _started(run: Any) -> None:
+    found = tracker()
+    if found is not None:
+        found.started(run)
+
+
+def _finishing(run: Any) -> None:
+    found = tracker()
+    if found is not None:
+        found.finishing(run)
+
+
 def load_ipython_extension(ipython: Any) -> None:
+    """Install the cell hooks and the magic; every run started in this kernel from now on (by
+    the magic or by ``nbtrack.start()``) belongs to its notebook."""
+    lifecycle.add(lifecycle.on_header, _header)
+    lifecycle.add(lifecycle.on_start, _started)
+    lifecycle.add(lifecycle.on_finish, _finishing)
     existing = _trackers.get(id(ipython))
     if existing is not None:
         existing.load()

@@ -3,8 +3,10 @@
 The kernel keeps sending everything to the frontend as before; a tee on ``sys.stdout``/``stderr``,
 the display publisher and the display hook also appends it to the current cell's buffer. The
 buffer holds references only (no copy, no serialisation) and stops growing past its cap, counting
-what it dropped. Converting to nbformat outputs happens later, in the run's writer thread
-(``nbtrack.capture.outputs``).
+what it dropped. nbtrack's own displays (the automatic live chart, marked in its display
+metadata, and any nbtrack widget: live curves, tables, compare) are not the user's outputs: the
+buffer counts them apart (`own`) and they never reach the stored outputs. Converting to nbformat
+outputs happens later, in the run's writer thread (``nbtrack.capture.outputs``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.capture.outputs import Item
+from nbtrack.core.outputs import is_own
+from nbtrack.core.snapshot import WIDGET_VIEW
 
 
 class OutputBuffer:
     """The current cell's outputs, capped at `limit` bytes of text plus `max_items` items."""
 
-    __slots__ = ("dropped", "items", "limit", "max_items", "size")
+    __slots__ = ("dropped", "items", "limit", "max_items", "own", "size")
 
     def __init__(self, limit: int, max_items: int = 1000) -> None:
         self.items: list[Item] = []
+        self.own = 0
         self.size = 0
         self.dropped = 0
         self.limit = limit
@@ -130,16 +135,35 @@ class OutputTee:
     def _on_display(self, data: Any, metadata: Any = None, *args: Any, update: bool = False, **kwargs: Any) -> None:
         buffer = self.current()
         if buffer is not None and not update and isinstance(data, dict):
-            buffer.display("display", data, metadata)
+            if is_own_display(data, metadata):
+                buffer.own += 1
+            else:
+                buffer.display("display", data, metadata)
 
     def _on_result(self, format_dict: Any, md_dict: Any = None) -> None:
         buffer = self.current()
         if buffer is not None and isinstance(format_dict, dict):
-            buffer.display("result", format_dict, md_dict)
+            if is_own_display(format_dict, md_dict):
+                buffer.own += 1
+            else:
+                buffer.display("result", format_dict, md_dict)
 
     def _failed(self, exc: BaseException) -> None:
         self.remove()
         self.on_error(exc)
+
+
+def is_own_display(data: dict[str, Any], metadata: Any) -> bool:
+    """A display of nbtrack's own: marked ``metadata.nbtrack.own``, or a view of an nbtrack widget."""
+    if isinstance(metadata, dict) and is_own({"metadata": metadata}):
+        return True
+    view = data.get(WIDGET_VIEW)
+    if not isinstance(view, dict):
+        return False
+    widgets = sys.modules.get("ipywidgets")
+    registry = getattr(getattr(widgets, "Widget", None), "widgets", None) or {}
+    widget = registry.get(view.get("model_id"))
+    return widget is not None and type(widget).__module__.startswith("nbtrack.")
 
 
 class _StreamProxy:

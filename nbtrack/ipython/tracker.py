@@ -1,7 +1,13 @@
-"""Tracking inside a kernel: start, stop, snapshot and status of the run a notebook drives.
+"""Tracking inside a kernel: start, stop, snapshot and status of the runs a notebook drives.
 
 The ``%nbtrack`` magic is a thin parser over this class. One `KernelTracker` per shell; it owns
-the cell hooks and the capture session of the active run.
+the cell hooks and the capture session of the active run. Every run started in the kernel,
+by ``%nbtrack start`` or by ``nbtrack.start()`` in a cell (a sweep starting nine runs in a
+loop), goes through the same lifecycle hooks (``nbtrack.api.lifecycle``): the header names the
+notebook and the kernel, the session records the cells and the params, and the notebook is
+snapshotted at the start and at the finish. A run started by a cell also records which cell
+started it and how many runs that cell had started before (``started_in_cell``), so a replay
+can tell the runs of a loop apart.
 """
 
 from __future__ import annotations
@@ -12,10 +18,9 @@ from typing import Any
 
 from nbtrack import api
 from nbtrack.api import lifecycle
-from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate, read_notebook
-from nbtrack.capture.params import INJECTED_TAG, PARAMETERS_TAG
-from nbtrack.capture.session import PreStart, Session, names_before_start
-from nbtrack.core.nbjson import cell_source
+from nbtrack.capture.notebook import Location, kernel_id, kernel_name_for, locate
+from nbtrack.capture.session import CellRun, Session, names_before_start, namespace_params, read_saved
+from nbtrack.core.cells import cell_key
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
@@ -23,7 +28,9 @@ from nbtrack.ipython.hooks import CellRecorder
 
 ENV_MAX_OUTPUT = "NBTRACK_MAX_OUTPUT_BYTES"
 SOURCE_NAMES = {"env": "$NBTRACK_NOTEBOOK", "vscode": "VS Code", "server": "the Jupyter server",
-                "session-name": "$JPY_SESSION_NAME", "colab": "Colab", "rebuilt": "rebuilt from the captured cells"}
+                "session-name": "$JPY_SESSION_NAME", "colab": "Colab", "rebuilt": "rebuilt from the captured cells",
+                "papermill": "papermill's output notebook", "found": "the notebook in the working folder holding "
+                "the cells that ran"}
 
 
 def _max_output_bytes() -> int:
@@ -37,6 +44,7 @@ class KernelTracker:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.recorder = CellRecorder(shell, _max_output_bytes())
+        self._location: Location | None = None  # located for the run about to start
 
     @property
     def session(self) -> Session | None:
@@ -55,35 +63,59 @@ class KernelTracker:
               store: str | None = None) -> tuple[Any, str | None]:
         """Start a run (finishing the active one first); returns (run, id of the finished run)."""
         finished = self.stop()
-        kid = kernel_id()
-        location = locate(self.shell.user_ns, kid)
-        location.kernel_name = location.kernel_name or kernel_name_for()
-        pre_start = self._pre_start(location)
-        header: dict[str, Any] = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name}
         note = Redactor.from_environ().text(note) if note else note
-        run = api.start(name, tags or [], note, store=store, **{k: v for k, v in header.items() if v})
-        session = Session(run, location, pre_start, self.recorder.max_output_bytes)
-        self.recorder.session = session
-        if location.path:
-            session.snapshot("start")
-        lifecycle.add(lifecycle.before_exit, self._at_exit)  # snapshot and stop before the run finishes
+        run = api.start(name, tags or [], note, store=store)
         return run, finished
 
     def stop(self) -> str | None:
-        """Record the current cell, snapshot the notebook and finish the run; returns its id."""
+        """Finish the active run (its last cell and snapshot are recorded as it finishes);
+        returns its id."""
         session = self.session
         run = session.run if session is not None else api.active_run()
         if run is None:
             return None
-        if session is not None:
-            current = self.recorder.current_cell()
-            if current is not None:
-                session.add_cell(current)
-            session.snapshot("stop")
-            self.recorder.session = None
         run.finish()
         return str(run.id)
 
+    # ---- the lifecycle of every run started in this kernel
+    def header(self) -> dict[str, Any]:
+        """Header fields of a run about to start: its notebook, kernel and starting cell."""
+        kid = kernel_id()
+        current = self.recorder.current_cell()
+        sources = [c.source for c in self._before_start()] + ([current.source] if current is not None else [])
+        location = locate(self.shell.user_ns, kid, sources)
+        location.kernel_name = location.kernel_name or kernel_name_for()
+        self._location = location
+        fields: dict[str, Any] = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name}
+        if current is not None:
+            fields["started_in_cell"] = {"cell": cell_key(None, current.source), "index": self.recorder.starts_in_cell}
+            self.recorder.starts_in_cell += 1
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def started(self, run: Any) -> None:
+        location = self._location or locate(self.shell.user_ns, kernel_id())
+        self._location = None
+        notebook, saved_at = read_saved(location)
+        names = names_before_start(self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
+        session = Session(run, location, self._before_start(), names, self.recorder.max_output_bytes,
+                          notebook=notebook, saved_at=saved_at,
+                          namespace=namespace_params(notebook, self.shell.user_ns))
+        self.recorder.session = session
+        session.snapshot("start", current=self.recorder.current_cell())
+        lifecycle.add(lifecycle.before_exit, self._at_exit)  # snapshot and stop before the run finishes
+
+    def finishing(self, run: Any) -> None:
+        """The run is finishing: its current cell (as far as it got) and a last snapshot."""
+        session = self.recorder.session
+        if session is None or session.run is not run:
+            return
+        current = self.recorder.current_cell()
+        if current is not None:
+            session.add_cell(current)
+        session.snapshot("stop", current=current)
+        self.recorder.session = None
+
+    # ---- the magic's other verbs
     def snapshot(self) -> str:
         session = self._require()
         session.snapshot("manual", current=self.recorder.current_cell())
@@ -122,36 +154,31 @@ class KernelTracker:
             raise RuntimeError("no active run; start one with %nbtrack start NAME")
         return session
 
-    def _pre_start(self, location: Location) -> PreStart:
+    def _before_start(self) -> list[CellRun]:
+        """Every cell the kernel ran before the current one, oldest first: from IPython's input
+        history, with what the hooks saw of it (id, tags, outputs) since ``%load_ext nbtrack``."""
         manager = getattr(self.shell, "history_manager", None)
         history = getattr(manager, "input_hist_raw", None) or self.shell.user_ns.get("In") or []
         history = list(history[1:])
-        current = getattr(self.recorder.current_cell(), "source", None)
-        # The cell running %nbtrack start is part of the run. IPython stores a cell's input before
-        # running it, so it is the last entry; `current` is None when that same cell loaded the
-        # extension (the hooks were installed after its pre_run_cell).
-        if history and (current is None or history[-1] == current):
+        current = self.recorder.current_cell()
+        # The running cell (the one starting the run) is part of the run. IPython stores a cell's
+        # input before running it, so it is the last entry.
+        if history and (current is None or str(history[-1]) == current.source):
             history.pop()
-        numbered = [(count, str(s)) for count, s in enumerate(history, start=1) if str(s).strip()]
-        last_run = {source: count for count, source in numbered}  # a cell run twice: its last run
-        numbered = [(count, source) for count, source in numbered if last_run[source] == count]
-        sources = [source for _, source in numbered]
-        tags_by_source: dict[str, tuple[str, ...]] = {}
-        if location.path:
-            notebook = read_notebook(location) or {}
-            for cell in notebook.get("cells", []):
-                tags = tuple(
-                    t for t in (cell.get("metadata") or {}).get("tags") or () if t in (PARAMETERS_TAG, INJECTED_TAG)
-                )
-                if tags and cell.get("cell_type") == "code":
-                    tags_by_source[cell_source(cell).strip()] = tags
-        names = names_before_start(self.shell.user_ns, getattr(self.shell, "user_ns_hidden", None))
-        return PreStart(sources, [tags_by_source.get(s.strip(), ()) for s in sources], names,
-                        [count for count, _ in numbered])
+        seen = self.recorder.seen
+        cells = []
+        for count, source in enumerate(history, start=1):
+            source = str(source)
+            if not source.strip():
+                continue
+            cell = seen.get(count)
+            if cell is None or cell.source != source:
+                cell = CellRun(source, None, None, None, count, None, None, None, [], 0, outputs_known=False)
+            cells.append(cell)
+        return cells
 
     def _at_exit(self) -> None:
         try:
             self.stop()
         except Exception:
             pass
-

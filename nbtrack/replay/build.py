@@ -98,10 +98,15 @@ def notebook_order(snapshot: NotebookNode, records: Sequence[Mapping[str, Any]],
         record = last_by_id.get(cell.get("id"))
         if count is None and record is not None and record.get("source") == cell.source:
             outputs, count = _record_outputs(record, load), record.get("execution_count")
-        elif count is None and not outputs:
-            outputs = None
+        elif (count is None and not outputs) or _was_running(cell):
+            outputs = None  # it did not run, or had not finished when the run did: nothing to compare
         origins.append(Original(cell.source, outputs, count, cell.get("id")))
     return BuiltNotebook(nb, origins)
+
+
+def _was_running(cell: Mapping[str, Any]) -> bool:
+    """The cell was still running when the snapshot was taken (it finished the run itself)."""
+    return bool((cell.get("metadata", {}).get("nbtrack") or {}).get("running"))
 
 
 def _record_outputs(record: Mapping[str, Any], load: OutputLoader) -> list[dict[str, Any]]:

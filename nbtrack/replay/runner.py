@@ -102,9 +102,16 @@ def _store_location(store: str | os.PathLike[str] | Store | None, target: Store)
     return location if "://" in location else os.path.abspath(location)
 
 
-def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float) -> Run | None:
+def _started_in_cell(run: Run) -> Any:
+    return next(iter(run.records_of("run")), {}).get("started_in_cell")
+
+
+def _find_replay_run(store: Store, original_id: str, notebook: Path, since: float,
+                     started_in_cell: Any = None) -> Run | None:
     """The run the replay kernel started: linked to the original, started after `since`; the
-    one writing our output notebook when several replays of one run ran at once."""
+    one writing our output notebook when several replays of one run ran at once; for a run a
+    cell started (``nbtrack.start()`` in a loop), the one started at the same place: the same
+    cell source, the same number of runs that cell had started before it."""
     floor = new_run_id(since - 2.0)[:10]
     found = []
     for run_id in reversed(store.run_ids()):
@@ -114,6 +121,8 @@ def _find_replay_run(store: Store, original_id: str, notebook: Path, since: floa
         if run.state.replay_of == original_id:
             found.append(run)
     mine = [r for r in found if r.state.notebook and os.path.abspath(r.state.notebook) == str(notebook)]
+    if started_in_cell is not None:
+        mine = [r for r in (mine or found) if _started_in_cell(r) == started_in_cell] or mine
     return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
 
 
@@ -171,7 +180,8 @@ def replay(
     except KeyError:
         raise ValueError(f"run {original.id} has no notebook snapshot: only notebook runs can be replayed") from None
     parameters = dict(parameters or {})
-    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+    built = build(snapshot, original.cells, lambda sha: original.cell_outputs({"outputs": sha}),
+                  order=order, parameters=parameters,
                   run_name=original.state.name or "replay")
     notes = list(built.notes)
     environment = original.environment() or {}
@@ -218,7 +228,7 @@ def replay(
                         progress=progress, progress_bar=progress_bar,
                         source_label=f"nbtrack run {original.id} ({order} order)")
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
-    replayed = _find_replay_run(target, original.id, output, started)
+    replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
     replay_id = (
         replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
     )

@@ -1,7 +1,8 @@
 """Notebook widgets: live curves, confusion matrices, the run table and run comparison.
 
-Live views (curves, table) are light anywidgets with a small bundled front end that receive
-deltas; plotly draws the static comparison figures. User text is always rendered as text.
+Every view is a light anywidget with its front end bundled in the package (no CDN); charts are
+drawn by one chart code (``charts.js``, on the vendored uPlot) in JupyterLab's theme. Live views
+(curves, table) receive deltas. User text is always rendered as text.
 """
 
 from __future__ import annotations

@@ -17,11 +17,27 @@ RunSpec = str | Run | ActiveRun | Mapping[str, Any] | None
 _HERE = Path(__file__).resolve().parent
 
 
+# What every chart view inlines before its own module: uPlot (vendored, see
+# scripts/vendor_uplot.py) and the shared chart code; and their styles.
+CHARTS = ("vendor/uPlot.iife.min.js", "charts.js")
+CHART_STYLES = ("vendor/uPlot.min.css", "widgets.css")
+
+
 @cache
-def front_end(name: str) -> str:
-    """The ES module `name` shipped in this package (no CDN: widgets work offline), after the
-    shared DOM helpers of dom.js (`el`, `text`, `SVG`)."""
-    return (_HERE / "dom.js").read_text(encoding="utf-8") + (_HERE / name).read_text(encoding="utf-8")
+def front_end(*names: str) -> str:
+    """One ES module from the files `names` shipped in this package (no CDN: widgets work
+    offline), after the shared DOM helpers of dom.js (`el`, `text`, `SVG`)."""
+    return "\n".join(_read(name) for name in ("dom.js", *names))
+
+
+@cache
+def stylesheet(*names: str) -> str:
+    """The CSS files `names` of this package as one stylesheet."""
+    return "\n".join(_read(name) for name in names)
+
+
+def _read(name: str) -> str:
+    return (_HERE / name).read_text(encoding="utf-8")
 
 
 def stored_run(spec: RunSpec, store: StoreLike = None) -> Run:

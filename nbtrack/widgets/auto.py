@@ -7,9 +7,12 @@ never in plain scripts or terminal IPython, and never in nbtrack replays (``NBTR
 set). ``NBTRACK_AUTO_LIVE=0`` turns it off, ``=1`` forces it on (still only inside a kernel);
 ``nbtrack.widgets.auto_live(False)`` does the same from code and wins over the variable.
 
-The chart is displayed by the run's writer thread right after the first metrics are written
-(within the flush interval, ~1 s). A thread without its own output context writes to the cell
-that is executing at that moment, i.e. the training loop's cell.
+The chart is displayed by the first ``log()`` call itself, in the thread that calls it (the
+kernel's main thread, in the cell that logs first), right after the point is queued: it lands
+under that cell deterministically, never in whichever cell runs when a background thread wakes.
+It is marked as nbtrack's own display (``metadata.nbtrack.own``), so the cell capture keeps it
+apart from the user's outputs: it is in no stored output, no snapshot, no replay comparison.
+Later ``log()`` calls run the plain method (the first call's wrapper removes itself).
 """
 
 from __future__ import annotations
@@ -44,27 +47,33 @@ def wanted() -> bool:
     return enabled and in_kernel()
 
 
+OWN_METADATA = {"nbtrack": {"own": "live"}}
+
+
 def attach(run: ActiveRun) -> None:
     """Start hook: show live curves under the cell that logs first (if wanted)."""
     if not wanted():
         return
+    plain_log = run.log
 
-    shown = False
-
-    def on_write(active: ActiveRun) -> None:
-        nonlocal shown
-        if shown or not active.history.keys():
+    def first_log(step: float | None = None, **scalars: object) -> None:
+        plain_log(step, **scalars)  # a rejected value raises as usual, and the chart waits
+        if not scalars or run.__dict__.pop("log", None) is None:
             return
-        shown = True
-        from nbtrack.widgets.live import _shown, show_live
+        show(run)
 
-        if active.id in _shown:
-            return
-        try:
-            from IPython.display import display
+    run.log = first_log  # type: ignore[method-assign]
 
-            display(show_live(run=active))
-        except Exception as exc:  # never break the user's run for a chart
-            warnings.warn(f"nbtrack: could not show live curves: {exc!r}", RuntimeWarning, stacklevel=2)
 
-    run.add_listener(on_write)
+def show(run: ActiveRun) -> None:
+    """Display live curves of `run` here (the running cell), marked as nbtrack's own output."""
+    from nbtrack.widgets.live import _shown, show_live
+
+    if run.id in _shown:
+        return
+    try:
+        from IPython.display import display
+
+        display(show_live(run=run), metadata=OWN_METADATA)
+    except Exception as exc:  # never break the user's run for a chart
+        warnings.warn(f"nbtrack: could not show live curves: {exc!r}", RuntimeWarning, stacklevel=3)

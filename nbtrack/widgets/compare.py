@@ -1,15 +1,15 @@
-"""Comparing runs: overlaid metric curves (a static plotly figure), the params table with
-differences highlighted, environment differences, and the cell-by-cell diff of two notebooks.
+"""Comparing runs: overlaid metric curves, the params table with differences marked, metric
+summaries, environment differences, and the cell-by-cell diff of two notebooks.
 
-The figure is a plain ``plotly.graph_objects.Figure`` (a few hundred KB of JSON, no
-FigureWidget): long series are reduced with the min/max ``envelope`` first. The tables and the
-notebook diff are a light anywidget that builds its DOM with ``textContent`` only.
+One light anywidget shows it all, on the same chart code as the live curves (uPlot: hover
+values, a legend naming the runs, zoom, the notebook's theme). Long series are reduced with
+the min/max ``envelope`` first, so a comparison of long runs stays a few hundred KB. The view
+builds its DOM with ``textContent`` only.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,15 +21,8 @@ from nbtrack.capture import colab
 from nbtrack.core.diff import dict_changes
 from nbtrack.core.downsample import envelope
 from nbtrack.core.series import decode_metrics
-from nbtrack.widgets._common import RunSpec, front_end, stored_run
+from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 from nbtrack.widgets.notebook_diff import cells_section, environment_section
-
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
-
-
-def plotly_text(text: str) -> str:
-    """User text for plotly, which reads labels as pseudo-HTML: entities make it literal."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def run_label(run: Run) -> str:
@@ -48,37 +41,22 @@ def series_of(run: Run) -> dict[str, tuple[list[float], list[float]]]:
     return out
 
 
-def curves_figure(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000) -> Any:
-    """One subplot per metric, one coloured line per run (downsampled to ≤ 2·`points`)."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
+def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000) -> dict[str, Any]:
+    """One chart per metric with one line per run (the run's index in `runs`), each reduced to
+    at most ``2 * points`` points; `count` is how many points the run logged."""
     data = [series_of(run) for run in runs]
     keys = list(metrics) if metrics else sorted({k for series in data for k in series})
-    if not keys:
-        return None
-    cols = 1 if len(keys) == 1 else 2
-    rows = math.ceil(len(keys) / cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=[plotly_text(k) for k in keys],
-                           horizontal_spacing=0.08, vertical_spacing=min(0.12, 0.3 / rows))
-    for r, (run, series) in enumerate(zip(runs, data)):
-        label = plotly_text(run_label(run))
-        for i, key in enumerate(keys):
+    charts = []
+    for key in keys:
+        lines = []
+        for index, series in enumerate(data):
             if key not in series:
                 continue
             xs, ys = envelope(*series[key], points)
-            figure.add_trace(
-                go.Scattergl(x=xs, y=ys, mode="lines", name=label, legendgroup=run.id,
-                             showlegend=i == 0 or all(k not in series for k in keys[:i]),
-                             line={"color": COLORS[r % len(COLORS)], "width": 1.5},
-                             hovertemplate=f"{label}<br>step %{{x}}<br>{plotly_text(key)} %{{y:.4g}}<extra></extra>"),
-                row=i // cols + 1, col=i % cols + 1,
-            )
-    figure.update_layout(height=280 * rows + 40, margin={"l": 50, "r": 20, "t": 80, "b": 40},
-                         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "yref": "container"},
-                         template="plotly_white")
-    figure.update_xaxes(title_text="step")
-    return figure
+            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in xs], "value": ys,
+                          "count": len(series[key][1])})
+        charts.append({"key": key, "lines": lines})
+    return {"charts": charts}
 
 
 def _display(value: Any) -> str:
@@ -117,23 +95,23 @@ def metrics_section(runs: Sequence[Run]) -> dict[str, Any]:
 
 
 class RunDiffView(anywidget.AnyWidget):
-    _esm = front_end("diff.js")
-    _css = front_end("widgets.css")
+    _esm = front_end(*CHARTS, "compare.js")
+    _css = stylesheet(*CHART_STYLES)
     data = traitlets.Dict().tag(sync=True)
 
 
 class Comparison:
-    """What ``compare()`` returns: displays the curves figure, then the tables and diffs.
-    ``.figure`` (plotly) and ``.data`` (the JSON the view shows) are there for code."""
+    """What ``compare()`` returns: displays the comparison view; ``.data`` (the JSON the view
+    shows) and ``.runs`` are there for code."""
 
     def __init__(self, runs: Sequence[Run], metrics: Sequence[str] | None = None) -> None:
         colab.enable_widgets()
         self.runs = list(runs)
-        self.figure = curves_figure(self.runs, metrics)
         a, b = self.runs[0], self.runs[1]
         self.data: dict[str, Any] = {
             "runs": [{"id": r.id, "name": r.name, "status": r.status, "user": r.state.user,
                       "label": run_label(r)} for r in self.runs],
+            "curves": curves_section(self.runs, metrics),
             "params": params_section(self.runs),
             "metrics": metrics_section(self.runs),
             "environment": environment_section(a, b),
@@ -144,8 +122,6 @@ class Comparison:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        if self.figure is not None:
-            display(self.figure)
         display(self.view)
 
     def __repr__(self) -> str:

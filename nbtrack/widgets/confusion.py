@@ -16,7 +16,7 @@ import traitlets
 from nbtrack.api import StoreLike
 from nbtrack.capture import colab
 from nbtrack.core.confusion import class_metrics, row_rates
-from nbtrack.widgets._common import RunSpec, front_end, stored_run
+from nbtrack.widgets._common import RunSpec, front_end, stored_run, stylesheet
 
 
 def confusion_views(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ def confusion_views(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class ConfusionMatrix(anywidget.AnyWidget):
     _esm = front_end("confusion.js")
-    _css = front_end("widgets.css")
+    _css = stylesheet("widgets.css")
     title = traitlets.Unicode("").tag(sync=True)
     matrices = traitlets.List(traitlets.Dict()).tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)  # which matrix is shown

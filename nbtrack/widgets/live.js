@@ -1,44 +1,30 @@
-// nbtrack live curves: SVG charts fed by deltas from the kernel (no dependencies, works offline).
-// User text (metric keys, run names) is set with textContent only.
-const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
-const PAD = { left: 56, right: 12, top: 10, bottom: 26 };
+// nbtrack live curves: one chart per metric group (a value tile for metrics logged once), fed
+// by the kernel while the cell runs. Metric keys and run names are user text: text only.
+//
+// The series live on the model, not on a view: `initialize` (once per model, before any message
+// is handed over) listens for deltas, so nothing sent before a view renders is lost, and every
+// view draws from that one store. The `snapshot` trait holds whole series (sent with the
+// widget, then now and then and at the end: a view of a saved notebook or a reloaded page
+// starts from it); numbered `delta` messages carry what changed since. After a gap in the
+// numbering a series waits for the next whole copy of itself.
 
-export function formatNumber(v) {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
-  return Number(v.toPrecision(4)).toString();
-}
+const LIVE = new Map(); // the model's `key` trait -> its series store
 
-export function niceTicks(lo, hi, count = 5) {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || 10 * mag;
-  const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
-}
-
-// Exponential moving average with TensorBoard's debiasing (the first points are not pulled to 0).
-export function smooth(values, weight) {
-  if (!(weight > 0)) return values;
-  const out = new Array(values.length);
-  let last = 0;
-  let debias = 0;
-  for (let i = 0; i < values.length; i++) {
-    last = last * weight + (1 - weight) * values[i];
-    debias = debias * weight + (1 - weight);
-    out[i] = last / debias;
+function liveState(model) {
+  const key = model.get("key");
+  let state = LIVE.get(key);
+  if (!state) {
+    state = { series: new Map(), stats: {}, seq: -1, synced: new Set(), views: new Set() };
+    LIVE.set(key, state);
   }
-  return out;
+  return state;
 }
 
-function applyDelta(store, key, d) {
-  let s = store.get(key);
+function applyDelta(series, key, d) {
+  let s = series.get(key);
   if (!s || d.reset) {
     s = { step: [], time: [], value: [] };
-    store.set(key, s);
+    series.set(key, s);
   }
   for (const f of ["step", "time", "value"]) {
     if (!d.reset && d.drop) s[f].splice(s[f].length - d.drop, d.drop);
@@ -46,138 +32,130 @@ function applyDelta(store, key, d) {
   }
 }
 
-function drawChart(box, group, store, stats, opts, width) {
-  box.replaceChildren();
-  const head = el("div", { class: "nbtrack-live-head" }, box);
-  text("span", group.title, { class: "nbtrack-live-title" }, head);
-  const height = opts.height;
-  const svg = el("svg", { width, height, class: "nbtrack-live-svg", "data-group": group.title }, box, SVG);
-  const lines = [];
-  let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
-  group.keys.forEach((key, i) => {
-    const s = store.get(key);
-    if (!s || !s.value.length) return;
-    const xs = s[opts.x];
-    let ys = s.value;
-    const smoothed = smooth(ys, opts.smoothing);
-    const keep = (y) => !opts.log || y > 0;
-    const tr = (y) => (opts.log ? Math.log10(y) : y);
-    for (let j = 0; j < xs.length; j++) {
-      if (!keep(ys[j])) continue;
-      xlo = Math.min(xlo, xs[j]); xhi = Math.max(xhi, xs[j]);
-      ylo = Math.min(ylo, tr(ys[j])); yhi = Math.max(yhi, tr(ys[j]));
-    }
-    lines.push({ key, xs, ys, smoothed, color: COLORS[i % COLORS.length], keep, tr });
-  });
-  if (!lines.length || !Number.isFinite(xlo)) {
-    text("text", "waiting for data…", { x: 10, y: 20, class: "nbtrack-live-empty" }, svg, SVG);
-    return;
+function loadSnapshot(state, snap) {
+  if (!snap || typeof snap.seq !== "number" || snap.seq < state.seq) return false;
+  state.series = new Map();
+  state.synced = new Set();
+  for (const [key, d] of Object.entries(snap.series || {})) {
+    applyDelta(state.series, key, { ...d, reset: true });
+    state.synced.add(key);
   }
-  if (xhi === xlo) { xhi = xlo + 1; }
-  if (yhi === ylo) { yhi = ylo + Math.max(Math.abs(ylo) * 0.1, 1e-9); ylo -= Math.max(Math.abs(ylo) * 0.1, 1e-9); }
-  const pw = width - PAD.left - PAD.right, ph = height - PAD.top - PAD.bottom;
-  const sx = (x) => PAD.left + ((x - xlo) / (xhi - xlo)) * pw;
-  const sy = (y) => PAD.top + (1 - (y - ylo) / (yhi - ylo)) * ph;
-  const axes = el("g", { class: "nbtrack-live-axes", "font-size": 10, fill: "currentColor" }, svg, SVG);
-  el("rect", { x: PAD.left, y: PAD.top, width: pw, height: ph, fill: "none", stroke: "#8884" }, axes, SVG);
-  for (const t of niceTicks(ylo, yhi, 4)) {
-    el("line", { x1: PAD.left, x2: PAD.left + pw, y1: sy(t), y2: sy(t), stroke: "#8882" }, axes, SVG);
-    text("text", opts.log ? formatNumber(Math.pow(10, t)) : formatNumber(t), { x: PAD.left - 4, y: sy(t) + 3, "text-anchor": "end" }, axes, SVG);
-  }
-  for (const t of niceTicks(xlo, xhi, 6)) {
-    text("text", formatNumber(t), { x: sx(t), y: PAD.top + ph + 14, "text-anchor": "middle" }, axes, SVG);
-  }
-  text("text", opts.x === "time" ? "seconds" : "step", { x: PAD.left + pw, y: height - 2, "text-anchor": "end" }, axes, SVG);
-  const legend = el("div", { class: "nbtrack-live-legend" }, box);
-  for (const line of lines) {
-    const pts = (values) => {
-      const out = [];
-      for (let j = 0; j < line.xs.length; j++) {
-        if (!line.keep(line.ys[j])) continue;
-        const y = line.tr(values[j]);
-        if (Number.isFinite(y)) out.push(sx(line.xs[j]).toFixed(1) + "," + sy(y).toFixed(1));
-      }
-      return out;
-    };
-    const raw = pts(line.ys);
-    const faint = opts.smoothing > 0;
-    el("polyline", { points: raw.join(" "), fill: "none", stroke: line.color, "stroke-width": 1.2, "stroke-opacity": faint ? 0.25 : 1, "data-key": line.key, "data-points": raw.length, class: "nbtrack-live-raw" }, svg, SVG);
-    if (faint) {
-      const sm = pts(line.smoothed);
-      el("polyline", { points: sm.join(" "), fill: "none", stroke: line.color, "stroke-width": 1.6, "data-key": line.key, class: "nbtrack-live-smooth" }, svg, SVG);
-    }
-    const item = el("span", { class: "nbtrack-live-item" }, legend);
-    el("span", { class: "nbtrack-live-swatch", style: `background:${line.color}` }, item);
-    text("span", line.key, { class: "nbtrack-live-key" }, item);
-    const st = stats[line.key] || {};
-    const last = line.ys[line.ys.length - 1];
-    const shown = `${formatNumber(last)}  (${(st.count ?? line.ys.length).toLocaleString()} pts, ${raw.length.toLocaleString()} drawn${st.skipped ? `, ${st.skipped} non-finite` : ""})`;
-    text("span", shown, { class: "nbtrack-live-last" }, item);
-  }
+  state.stats = snap.stats || {};
+  state.seq = snap.seq;
+  return true;
 }
 
-// The series live on the model (one copy however many views): messages that arrive before a
-// view renders are kept. Messages are numbered; after a gap, deltas are ignored per series until
-// that series is sent whole again (the kernel sends everything every few seconds).
-const STATES = new WeakMap();
-
-function modelState(model) {
-  let state = STATES.get(model);
-  if (state) return state;
-  state = { store: new Map(), stats: {}, seq: 0, synced: new Set(), views: new Set() };
-  STATES.set(model, state);
-  model.on("msg:custom", (msg) => {
-    if (!msg || msg.type !== "delta") return;
-    if (msg.full || msg.seq !== state.seq + 1) state.synced.clear();
-    state.seq = msg.seq;
-    for (const [key, d] of Object.entries(msg.series)) {
-      if (d.reset) state.synced.add(key);
-      if (state.synced.has(key)) applyDelta(state.store, key, d);
-    }
-    state.stats = msg.stats || state.stats;
-    for (const redraw of state.views) redraw();
-  });
-  model.send({ type: "sync" });
-  return state;
+function applyMessage(state, msg) {
+  if (!msg || msg.type !== "delta") return false;
+  if (msg.seq !== state.seq + 1) state.synced.clear();
+  state.seq = msg.seq;
+  for (const [key, d] of Object.entries(msg.series || {})) {
+    if (d.reset) state.synced.add(key);
+    if (state.synced.has(key)) applyDelta(state.series, key, d);
+  }
+  state.stats = msg.stats || state.stats;
+  return true;
 }
 
 function initialize({ model }) {
-  modelState(model);
+  const state = liveState(model);
+  const changed = () => { for (const redraw of state.views) redraw(); };
+  loadSnapshot(state, model.get("snapshot"));
+  model.on("change:snapshot", () => { if (loadSnapshot(state, model.get("snapshot"))) changed(); });
+  model.on("msg:custom", (msg) => { if (applyMessage(state, msg)) changed(); });
+  // a page opened while the run goes on: ask for whole series (answered once the kernel is free)
+  if (model.get("status") === "running" && state.seq < 0) model.send({ type: "sync" });
+  return () => LIVE.delete(model.get("key"));
+}
+
+const pts = (n) => `${n.toLocaleString("en-US")} point${n === 1 ? "" : "s"}`;
+
+function groupSpec(group, state, opts) {
+  const xLabel = opts.x === "time" ? "time (s)" : "step";
+  const series = [], rows = [], notes = [];
+  let most = 0;
+  group.keys.forEach((key, i) => {
+    const s = state.series.get(key);
+    const st = state.stats[key] || {};
+    const count = st.count ?? (s ? s.value.length : 0);
+    most = Math.max(most, count);
+    if (!s || !s.value.length) return;
+    series.push({ key, label: key, x: s[opts.x], y: s.value, color: i });
+    const last = s.value.length - 1;
+    rows.push({ key, label: key, value: s.value[last], color: i, detail: `step ${formatNumber(s.step[last])}` });
+    let line = `${key}: ${pts(count)}`;
+    if (st.width > 1) line += `, drawn as ${pts(s.value.length)} (min/max of every ${st.width})`;
+    if (st.skipped) line += `, ${st.skipped.toLocaleString("en-US")} not finite (not drawn)`;
+    notes.push(line);
+  });
+  if (!series.length) return { kind: "empty", title: group.title };
+  if (most <= 1) return { kind: "tile", title: group.title, rows };
+  return {
+    kind: "chart", title: group.title, xLabel, yLabel: group.title, series,
+    log: opts.log, smoothing: opts.smoothing, height: opts.height, note: notes.join(" · "),
+  };
 }
 
 function render({ model, el: host }) {
-  const root = el("div", { class: "nbtrack-live" }, host);
-  const bar = el("div", { class: "nbtrack-live-bar" }, root);
-  const caption = text("span", "", { class: "nbtrack-live-caption" }, bar);
-  const sLabel = text("label", "smoothing ", {}, bar);
-  const slider = el("input", { type: "range", min: 0, max: 0.99, step: 0.01, class: "nbtrack-live-smoothing" }, sLabel);
-  const logLabel = el("label", {}, bar);
-  const logBox = el("input", { type: "checkbox", class: "nbtrack-live-log" }, logLabel);
-  logLabel.appendChild(document.createTextNode(" log scale"));
-  const xSelect = el("select", { class: "nbtrack-live-x" }, bar);
-  for (const v of ["step", "time"]) text("option", `x: ${v}`, { value: v }, xSelect);
-  const charts = el("div", { class: "nbtrack-live-charts" }, root);
-  const state = modelState(model);
-  const store = state.store;
+  const state = liveState(model);
+  const root = el("div", { class: "nbw-root nbw-live" }, host);
+  const bar = el("div", { class: "nbw-bar" }, root);
+  const title = text("span", "", { class: "nbw-title" }, bar);
+  const status = text("span", "", { class: "nbw-status" }, bar);
+  const caption = text("span", "", { class: "nbw-live-caption nbw-muted" }, bar);
+  el("span", { class: "nbw-spacer" }, bar);
+  const sLabel = text("label", "Smoothing ", { class: "nbw-control" }, bar);
+  const slider = el("input", { type: "range", min: 0, max: 0.99, step: 0.01, class: "nbw-live-smoothing" }, sLabel);
+  const sValue = text("span", "", { class: "nbw-num" }, sLabel);
+  const logLabel = el("label", { class: "nbw-control" }, bar);
+  const logBox = el("input", { type: "checkbox", class: "nbw-live-log" }, logLabel);
+  logLabel.appendChild(document.createTextNode(" Log scale"));
+  const xLabel = text("label", "x ", { class: "nbw-control" }, bar);
+  const xSelect = el("select", { class: "nbw-live-x" }, xLabel);
+  text("option", "step", { value: "step" }, xSelect);
+  text("option", "time", { value: "time" }, xSelect);
+  const tiles = el("div", { class: "nbw-tiles" }, root);
+  const grid = el("div", { class: "nbw-chart-grid" }, root);
+  const views = new Map(); // group title -> {kind, view}
   let pending = false;
 
   const redraw = () => {
     pending = false;
     const opts = { x: model.get("x_axis"), smoothing: model.get("smoothing"), log: model.get("log_scale"), height: model.get("height") };
     slider.value = String(opts.smoothing);
+    sValue.textContent = opts.smoothing.toFixed(2);
     logBox.checked = opts.log;
     xSelect.value = opts.x;
-    const stats = state.stats;
-    const total = Object.values(stats).reduce((a, s) => a + (s.count || 0), 0);
-    caption.textContent = `${model.get("title")} · ${model.get("status")} · ${total.toLocaleString()} points`;
+    const total = Object.values(state.stats).reduce((a, s) => a + (s.count || 0), 0);
+    title.textContent = model.get("title");
+    status.textContent = model.get("status");
+    status.className = `nbw-status nbw-status-${model.get("status")}`;
+    caption.textContent = total ? pts(total) : "waiting for the first log()…";
     root.dataset.status = model.get("status");
-    const width = Math.max(320, Math.min(host.clientWidth || 640, 900));
-    const groups = model.get("groups");
-    while (charts.children.length > groups.length) charts.lastChild.remove();
-    groups.forEach((group, i) => {
-      const box = charts.children[i] || el("div", { class: "nbtrack-live-chart" }, charts);
-      drawChart(box, group, store, stats, opts, width);
-    });
+    const seen = new Set();
+    for (const group of model.get("groups")) {
+      const spec = groupSpec(group, state, opts);
+      seen.add(group.title);
+      let entry = views.get(group.title);
+      if (entry && entry.kind !== spec.kind) { entry.view.destroy(); entry = null; }
+      if (!entry) {
+        const parent = spec.kind === "chart" ? grid : tiles;
+        const view = spec.kind === "chart" ? lineChart(parent, spec)
+          : valueTile(parent, spec.kind === "tile" ? spec : { title: spec.title, rows: [{ key: "", label: "waiting for data…", value: null }] });
+        entry = { kind: spec.kind, view };
+        views.set(group.title, entry);
+      } else if (spec.kind !== "empty") {
+        entry.view.update(spec);
+      }
+    }
+    for (const [name, entry] of views) {
+      if (!seen.has(name)) { entry.view.destroy(); views.delete(name); }
+    }
+    for (const group of model.get("groups")) { // keep the groups' order when a tile became a chart
+      const entry = views.get(group.title);
+      if (entry) entry.view.element.parentNode.appendChild(entry.view.element);
+    }
+    tiles.hidden = !tiles.children.length;
   };
   const schedule = () => {
     if (!pending) { pending = true; requestAnimationFrame(redraw); }
@@ -187,9 +165,12 @@ function render({ model, el: host }) {
   slider.addEventListener("input", () => { model.set("smoothing", Number(slider.value)); model.save_changes(); });
   logBox.addEventListener("change", () => { model.set("log_scale", logBox.checked); model.save_changes(); });
   xSelect.addEventListener("change", () => { model.set("x_axis", xSelect.value); model.save_changes(); });
-  schedule();
+  const unwatch = watchTheme(() => { for (const { view } of views.values()) view.rebuild(); });
+  redraw();
   return () => {
+    unwatch();
     state.views.delete(schedule);
+    for (const { view } of views.values()) view.destroy();
     root.remove();
   };
 }

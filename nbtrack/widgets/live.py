@@ -4,17 +4,21 @@ The training loop only appends to the run's queue (``log()`` is untouched). A po
 wakes every `interval` seconds (0.2 s: at most 5 front-end messages a second, whatever the
 logging rate), moves new points into the run's history (``collect_metrics``), reads them with
 its own cursor (``history.since``), folds them into one min/max ``Envelope`` per metric, and
-sends only the delta in one custom message. Messages are numbered; a view that missed one
-(it connected late) ignores deltas until the next full message, which the poller sends every
-`resync_seconds` (10 s) while the run goes on and on a view's request (served once the kernel
-is idle). The stored data stays whole; only the display is downsampled.
+sends only the delta in one numbered custom message. Whole series travel in the ``snapshot``
+trait: with the widget itself (so the first points arrive with it), every `resync_seconds`
+while the run goes on, on a view's request, and when the run ends (so a saved notebook keeps
+the final curves in its widget state). The front end keeps the series on the model
+(``live.js``), so deltas that arrive before a view renders are kept. The stored data stays
+whole; only the display is downsampled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,7 +31,7 @@ from nbtrack.core.downsample import Delta, Envelope
 from nbtrack.core.records import RUNNING
 from nbtrack.core.run import ActiveRun
 from nbtrack.core.series import Batch, MetricHistory, decode_metrics
-from nbtrack.widgets._common import RunSpec, front_end, stored_run
+from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 
 Series = tuple[Sequence[float], Sequence[float], Sequence[float]]  # steps, times, values
 MetricsSpec = str | Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None
@@ -69,8 +73,10 @@ def _wanted(groups: list[dict[str, Any]]) -> set[str]:
 class LiveCurves(anywidget.AnyWidget):
     """One chart per metric group; smoothing, log scale and x axis (step/time) in the view."""
 
-    _esm = front_end("live.js")
-    _css = front_end("widgets.css")
+    _esm = front_end(*CHARTS, "live.js")
+    _css = stylesheet(*CHART_STYLES)
+    key = traitlets.Unicode().tag(sync=True)  # this widget among others (the front end's store)
+    snapshot = traitlets.Dict().tag(sync=True)  # {"seq", "series": {key: whole series}, "stats"}
     title = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode(RUNNING).tag(sync=True)
     groups = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -81,7 +87,7 @@ class LiveCurves(anywidget.AnyWidget):
 
     def __init__(self, metrics: MetricsSpec = None, capacity: int = 600, interval: float = 0.2, **kwargs: Any) -> None:
         colab.enable_widgets()
-        super().__init__(**kwargs)
+        super().__init__(key=uuid.uuid4().hex, **kwargs)
         self.metrics_spec = metrics
         self.capacity = capacity
         self.interval = interval
@@ -89,7 +95,7 @@ class LiveCurves(anywidget.AnyWidget):
         self.messages_sent = 0
         self.resync_seconds = 10.0
         self._seq = 0
-        self._last_full = time.monotonic()
+        self._last_full = 0.0  # monotonic time of the last snapshot (0: none yet)
         self._t0 = 0.0
         self._lock = threading.Lock()
         self._run: ActiveRun | None = None
@@ -123,11 +129,14 @@ class LiveCurves(anywidget.AnyWidget):
             except Exception:  # a closed comm or a broken front end: stop quietly
                 return
             if finished:
-                self.status = run.status
+                with self._lock, contextlib.suppress(Exception):  # the final curves stay in the saved state
+                    self.status = run.status
+                    self._publish_snapshot()
                 return
 
     def poll(self) -> int:
-        """Fold the run's new points in and send one delta; returns how many points were new."""
+        """Fold the run's new points in and send them (a delta, or now and then whole series);
+        returns how many points were new."""
         run = self._run
         if run is None:
             return 0
@@ -146,11 +155,11 @@ class LiveCurves(anywidget.AnyWidget):
                     envelope = self.envelopes[key] = Envelope(self.capacity)
                 deltas[key] = envelope.extend(steps, times, values)
                 count += len(values)
-            full = time.monotonic() - self._last_full >= self.resync_seconds
-            if full:  # now and then everything: a view that missed messages heals itself
-                deltas = {k: e.snapshot() for k, e in self.envelopes.items()}
             self._regroup()
-            self._send_series({k: self._wire(d.as_json()) for k, d in deltas.items()}, full)
+            if not self._last_full or time.monotonic() - self._last_full >= self.resync_seconds:
+                self._publish_snapshot()  # the first points, and now and then everything
+            else:
+                self._send_delta({k: self._wire(d.as_json()) for k, d in deltas.items()})
         return count
 
     def _regroup(self) -> None:
@@ -170,22 +179,28 @@ class LiveCurves(anywidget.AnyWidget):
     def _stats(self) -> dict[str, Any]:
         return {k: {"count": e.count, "skipped": e.skipped, "width": e.width} for k, e in self.envelopes.items()}
 
-    def _send_series(self, series: dict[str, Any], full: bool) -> None:
-        """Send under the lock, so `seq` follows the order of sending (views detect gaps)."""
+    def _publish_snapshot(self) -> None:
+        """Whole series into the `snapshot` trait (under the lock: numbered in sending order)."""
+        wanted = _wanted(self.groups)
+        series = {k: self._wire(e.snapshot().as_json()) for k, e in self.envelopes.items() if k in wanted}
+        self._seq += 1
+        self._last_full = time.monotonic()
+        self.snapshot = {"seq": self._seq, "series": series, "stats": self._stats()}
+        self.messages_sent += 1
+
+    def _send_delta(self, series: dict[str, Any]) -> None:
+        """One numbered message with what changed (under the lock: views detect gaps)."""
         wanted = _wanted(self.groups)
         payload = {k: v for k, v in series.items() if k in wanted}
         if payload:
             self._seq += 1
-            if full:
-                self._last_full = time.monotonic()
-            self.send({"type": "delta", "seq": self._seq, "full": full, "series": payload, "stats": self._stats()})
+            self.send({"type": "delta", "seq": self._seq, "series": payload, "stats": self._stats()})
             self.messages_sent += 1
 
     def _on_front_end_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "sync":
             with self._lock:
-                series = {k: self._wire(e.snapshot().as_json()) for k, e in self.envelopes.items()}
-                self._send_series(series, True)
+                self._publish_snapshot()
 
     def close(self) -> None:
         stop = getattr(self, "_stop", None)  # close() also runs from __del__ of half-built widgets

@@ -3,9 +3,14 @@
 The front end only ever holds one page (``limit`` rows, 50 by default), so 10,000 runs cost
 the browser nothing; sorting, filtering (the ``nbtrack.core.filters`` language, e.g.
 ``resnet loss<0.3 status=finished``) and paging run in the kernel through the same
-``page_rows`` the REST API uses. A background thread re-reads the index every
-`refresh_interval` seconds and updates the page when runs appeared or changed (anyone's, as
-the store is shared). Selecting runs and pressing Compare shows ``compare()`` below the table.
+``page_rows`` the REST API uses. Columns come from the runs the filter keeps: the run's own
+fields, then its params, then its metrics (last value), most common first; the column chooser
+shows or hides any of them. A background thread looks at the store's index every
+`refresh_interval` seconds and reloads when any run appeared or changed: it compares what it
+showed with the index itself, because the index is shared by the machine's processes (the
+server behind the lab sidebar, the CLI) and another one may have brought it up to date first.
+A failed refresh is shown in the table and the next one tries again. Selecting runs and
+pressing Compare shows ``compare()`` below the table.
 """
 
 from __future__ import annotations
@@ -26,16 +31,20 @@ from nbtrack.api import FilterSpec, StoreLike, as_store, rows
 from nbtrack.capture import colab
 from nbtrack.core.filters import FilterError, predicate, resolve
 from nbtrack.core.paging import page_rows
-from nbtrack.widgets._common import front_end
+from nbtrack.widgets._common import front_end, stylesheet
 
-BASE_COLUMNS = [
-    ("status", "status", False),
+# The run's own columns: id, label, numeric. Name and id stay pinned on the left.
+RUN_COLUMNS = [
     ("name", "name", False),
+    ("id", "id", False),
+    ("status", "status", False),
     ("user", "user", False),
     ("tags", "tags", False),
     ("start", "started", False),
     ("duration", "duration", True),
 ]
+SHOWN_PARAMS = SHOWN_METRICS = 10  # shown at first; the column chooser offers the rest
+RELOAD_RUNNING = 30.0  # seconds: a running run's duration moves even when its log does not
 
 
 def format_cell(value: Any, column: str = "") -> str:
@@ -61,31 +70,45 @@ def format_cell(value: Any, column: str = "") -> str:
     return str(value)
 
 
-def table_columns(
-    rows: Sequence[Mapping[str, Any]], max_params: int = 12, max_metrics: int = 12
-) -> list[dict[str, Any]]:
-    """Base columns, then the most common params and metrics (last value) across `rows`."""
+def table_columns(rows: Sequence[Mapping[str, Any]], choice: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
+    """The columns of `rows` (the runs a filter keeps): the run's own fields that have a value,
+    then every param and metric (last value) that one of them has, most common first. The
+    first `SHOWN_PARAMS` / `SHOWN_METRICS` are shown unless `choice` (column id -> shown) says
+    otherwise; name and id are always shown."""
     params: Counter[str] = Counter()
     metrics: Counter[str] = Counter()
+    filled: set[str] = set()
     for row in rows:
-        params.update((row.get("params") or {}).keys())
+        params.update(k for k, v in (row.get("params") or {}).items() if v is not None)
         metrics.update((row.get("metrics") or {}).keys())
-    columns = [{"id": c, "label": label, "numeric": numeric} for c, label, numeric in BASE_COLUMNS]
-    for key, _ in sorted(params.items(), key=lambda kv: (-kv[1], kv[0]))[:max_params]:
-        columns.append({"id": f"params.{key}", "label": key, "numeric": False, "group": "params"})
-    for key, _ in sorted(metrics.items(), key=lambda kv: (-kv[1], kv[0]))[:max_metrics]:
-        columns.append({"id": f"metrics.{key}.last", "label": key, "numeric": True, "group": "metrics"})
-    columns.append({"id": "id", "label": "id", "numeric": False})
+        filled.update(c for c, _, _ in RUN_COLUMNS if row.get(c) not in (None, "", [], ()))
+    choice = choice or {}
+    columns: list[dict[str, Any]] = [
+        {"id": c, "label": label, "numeric": numeric, "group": "run",
+         "shown": c in ("name", "id") or choice.get(c, True)}
+        for c, label, numeric in RUN_COLUMNS if c in filled or c in ("name", "id")
+    ]
+    ranked = sorted(params.items(), key=lambda kv: (-kv[1], kv[0]))
+    for i, (key, _) in enumerate(ranked):
+        column_id = f"params.{key}"
+        columns.append({"id": column_id, "label": key, "numeric": False, "group": "params",
+                        "shown": choice.get(column_id, i < SHOWN_PARAMS)})
+    ranked = sorted(metrics.items(), key=lambda kv: (-kv[1], kv[0]))
+    for i, (key, _) in enumerate(ranked):
+        column_id = f"metrics.{key}.last"
+        columns.append({"id": column_id, "label": key, "numeric": True, "group": "metrics",
+                        "shown": choice.get(column_id, i < SHOWN_METRICS)})
     return columns
 
 
 class RunGrid(anywidget.AnyWidget):
-    """The table view: one page of rows; sort, filter, offset and selection come back from it."""
+    """The table view: one page of rows; sort, filter, offset, selection and the column choice
+    come back from it."""
 
     _esm = front_end("table.js")
-    _css = front_end("widgets.css")
-    columns = traitlets.List(traitlets.Dict()).tag(sync=True)
-    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    _css = stylesheet("widgets.css")
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)  # every column the chooser offers
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)  # the page: cells of the shown columns
     total = traitlets.Int(0).tag(sync=True)  # rows matching the filter
     run_count = traitlets.Int(0).tag(sync=True)  # runs in the store
     offset = traitlets.Int(0).tag(sync=True)
@@ -93,7 +116,9 @@ class RunGrid(anywidget.AnyWidget):
     sort = traitlets.Unicode("start").tag(sync=True)
     desc = traitlets.Bool(True).tag(sync=True)
     filter_text = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)  # the filter cannot be read
+    refresh_error = traitlets.Unicode("").tag(sync=True)  # the last refresh failed
+    choice = traitlets.Dict().tag(sync=True)  # column id -> shown, as the user chose
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     updated = traitlets.Unicode("").tag(sync=True)
 
@@ -116,10 +141,13 @@ class RunTable(ipywidgets.VBox):
         self._base_filter = None if isinstance(filter, str) else filter  # a mapping/callable
         self._all: list[dict[str, Any]] = []
         self._matching: list[dict[str, Any]] = []
+        self._seen: list[dict[str, Any]] | None = None  # the index's summaries last shown
+        self._loaded = 0.0  # monotonic time of the last reload
         self._lock = threading.RLock()
         self.reload()
         self.grid.observe(self._on_query_change, names=["filter_text"])
         self.grid.observe(self._on_page_change, names=["sort", "desc", "offset", "limit"])
+        self.grid.observe(self._on_choice_change, names=["choice"])
         self.grid.on_msg(self._on_front_end_message)
         self._stop = threading.Event()
         self.refresh_interval = refresh_interval
@@ -133,13 +161,36 @@ class RunTable(ipywidgets.VBox):
     # ---- data
     def reload(self) -> None:
         """Re-read every run from the store's index, then re-filter and re-page."""
+        seen = self.store.index.summaries()
         flats = [row.flat for row in rows(self.store, self._base_filter)]
         with self._lock:
+            self._seen = seen
+            self._loaded = time.monotonic()
             self._all = flats
             self.grid.run_count = len(flats)
-            self.grid.columns = table_columns(flats)
             self.grid.updated = time.strftime("%H:%M:%S")
             self._apply_filter()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload if any run appeared or changed since the table last looked (or `force`);
+        returns whether it reloaded. A failure is shown in the table (and not raised): the
+        next refresh tries again."""
+        try:
+            with self._lock:
+                running = any(r.get("status") == "running" for r in self._matching)
+                stale = force or (running and time.monotonic() - self._loaded >= RELOAD_RUNNING)
+                if not stale:
+                    stale = self.store.index.summaries() != self._seen
+                if stale:
+                    self.reload()
+                self.grid.refresh_error = ""
+            return stale
+        except Exception as exc:
+            self.grid.refresh_error = (
+                f"Could not refresh at {time.strftime('%H:%M:%S')}: {type(exc).__name__}: {exc}"
+                + (f" (trying again every {self.refresh_interval:g} s)" if self.refresh_interval > 0 else "")
+            )
+            return False
 
     def _apply_filter(self) -> None:
         try:
@@ -151,6 +202,7 @@ class RunTable(ipywidgets.VBox):
         with self._lock:
             self._matching = [row for row in self._all if keep(row)]
             self.grid.total = len(self._matching)
+            self.grid.columns = table_columns(self._matching, self.grid.choice)
             if self.grid.offset >= max(self.grid.total, 1):
                 self.grid.offset = 0
             self._page()
@@ -159,10 +211,10 @@ class RunTable(ipywidgets.VBox):
         grid = self.grid
         with self._lock:
             page, _total = page_rows(self._matching, grid.sort, grid.desc, grid.offset, grid.limit)
-            columns = [c["id"] for c in grid.columns]
+            shown = [c["id"] for c in grid.columns if c["shown"]]
             grid.rows = [
                 {"id": row["id"], "status": row.get("status", ""),
-                 "cells": [format_cell(resolve(row, c), c) for c in columns]}
+                 "cells": {c: format_cell(resolve(row, c), c) for c in shown}}
                 for row in page
             ]
 
@@ -173,17 +225,16 @@ class RunTable(ipywidgets.VBox):
     def _on_page_change(self, _change: Any) -> None:
         self._page()
 
+    def _on_choice_change(self, _change: Any) -> None:
+        with self._lock:
+            self.grid.columns = table_columns(self._matching, self.grid.choice)
+            self._page()
+
     def _refresh_loop(self) -> None:
-        last_full = time.monotonic()
         while not self._stop.wait(self.refresh_interval):
-            try:
-                changed = self.store.index.refresh()
-                running = any(r.get("status") == "running" for r in self._all)
-                if changed or (running and time.monotonic() - last_full > 30):
-                    self.reload()
-                    last_full = time.monotonic()
-            except Exception:  # the store went away or the widget closed: stop refreshing
+            if self.grid.comm is None:  # the widget was closed
                 return
+            self.refresh()
 
     # ---- compare
     def _on_front_end_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
@@ -192,7 +243,7 @@ class RunTable(ipywidgets.VBox):
         if content.get("type") == "compare":
             self.show_compare()
         elif content.get("type") == "refresh":
-            self.reload()
+            self.refresh(force=True)
 
     def show_compare(self) -> None:
         from IPython.display import display

@@ -44,11 +44,11 @@ class Kernel:
         self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd))
 
     def execute(self, code: str, cell_id: str | None = None, timeout: float = 60,
-                tags: list[str] | None = None) -> list[dict[str, Any]]:
-        """Run `code` (with the request metadata JupyterLab sends: cell id, tags); returns the
-        iopub messages' (type, content) of this execution."""
+                tags: list[str] | None = None, silent: bool = False) -> list[dict[str, Any]]:
+        """Run `code` (with the request metadata JupyterLab sends: cell id, tags; `silent` as
+        frontends run their own set-up code); returns the iopub messages' (type, content)."""
         client = self.client
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+        content = {"code": code, "silent": silent, "store_history": not silent, "user_expressions": {},
                    "allow_stdin": False, "stop_on_error": False}
         metadata: dict[str, Any] = {"cellId": cell_id} if cell_id else {}
         if tags:

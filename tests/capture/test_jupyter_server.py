@@ -95,8 +95,12 @@ def test_a_server_kernel_knows_its_notebook(tmp_path: Path, store_path: Path, mo
     assert header["kernel_name"] == "python3"
     assert run.snapshots[-1]["source"] == "disk" and run.snapshots[-1]["path"] == str(notebook)
     snapshot = run.notebook()
-    assert [c.cell_type for c in snapshot.cells] == ["markdown", "code", "code"]
+    # the file's cells, with the cells that ran but were never saved in it where they ran
+    assert [(c.cell_type, c.source) for c in snapshot.cells] == [
+        ("markdown", "# Analysis"), ("code", "x = 41 + 1"), ("code", "%load_ext nbtrack"),
+        ("code", '%nbtrack start "server run"'), ("code", "print(x)"), ("code", "%nbtrack stop")]
     # the file was never saved with outputs: the kernel's own run of the cell is merged in
-    assert snapshot.cells[2].outputs[0]["text"] == "42\n" and snapshot.cells[2].execution_count == 4
+    assert snapshot.cells[4].outputs[0]["text"] == "42\n" and snapshot.cells[4].execution_count == 4
+    assert [c.execution_count for c in snapshot.cells[1:]] == [1, 2, 3, 4, 5]
     environment: dict[str, Any] = run.environment() or {}
     assert environment["kernel"]["name"] == "python3"

@@ -56,11 +56,16 @@ def test_sklearn_notebook_under_papermill_is_captured_whole(store_path: Path, tm
     assert env is not None and env["packages"]["scikit-learn"] and env["python"]["version"]
     assert env["kernel"]["name"] == "python3" and env["cpu_count"] >= 1
     # the snapshot: a valid notebook whose code equals the executed notebook's
-    assert run.snapshots[-1]["reason"] == "stop" and run.snapshots[-1]["source"] == "rebuilt"
+    # papermill's Python API tells the kernel nothing: the notebook is found in its working folder
+    # (papermill's output, the newest holding every cell that ran), so the markdown is kept
+    assert run.snapshots[-1]["reason"] == "stop" and run.snapshots[-1]["source"] == "disk"
+    assert run.snapshots[-1]["path"] == str(out) and run.records[0]["notebook"] == str(out)
     snapshot = run.notebook()
     nbformat.validate(snapshot)
-    # (IPython's input history, where cells run before %nbtrack start come from, strips trailing newlines)
+    assert [c.cell_type for c in snapshot.cells] == [c.cell_type for c in executed.cells]
+    assert snapshot.cells[0].source == "# Train a small classifier under nbtrack"
     assert [s.rstrip() for s in code_sources(snapshot)] == [s.rstrip() for s in code_sources(executed)]
+    assert not any("nbtrack" in c.metadata and c.metadata["nbtrack"].get("unsaved") for c in snapshot.cells)
     tags = {c.source.split("\n")[0]: c.metadata.get("tags") for c in snapshot.cells}
     assert tags["C = 1.0"] == ["parameters"] and tags["# Parameters"] == ["injected-parameters"]
     header = run.records[0]
@@ -115,4 +120,7 @@ def test_a_failing_hook_is_reported_once_and_the_notebook_runs_on(store_path: Pa
     run = only_run(store_path)
     assert run.status == "finished"
     assert [c["source"] for c in run.cells] == [nb.cells[1].source, nb.cells[2].source]
-    assert run.notebook() is not None
+    # the run still ends with its snapshot: the cells captured before the failure, rebuilt
+    assert [s["reason"] for s in run.snapshots] == ["start", "stop"]
+    assert [(c.source, c.execution_count) for c in run.notebook().cells] == [
+        (nb.cells[0].source, 1), (nb.cells[1].source, 2), (nb.cells[2].source, 3)]

@@ -50,6 +50,14 @@ class ColabFrontend:
             if cell["cell_type"] == "code":
                 self._run(cell, timeout)
 
+    def run(self, *indices: int, timeout: float = 120) -> None:
+        for index in indices:
+            self._run(self.notebook["cells"][index], timeout)
+
+    def edit(self, index: int, source: str) -> None:
+        """Type into a cell: Colab's notebook (what ``get_ipynb`` returns) changes at once."""
+        self.notebook["cells"][index]["source"] = source.splitlines(keepends=True)
+
     def _run(self, cell: dict[str, Any], timeout: float) -> None:
         msg_id = self.client.execute("".join(cell["source"]), store_history=True)
         outputs: list[dict[str, Any]] = []

@@ -219,6 +219,15 @@ def test_nbval_lax_route(examples: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+    # nbval tells the kernel nothing (no path, no tags, no injected cell): the run still records
+    # the parameters cell that ran before %nbtrack start, from the notebook found in its folder
+    [run] = runs_tagged(store_of(examples), "quickstart")
+    assert run.status == "finished"
+    assert run.params == {"n_estimators": 60, "max_depth": 12, "seed": 0}
+    assert run.snapshots[-1]["path"] == str(examples / "01_quickstart.ipynb")
+    assert [c.cell_type for c in run.notebook().cells] == [
+        c.cell_type for c in nbformat.read(examples / "01_quickstart.ipynb", as_version=4).cells]
+    assert run.warnings == []
 
 
 def test_committed_notebooks_match_their_generator(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import nbtrack
-from tests.browser import CHROMIUM, Browser, LabServer
+from tests.browser import CHROMIUM, JS_NOTEBOOK_IDLE, Browser, LabServer
 
 pytestmark = [
     pytest.mark.ui,
@@ -24,11 +24,6 @@ pytestmark = [
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_notebooks"
 NOTEBOOK = "01_quickstart.ipynb"
-JS_IDLE = """(name) => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle' && w.context.path === name;
-}"""
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell"
 
 
@@ -50,7 +45,7 @@ def test_quickstart_in_jupyterlab(browser: Browser, lab_server: LabServer) -> No
     page = browser.page
     page.goto(lab_server.page_url(f"lab/tree/{NOTEBOOK}?reset"))  # no tabs from other tests
     page.wait_for_selector(".jp-NotebookPanel", timeout=60_000)
-    page.wait_for_function(JS_IDLE, arg=NOTEBOOK, timeout=60_000)
+    page.wait_for_function(JS_NOTEBOOK_IDLE, arg=NOTEBOOK, timeout=60_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
     stop = code_cell(browser, "%nbtrack stop").locator(".jp-OutputArea")
@@ -64,21 +59,21 @@ def test_quickstart_in_jupyterlab(browser: Browser, lab_server: LabServer) -> No
     assert run.warnings == []
 
     # the live curves: train_acc and test_acc share the chart "acc", 12 points each
-    training = code_cell(browser, "nbtrack.show_live()").locator(".nbtrack-live")
+    training = code_cell(browser, "nbtrack.show_live()").locator(".nbw-live")
     training.wait_for(timeout=30_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('polyline.nbtrack-live-raw[data-key=\"test_acc\"]')]"
-        ".some(p => +p.dataset.points === 12)", timeout=30_000)
-    titles = training.locator(".nbtrack-live-title").all_inner_texts()
+    page.wait_for_function(  # data-drawn: the points each series draws (set when uPlot draws)
+        "() => [...document.querySelectorAll('.nbw-live .nbw-chart[data-drawn]')]"
+        ".some(c => JSON.parse(c.dataset.drawn).test_acc === 12)", timeout=30_000)
+    titles = training.locator(".nbw-chart-title").all_inner_texts()
     assert titles[0] == "acc", titles
-    assert page.locator(".nbtrack-live").count() == 1  # no second, automatic chart
+    assert page.locator(".nbw-live").count() == 1  # no second, automatic chart
     browser.screenshot("examples-quickstart-live")
 
     # the confusion matrices: 10 x 10 digits, three steps, the last one shown
-    matrix = code_cell(browser, "nbtrack.show_confusion_matrix()").locator(".nbtrack-cm")
+    matrix = code_cell(browser, "nbtrack.show_confusion_matrix()").locator(".nbw-cm")
     matrix.wait_for(timeout=30_000)
-    assert matrix.locator(".nbtrack-cm-cell").count() == 100
-    assert matrix.locator(".nbtrack-cm-step").inner_text() == "step 60 (3 of 3)"
+    assert matrix.locator(".nbw-cm-cell").count() == 100
+    assert matrix.locator(".nbw-cm-step").inner_text() == "step 60 (3 of 3)"
     browser.screenshot("examples-quickstart-confusion")
 
     # the run in the Runs sidebar (runs of this notebook), finished, with its metrics

@@ -90,3 +90,19 @@ def test_rebuilt_notebook_keeps_each_pre_start_cell_once_with_its_count(
     cells = last_run(tmp_path).notebook().cells
     assert [(c.source, c.execution_count) for c in cells] == [
         ("%load_ext nbtrack", 1), ("b = 2", 3), ("a = 1", 4), ("%nbtrack start r", 5), ("%nbtrack stop", 6)]
+
+
+def test_rebuilt_notebook_tags_the_parameters_cells_as_the_run_understood_them(
+    shell: InteractiveShell, tmp_path: Path
+) -> None:
+    """No file, no frontend tags: papermill's injected cell and the cell before it are recognised,
+    and the rebuilt snapshot tags them, so a replay injects its parameters after them."""
+    shell.run_cell("alpha = 1\nbeta = 2", store_history=True)
+    shell.run_cell("# Parameters\nalpha = 5\n", store_history=True)
+    shell.run_cell("%nbtrack start r", store_history=True)
+    shell.run_cell("%nbtrack stop", store_history=True)
+    run = last_run(tmp_path)
+    assert run.params == {"alpha": 5, "beta": 2}
+    cells = run.notebook().cells
+    assert [(c.source, c.metadata.get("tags")) for c in cells[1:3]] == [
+        ("alpha = 1\nbeta = 2", ["parameters"]), ("# Parameters\nalpha = 5", ["injected-parameters"])]

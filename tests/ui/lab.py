@@ -13,6 +13,7 @@ import nbformat
 
 import nbtrack
 from nbtrack.store.store import open_store
+from tests.browser import set_theme
 from tests.server.conftest import record_snapshot
 
 if TYPE_CHECKING:
@@ -145,14 +146,6 @@ def background_color(browser: Browser, selector: str) -> str:
         }""",
         selector,
     )
-
-
-def set_theme(browser: Browser, dark: bool) -> None:
-    page = browser.page
-    theme = "JupyterLab Dark" if dark else "JupyterLab Light"
-    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
-    page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=20_000)
-    page.wait_for_timeout(400)  # the theme's stylesheet applies, the charts redraw
 
 
 def shoot(browser: Browser, name: str, dark_checks: Iterable[str] = ()) -> None:

@@ -1,18 +1,29 @@
-"""The widgets in a real JupyterLab 4, driven by Debian's Chromium: live curves updating while
-the cell runs, the confusion matrix, the run table (sort, filter, paging, selection, Compare)
-and a hostile run name shown as text. Screenshots go to test-artifacts/."""
+"""The live curves and the confusion matrix in a real JupyterLab 4, driven by Debian's Chromium:
+the first point drawn within a second of the first log() (for show_live() and the automatic
+chart), the chart growing all through a 3-second loop, hover values, zoom, the controls, a
+metric logged once as a value tile, both themes (screenshots for the docs), and the
+cell-by-cell notebook diff shown as text."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import uuid
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from tests.browser import CHROMIUM, Browser, LabServer
+from tests.widgets.lab_pages import (
+    HOSTILE,
+    JS_ALL_RAN,
+    JS_SERIES_PIXELS,
+    assert_readable,
+    cell,
+    printed,
+    run_notebook,
+    sample_drawn,
+    shoot,
+)
 
 pytestmark = [
     pytest.mark.ui,
@@ -20,219 +31,171 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="/usr/bin/chromium is missing"),
 ]
 
-HOSTILE = "<img src=x onerror=alert(1)>"
-JS_IDLE = """(name) => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle' && w.context.path === name;
-}"""
-JS_ALL_RAN = """() => {
-  const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-}"""
-
-
-def write_notebook(path: Path, sources: list[str]) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    nbformat.write(nb, path)
-
-
-def run_notebook(browser: Browser, server: LabServer, sources: list[str]) -> str:
-    name = f"widgets-{uuid.uuid4().hex[:8]}.ipynb"
-    write_notebook(Path(server.root) / name, sources)
-    page = browser.page
-    page.goto(server.page_url(f"lab/tree/{name}?reset"))  # no tabs restored from earlier tests
-    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden)", timeout=60_000)
-    page.wait_for_function(JS_IDLE, arg=name, timeout=60_000)
-    # not awaited: the promise settles only when every cell has run
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    return name
-
-
-def cell_output(browser: Browser, index: int):  # -> playwright Locator
-    return (
-        browser.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").nth(index).locator(".jp-OutputArea")
-    )
-
-
-JS_SAMPLE_WHILE_RUNNING = """async () => {
-  const samples = [];
-  const prompts = '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt';
-  const prompt = () => document.querySelectorAll(prompts)[1];
-  for (let i = 0; i < 300; i++) {
-    const running = !!prompt() && prompt().textContent.includes('*');
-    const lines = [...document.querySelectorAll('polyline.nbtrack-live-raw[data-key="loss"]')];
-    const caption = document.querySelector('.nbtrack-live-caption');
-    const points = lines.length ? +lines[0].dataset.points : 0;
-    samples.push({ running, points, caption: caption ? caption.textContent : '' });
-    if (!running && samples.some(s => s.running)) break;
-    await new Promise(r => setTimeout(r, 100));
-  }
-  return samples;
-}"""
-
-
-def drawn_points(browser: Browser, key: str) -> int:
-    return int(
-        browser.page.evaluate(
-            "() => Math.max(0, ...[...document.querySelectorAll("
-            f"'polyline.nbtrack-live-raw[data-key=\"{key}\"]')].map(p => +p.dataset.points))"
-        )
-    )
-
-
+# A 3-second loop that logs every few ms, started once the page shows the cell as running;
+# it prints when its first log() happened (the browser and the kernel share the clock).
+LOOP = (
+    "time.sleep(1.5)\n"
+    "first_log = time.time()\n"
+    "i = 0\n"
+    "while time.time() - first_log < 3:\n"
+    "    nbtrack.log(step=i, loss=1 / (1 + i / 100) + 0.05 * math.sin(i / 10),\n"
+    "                val_loss=1.2 / (1 + i / 100), acc=i / 2000)\n"
+    "    i += 1\n"
+    "    time.sleep(0.002)\n"
+)
 LIVE_SOURCES = [
     "import math, time\nimport nbtrack\nrun = nbtrack.start('live-ui', params={'lr': 0.1})\nnbtrack.show_live()",
-    "for i in range(100_000):\n"
-    "    nbtrack.log(step=i, loss=1 / (1 + i / 1000) + 0.05 * math.sin(i),\n"
-    "                val_loss=1.2 / (1 + i / 1000), acc=i / 100_000)\n"
-    "    if i % 2000 == 0:\n"
-    "        time.sleep(0.15)\n"
-    "nbtrack.log_confusion_matrix(['cat', 'dog', 'dog', 'bird'] * 10, ['cat', 'dog', 'cat', 'bird'] * 10,\n"
-    "                             step=50_000)\n"
-    "nbtrack.log_confusion_matrix(['cat', 'dog', 'dog', 'bird'] * 10, ['cat', 'dog', 'dog', 'bird'] * 10,\n"
-    f"                             labels=['bird', 'cat', 'dog', {HOSTILE!r}])\n"
-    "nbtrack.finish()",
-    "nbtrack.show_confusion_matrix(run.id)",
-    "auto = nbtrack.start('auto-ui')\n"
-    "for i in range(300):\n    nbtrack.log(loss=1 / (i + 1))\n    time.sleep(0.01)\n"
-    "nbtrack.finish()",
+    LOOP + "nbtrack.log(final_score=0.93)\nnbtrack.finish()\nprint(repr(first_log))",
+    "cats = ['cat', 'dog', 'dog', 'bird'] * 10\n"
+    "nbtrack.start('cm-ui')\n"
+    "nbtrack.log_confusion_matrix(cats, ['cat', 'dog', 'cat', 'bird'] * 10, step=50_000)\n"
+    f"nbtrack.log_confusion_matrix(cats, cats, labels=['bird', 'cat', 'dog', {HOSTILE!r}], step=99_999)\n"
+    "nbtrack.finish()\n"
+    "nbtrack.show_confusion_matrix()",
 ]
 
 
-def test_live_curves_update_while_the_cell_runs(browser: Browser, lab_server: LabServer) -> None:
-    run_notebook(browser, lab_server, LIVE_SOURCES)
+def assert_drawn_live(samples: list[dict], first_log: float, since: float | None = None) -> None:
+    """The chart keeps growing: something new is drawn in every second from `since` (default:
+    the first log()) to the end of the 3-second loop."""
+    start = first_log if since is None else since
+    seconds = int(first_log + 3 - start)
+    assert seconds >= 1, (start, first_log)
+    for second in range(seconds):
+        window = [s["drawn"] for s in samples if start + second <= s["t"] / 1000 < start + second + 1]
+        assert len(set(window)) >= 2, f"nothing new drawn in second {second + 1} after {start}: {window}"
+
+
+def first_drawn_delay(samples: list[dict], first_log: float) -> float:
+    drawn = [s for s in samples if s["drawn"] > 0]
+    assert drawn, samples[-5:]
+    return float(drawn[0]["t"] / 1000 - first_log)
+
+
+def legend_value(chart, label: str) -> str:
+    exactly = re.compile(f"^{re.escape(label)}$")
+    row = chart.locator(".u-legend tr.u-series").filter(has=chart.page.locator(".u-label", has_text=exactly))
+    return str(row.locator(".u-value").first.inner_text())
+
+
+def test_live_curves_draw_from_the_first_log_and_keep_growing(browser: Browser, lab_server: LabServer) -> None:
+    run_notebook(browser, lab_server, LIVE_SOURCES, wide=True)
     page = browser.page
-    live = cell_output(browser, 0).locator(".nbtrack-live")
+    live = cell(browser, 0).locator(".nbw-live")
     live.wait_for(timeout=60_000)
-    # while cell 2 is still running ([*]), the chart grows: sample it from the page
-    samples = page.evaluate(JS_SAMPLE_WHILE_RUNNING)
-    growing = [s for s in samples if s["running"] and s["points"] > 0 and "· running ·" in s["caption"]]
-    assert len({s["points"] for s in growing}) >= 3, samples  # several updates mid-cell
-    browser.screenshot("widgets-live-running")
-    page.wait_for_selector('.nbtrack-live[data-status="finished"]', timeout=120_000)
-    caption = live.locator(".nbtrack-live-caption").inner_text()
-    assert "300,000 points" in caption, caption
-    assert [t.inner_text() for t in live.locator(".nbtrack-live-title").all()] == ["loss", "acc"]
-    for key in ("loss", "val_loss", "acc"):
-        assert 100 < drawn_points(browser, key) <= 2000  # 100,000 points, downsampled
-    # the controls redraw in the browser
-    live.locator(".nbtrack-live-smoothing").fill("0.9")
-    page.wait_for_selector("polyline.nbtrack-live-smooth[data-key='loss']")
-    live.locator(".nbtrack-live-log").check()
-    live.locator(".nbtrack-live-x").select_option("time")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.nbtrack-live-axes text')].some(t => t.textContent === 'seconds')"
-    )
-    browser.screenshot("widgets-live-finished")
+    samples = sample_drawn(browser, 1, target=0)
+    first_log = float(printed(browser, 1))
+    delay = first_drawn_delay(samples, first_log)
+    assert delay < 1.0, f"first point drawn {delay:.2f} s after the first log()"
+    assert_drawn_live(samples, first_log)
+    page.wait_for_selector('.nbw-live[data-status="finished"]', timeout=60_000)
+
+    loss = live.locator('.nbw-chart[data-title="loss"]')
+    assert [t.inner_text() for t in live.locator(".nbw-chart-title").all()] == ["loss", "acc"]
+    assert json.loads(loss.get_attribute("data-series")) == ["loss", "val_loss"]
+    drawn = json.loads(loss.get_attribute("data-drawn"))
+    assert set(drawn) == {"loss", "val_loss"} and all(100 < n <= 1200 for n in drawn.values()), drawn
+    # the canvas really shows both lines (not only a number in an attribute)
+    for series in (0, 1):
+        assert page.evaluate(JS_SERIES_PIXELS, [loss.element_handle(), series]) > 200
+    # a metric logged once is a value tile, not an empty chart
+    tile = live.locator('.nbw-tile[data-title="final_score"]')
+    assert tile.locator(".nbw-tile-value").inner_text() == "0.93"
+    assert live.locator('.nbw-chart[data-title="final_score"]').count() == 0
+    assert "live-ui" in live.locator(".nbw-title").inner_text()
+
+    # hover: the legend shows the values under the cursor, then the latest again
+    latest = legend_value(loss, "loss")
+    box = loss.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.wait_for_function("(c) => c.querySelector('.u-legend tr.u-series .u-value').textContent !== 'latest'",
+                           arg=loss.element_handle())
+    step = legend_value(loss, "step")
+    assert re.fullmatch(r"[\d,]+", step) and 0 < int(step.replace(",", "")) < 2000, step
+    assert re.fullmatch(r"-?[\d.]+", legend_value(loss, "loss")) and legend_value(loss, "loss") != latest
+    # zoom: drag over a third of the plot, then reset
+    loss.evaluate("(c) => { c.dataset.before = JSON.parse(c.dataset.drawn).loss; }")
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 40, steps=5)
+    page.mouse.up()
+    page.wait_for_function("(c) => JSON.parse(c.dataset.drawn).loss < 0.6 * (+c.dataset.before)",
+                           arg=loss.element_handle())
+    loss.locator(".nbw-chart-reset").click()
+    page.wait_for_function("(c) => JSON.parse(c.dataset.drawn).loss === +c.dataset.before", arg=loss.element_handle())
+    page.mouse.move(1, 999)
+    page.wait_for_function("(c) => c.querySelector('.u-legend tr.u-series .u-value').textContent === 'latest'",
+                           arg=loss.element_handle())
+    # the controls redraw: smoothing adds the faint raw lines, log scale, x by time
+    live.locator(".nbw-live-smoothing").fill("0.9")
+    page.wait_for_function("(c) => JSON.parse(c.dataset.series).includes('loss (raw)')", arg=loss.element_handle())
+    live.locator(".nbw-live-log").check()
+    live.locator(".nbw-live-x").select_option("time")
+    page.wait_for_function("(c) => c.dataset.log === 'true' && c.dataset.xLabel === 'time (s)'",
+                           arg=loss.element_handle())
+    assert json.loads(loss.get_attribute("data-drawn"))["loss"] > 100
+    live.locator(".nbw-live-smoothing").fill("0")
+    live.locator(".nbw-live-log").uncheck()
+    live.locator(".nbw-live-x").select_option("step")
+    page.wait_for_function("(c) => c.dataset.log === 'false' && c.dataset.xLabel === 'step'", arg=loss.element_handle())
+    # a grid of charts as wide as the output: side by side here, stacked in a narrow window
+    acc = live.locator('.nbw-chart[data-title="acc"]')
+    left, right = loss.bounding_box(), acc.bounding_box()
+    assert abs(right["y"] - left["y"]) < 1 and right["x"] >= left["x"] + left["width"]
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.wait_for_function("([a, b]) => a.getBoundingClientRect().top > b.getBoundingClientRect().bottom",
+                           arg=[acc.element_handle(), loss.element_handle()])
+    page.wait_for_function("(c) => Math.abs(c.querySelector('canvas').getBoundingClientRect().width"
+                           " - c.querySelector('.nbw-chart-plot').getBoundingClientRect().width) < 2",
+                           arg=loss.element_handle())
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    shoot(browser, "live-curves", cell(browser, 0), readable=[loss, tile])
 
     # the confusion matrix: two steps with a slider, per-class figures, a hostile label as text
-    cm = cell_output(browser, 2).locator(".nbtrack-cm")
+    cm = cell(browser, 2).locator(".nbw-cm")
     cm.wait_for(timeout=60_000)
-    assert cm.locator(".nbtrack-cm-cell").count() == 16
-    assert cm.locator(".nbtrack-cm-step").inner_text() == "step 99999 (2 of 2)"
-    assert cm.locator(".nbtrack-cm-metrics tbody tr").count() == 5  # 4 classes + accuracy
-    assert cm.locator(".nbtrack-cm-cell[data-row='2'][data-col='2']").get_attribute("data-count") == "20"
-    assert cm.locator(".nbtrack-cm-row-label").all_text_contents()[3] == HOSTILE
+    assert cm.locator(".nbw-cm-cell").count() == 16
+    assert cm.locator(".nbw-cm-step").inner_text() == "step 99999 (2 of 2)"
+    assert cm.locator(".nbw-cm-metrics tbody tr").count() == 5  # 4 classes + accuracy
+    assert cm.locator(".nbw-cm-cell[data-row='2'][data-col='2']").get_attribute("data-count") == "20"
+    hostile = cm.locator(".nbw-cm-row-label").nth(3)
+    assert hostile.get_attribute("data-label") == HOSTILE and hostile.locator("text").text_content() == HOSTILE
+    assert hostile.locator("text").bounding_box()["x"] >= cm.locator(".nbw-cm-svg").bounding_box()["x"]  # not cut
     assert page.locator("[onerror]").count() == 0
-    cm.locator(".nbtrack-cm-slider").fill("0")
-    page.wait_for_function("() => document.querySelector('.nbtrack-cm-step').textContent.startsWith('step 50000')")
-    assert cm.locator(".nbtrack-cm-cell").count() == 9
-    assert cm.locator(".nbtrack-cm-cell[data-row='2'][data-col='1']").get_attribute("data-count") == "10"
-    browser.screenshot("widgets-confusion")
-
-    # the chart shows itself on the first log() of a run started without show_live()
-    auto = cell_output(browser, 3).locator(".nbtrack-live")
-    auto.wait_for(timeout=60_000)
-    page.wait_for_function(JS_ALL_RAN, timeout=60_000)
-    assert "auto-ui" in auto.locator(".nbtrack-live-caption").inner_text()
+    shoot(browser, "confusion-matrix", cell(browser, 2), readable=[cm.locator(".nbw-cm-metrics td").first])
+    cm.locator(".nbw-cm-slider").fill("0")
+    page.wait_for_function("() => document.querySelector('.nbw-cm-step').textContent.startsWith('step 50000')")
+    assert cm.locator(".nbw-cm-cell").count() == 9
+    assert cm.locator(".nbw-cm-cell[data-row='2'][data-col='1']").get_attribute("data-count") == "10"
     assert browser.dialogs == []
     assert browser.console_errors == [], browser.console_errors
 
 
-def table_sources(tag: str) -> list[str]:
-    return [
-        "import nbtrack\nnbtrack.auto_live(False)\n"
-        f"for i in range(30):\n"
-        f"    name = {HOSTILE!r} if i == 7 else f'w-run-{{i:02d}}'\n"
-        f"    with nbtrack.start(name, tags=[{tag!r}], params={{'lr': round(0.001 * (i + 1), 4), 'depth': i % 3}}):\n"
-        "        for s in range(20):\n"
-        "            nbtrack.log(step=s, loss=1 / (s + 1 + i), acc=s / 20)",
-        f"t = nbtrack.table('tag={tag}', limit=10)\nt",
-    ]
+AUTO_SOURCES = [
+    "import math, time\nimport nbtrack\nauto = nbtrack.start('auto-ui')\n"
+    + LOOP + "nbtrack.finish()\nprint(repr(first_log))",
+]
 
 
-def rows_text(browser: Browser, column: str) -> list[str]:
-    return browser.page.eval_on_selector_all(
-        f".nbtrack-table tbody td[data-column='{column}']", "cells => cells.map(c => c.textContent)")
-
-
-def test_run_table_sort_filter_page_compare(browser: Browser, lab_server: LabServer) -> None:
-    tag = f"wt{uuid.uuid4().hex[:6]}"
-    run_notebook(browser, lab_server, table_sources(tag))
-    page = browser.page
-    page.wait_for_function("() => document.querySelectorAll('.nbtrack-table tbody tr').length === 10", timeout=90_000)
-    table = page.locator(".nbtrack-table")
-    # 30 match the filter; the store also holds the other tests' runs
-    assert re.fullmatch(r"30 (of \d+ )?runs", table.locator(".nbtrack-table-count").inner_text())
-    assert table.locator(".nbtrack-page-where").inner_text() == "1–10 of 30"
-    # sort by lr: click once ascending, twice descending
-    table.locator("th[data-column='params.lr']").click()
-    page.wait_for_function(
-        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.001'"
-    )
-    table.locator("th[data-column='params.lr']").click()
-    page.wait_for_function(
-        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.03'"
-    )
-    assert rows_text(browser, "params.lr")[:3] == ["0.03", "0.029", "0.028"]
-    table.locator(".nbtrack-page-next").click()
-    page.wait_for_function(
-        "() => document.querySelector(\".nbtrack-table tbody td[data-column='params.lr']\").textContent === '0.02'"
-    )
-    assert table.locator(".nbtrack-page-where").inner_text() == "11–20 of 30"
-    assert len(rows_text(browser, "params.lr")) == 10
-    # filter: comparisons and text
-    table.locator(".nbtrack-table-filter").fill("depth=1 lr<0.015")
-    table.locator(".nbtrack-table-filter").press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('.nbtrack-table tbody tr').length === 5")
-    assert sorted(rows_text(browser, "params.depth")) == ["1"] * 5
-    assert re.fullmatch(r"5 of \d+ runs", table.locator(".nbtrack-table-count").inner_text())
-    browser.screenshot("widgets-table-filtered")
-    # the hostile name is text: no <img> element, no dialog
-    table.locator(".nbtrack-table-filter").fill(f"img tag={tag}")  # other tests' hostile runs share the store
-    table.locator(".nbtrack-table-filter").press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('.nbtrack-table tbody tr').length === 1")
-    assert rows_text(browser, "name") == [HOSTILE]
-    assert page.locator(".nbtrack-table img, [onerror]").count() == 0
-    # compare two runs: the hostile one and another
-    table.locator(".nbtrack-row-select").first.check()
-    table.locator(".nbtrack-table-filter").fill("w-run-03")
-    table.locator(".nbtrack-table-filter").press("Enter")
-    page.wait_for_function(
-        "() => document.querySelector(\".nbtrack-table tbody td[data-column='name']\").textContent === 'w-run-03'"
-    )
-    table.locator(".nbtrack-row-select").first.check()
-    assert table.locator(".nbtrack-table-compare").inner_text() == "Compare (2)"
-    table.locator(".nbtrack-table-compare").click()
-    diff = page.locator(".nbtrack-diff")
-    diff.wait_for(timeout=60_000)
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    changed = diff.locator(".nbtrack-diff-params tr.nbtrack-changed")
-    assert sorted(changed.evaluate_all("rows => rows.map(r => r.dataset.key)")) == ["depth", "lr"]
-    headers = diff.locator(".nbtrack-diff-params th").all_inner_texts()
-    assert any(h.startswith(HOSTILE) for h in headers)
-    legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
-    assert any(HOSTILE in text for text in legend), legend
-    injected = page.eval_on_selector_all("[onerror], img[src='x']", "els => els.map(e => e.outerHTML)")
-    assert injected == [], injected  # the name never became markup anywhere on the page
-    page.wait_for_timeout(500)
-    browser.screenshot("widgets-compare")
-    assert browser.dialogs == []
-    errors = [e for e in browser.console_errors if not re.search(r"favicon", e)]
-    assert errors == [], errors
+def test_automatic_chart_draws_from_the_first_log(browser: Browser, lab_server: LabServer) -> None:
+    """No show_live(): the chart shows itself under the cell that logs, with points drawn the
+    moment it appears, growing all through the loop, the first within a second of the first log()."""
+    run_notebook(browser, lab_server, AUTO_SOURCES)
+    samples = sample_drawn(browser, 0)
+    browser.page.wait_for_function(JS_ALL_RAN, timeout=60_000)
+    first_log = float(printed(browser, 0))
+    live = cell(browser, 0).locator(".nbw-live")
+    assert "auto-ui" in live.locator(".nbw-title").inner_text()
+    browser.page.wait_for_selector('.nbw-live[data-status="finished"]', timeout=30_000)
+    assert browser.console_errors == [], browser.console_errors
+    # the points logged before the chart was displayed come with it (no empty frame)
+    appeared = next((s["t"] for s in samples if s["shown"]), None)
+    drawn = next((s["t"] for s in samples if s["drawn"]), None)
+    assert appeared is not None and drawn is not None, "no chart drew anything while the loop ran"
+    assert drawn - appeared < 200, f"the chart was empty for {drawn - appeared} ms"
+    assert_drawn_live(samples, first_log, since=appeared / 1000)
+    delay = first_drawn_delay(samples, first_log)
+    assert delay < 1.0, f"first point drawn {delay:.2f} s after the first log()"
 
 
 PRINT_HOSTILE = f"print({HOSTILE!r})"
@@ -259,20 +222,20 @@ DIFF_SOURCES = [
 def test_notebook_diff_view_shows_cells_as_text(browser: Browser, lab_server: LabServer) -> None:
     run_notebook(browser, lab_server, DIFF_SOURCES)
     page = browser.page
-    diff = page.locator(".nbtrack-diff")
+    diff = page.locator(".nbw-diff")
     diff.wait_for(timeout=60_000)
-    statuses = diff.locator(".nbtrack-cell").evaluate_all("cells => cells.map(c => c.dataset.status)")
+    statuses = diff.locator(".nbw-cell").evaluate_all("cells => cells.map(c => c.dataset.status)")
     assert statuses == ["changed", "changed"]  # the unchanged first cell is folded
-    fit, last = diff.locator(".nbtrack-cell[data-status='changed']").all()
-    assert "- fit(lr=0.1)" in fit.locator("pre.nbtrack-del").all_text_contents()
-    assert "+ fit(lr=0.2)" in fit.locator("pre.nbtrack-add").all_text_contents()
-    assert "+ acc 0.93" in fit.locator("pre.nbtrack-add").all_text_contents()
-    added = last.locator("pre.nbtrack-add").all_text_contents()
+    fit, last = diff.locator(".nbw-cell[data-status='changed']").all()
+    assert "- fit(lr=0.1)" in fit.locator("pre.nbw-del").all_text_contents()
+    assert "+ fit(lr=0.2)" in fit.locator("pre.nbw-add").all_text_contents()
+    assert "+ acc 0.93" in fit.locator("pre.nbw-add").all_text_contents()
+    added = last.locator("pre.nbw-add").all_text_contents()
     assert f"+ {PRINT_HOSTILE}" in added and f"+ {HOSTILE}" in added  # source and output, as text
     assert page.locator("[onerror]").count() == 0
-    diff.locator(".nbtrack-diff-all-cells").check()
-    page.wait_for_function("() => document.querySelectorAll('.nbtrack-diff .nbtrack-cell').length === 3")
-    diff.locator(".nbtrack-diff-only-changed").check()
-    assert diff.locator(".nbtrack-diff-params tr.nbtrack-changed").count() == 1
-    browser.screenshot("widgets-notebook-diff")
+    diff.locator(".nbw-diff-all-cells").check()
+    page.wait_for_function("() => document.querySelectorAll('.nbw-diff .nbw-cell').length === 3")
+    diff.locator(".nbw-diff-only-changed").check()
+    assert diff.locator(".nbw-diff-params tr.nbw-changed").count() == 1
+    assert_readable(fit.locator("pre.nbw-add").first, dark=False)
     assert browser.dialogs == [] and browser.console_errors == []

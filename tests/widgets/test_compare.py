@@ -1,6 +1,6 @@
 """compare(): curves, params, environment and the cell-by-cell notebook diff, from runs that
 real kernels recorded (nbclient executes two notebooks with ``%nbtrack``); and the automatic
-live chart in those kernels."""
+live chart in those kernels, with the points it draws in its saved state."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import nbformat
 import pytest
 
 import nbtrack
-from nbtrack.widgets.compare import compare, plotly_text
+from nbtrack.widgets.compare import compare
 from nbtrack.widgets.notebook_diff import notebook_cells_diff
 from tests.capture.kernels import kernel_environment
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def notebook(cells: list[tuple[str, list[dict]]]) -> nbformat.NotebookNode:
@@ -75,16 +76,29 @@ def widget_views(cell: nbformat.NotebookNode) -> list[dict]:
     return [o for o in cell.outputs if WIDGET_VIEW in (o.get("data") or {})]
 
 
+def widget_state(nb: nbformat.NotebookNode, view: dict) -> dict:
+    """The saved state of the model a widget-view output shows (nbclient stores it)."""
+    model_id = view["data"][WIDGET_VIEW]["model_id"]
+    return nb.metadata["widgets"][WIDGET_STATE]["state"][model_id]["state"]
+
+
 @pytest.mark.slow
 def test_compare_two_kernel_runs_and_auto_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = tmp_path / "store"
     kernel_environment(monkeypatch, store)
+    monkeypatch.delenv("NBTRACK_AUTO_LIVE", raising=False)
     first = execute(sources("<b>first</b>", 0.1, 0.91, extra=False), tmp_path)
     monkeypatch.setenv("NBTRACK_AUTO_LIVE", "0")
     second = execute(sources("second", 0.2, 0.93, extra=True), tmp_path)
-    # the live chart showed itself under the logging cell, only where it was not switched off
-    assert len(widget_views(first.cells[1])) == 1
+    # the live chart showed itself under the logging cell, only where it was not switched off...
+    (view,) = widget_views(first.cells[1])
     assert widget_views(second.cells[1]) == []
+    # ...with points to draw: the state it was displayed with holds the run's first points
+    state = widget_state(first, view)
+    assert state["title"] == "<b>first</b>" and state["groups"] == [{"title": "loss", "keys": ["loss"]}]
+    loss = state["snapshot"]["series"]["loss"]
+    assert 1 <= len(loss["value"]) <= 60
+    assert loss["value"] == [pytest.approx(1 / (i + 1) + 0.1) for i in loss["step"]]
 
     runs = sorted(nbtrack.runs(store=store).itertuples(), key=lambda r: r.start)
     comparison = compare(runs[0].id, runs[1].id, store=store)
@@ -93,8 +107,11 @@ def test_compare_two_kernel_runs_and_auto_live(tmp_path: Path, monkeypatch: pyte
     params = {row["key"]: row for row in data["params"]["rows"]}
     assert params["lr"]["changed"] and params["lr"]["values"] == ["0.1", "0.2"]
     assert not params["depth"]["changed"]
-    assert data["environment"]["available"] is True  # both recorded; same machine and venv
-    assert all(row["key"].split(":")[0] in ("packages", "system", "env_vars") for row in data["environment"]["rows"])
+    env = data["environment"]
+    assert env["available"] is True and (env["a"], env["b"]) == ("<b>first</b>", "second")
+    # same machine and venv: the one difference is the variable this test set for the second run
+    assert env["rows"] == [
+        {"key": "env_vars: NBTRACK_AUTO_LIVE", "values": ["", "0"], "changed": True, "kind": "added"}]
     cells = data["cells"]
     assert cells["available"] is True
     by_status = {}
@@ -104,11 +121,12 @@ def test_compare_two_kernel_runs_and_auto_live(tmp_path: Path, monkeypatch: pyte
     edited = by_status["changed"]  # the logging cell (lr) and the print cell (result)
     assert any(["+", "accuracy 0.93"] in c["outputs"] for c in edited)
     assert any(["-", "print('accuracy', 0.91)"] in c["source"] for c in edited)
-    # the figure: one line per run and metric, names as literal text
-    figure = comparison.figure
-    assert [t.name for t in figure.data] == [plotly_text(f"{r.name} [{r.id[:8]}]") for r in comparison.runs]
-    assert figure.data[0].name.startswith("&lt;b&gt;first&lt;/b&gt;")
-    assert len(figure.data[0].x) == 60
+    # the curves: one chart per metric, one line per run (by its index), every point
+    (chart,) = data["curves"]["charts"]
+    assert chart["key"] == "loss" and [line["run"] for line in chart["lines"]] == [0, 1]
+    assert chart["lines"][0]["step"] == list(range(60)) and chart["lines"][0]["count"] == 60
+    assert chart["lines"][1]["value"][0] == pytest.approx(1.2)
+    assert [r["label"] for r in data["runs"]] == [f"{r.name} [{r.id[:8]}]" for r in comparison.runs]
     assert json.loads(json.dumps(data))  # the view's state is plain JSON
 
 
@@ -126,9 +144,12 @@ def test_long_series_downsampled_and_missing_snapshots_explained(tmp_path: Path)
         with nbtrack.start(name, store=store) as run:
             for i in range(20_000):
                 nbtrack.log(step=i, loss=(i % 97) / 97)
+            nbtrack.log(test_acc=0.5 if name == "a" else 0.75)
         ids.append(run.id)
     comparison = compare(*ids, store=store)
-    assert all(len(trace.x) <= 2000 for trace in comparison.figure.data)
-    assert max(comparison.figure.data[0].y) == 96 / 97
+    loss, test_acc = comparison.data["curves"]["charts"]
+    assert all(len(line["step"]) <= 2000 and line["count"] == 20_000 for line in loss["lines"])
+    assert max(loss["lines"][0]["value"]) == 96 / 97 and min(loss["lines"][0]["value"]) == 0
+    assert [(line["count"], line["value"]) for line in test_acc["lines"]] == [(1, [0.5]), (1, [0.75])]
     assert comparison.data["cells"] == {"available": False, "reason": f"run {ids[0]} has no notebook snapshot"}
     assert comparison.data["environment"]["rows"] == []  # same process, same environment

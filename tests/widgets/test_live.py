@@ -14,16 +14,36 @@ from nbtrack.widgets.live import LiveCurves, group_name, metric_groups, show_liv
 
 
 class FrontEnd:
-    """Records what a front end would receive and rebuilds its series (like live.js)."""
+    """What a front end receives, and the series it rebuilds from it the way live.js does:
+    whole series from the `snapshot` trait, then numbered deltas; after a gap in the numbering
+    a series waits for its next whole copy."""
 
     def __init__(self, widget: LiveCurves) -> None:
-        self.messages: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # deltas and snapshots, in sending order
         self.series: dict[str, list[tuple[float, float, float]]] = {}
+        self.seq = -1
+        self.synced: set[str] = set()
         widget.send = self.receive  # type: ignore[method-assign]
+        widget.observe(lambda change: self.load(change["new"]), names=["snapshot"])
+        if widget.snapshot:  # what came with the widget
+            self.load(widget.snapshot)
+
+    def load(self, snapshot: dict[str, Any]) -> None:
+        self.messages.append({"type": "snapshot", **snapshot})
+        self.series = {k: list(zip(d["step"], d["time"], d["value"])) for k, d in snapshot["series"].items()}
+        self.synced = set(self.series)
+        self.seq = snapshot["seq"]
 
     def receive(self, content: dict[str, Any], buffers: Any = None) -> None:
         self.messages.append(content)
+        if content["seq"] != self.seq + 1:
+            self.synced.clear()
+        self.seq = content["seq"]
         for key, d in content["series"].items():
+            if d["reset"]:
+                self.synced.add(key)
+            if key not in self.synced:
+                continue
             points = list(zip(d["step"], d["time"], d["value"]))
             shown = self.series.get(key, [])
             self.series[key] = points if d["reset"] else shown[: len(shown) - d["drop"]] + points
@@ -70,10 +90,60 @@ def test_throttled_deltas_while_logging_and_whole_data_in_store(tmp_path: Path) 
         assert shown[0][0] == 0 and shown[-1][0] == 99_999
     assert widget.envelopes["val_loss"].skipped == 1  # NaN not drawn
     assert front.messages[-1]["stats"]["loss"]["count"] == 100_000
+    assert front.messages[-1]["type"] == "snapshot"  # the final curves, whole
     # the widget pulled rows into the history itself; the store still got every point
     stored = nbtrack.get_run(run.id, tmp_path / "store").metrics
     assert len(stored) == 200_000
     assert sorted(stored[stored.key == "loss"].step) == list(range(100_000))
+
+
+def test_first_points_come_with_the_widget(tmp_path: Path) -> None:
+    """The automatic chart is created after the first points were logged: they travel in the
+    widget's own state, not in a message a view could miss."""
+    nbtrack.start("first", store=tmp_path / "store")
+    for i in range(3):
+        nbtrack.log(step=i, loss=1.0 / (i + 1))
+    widget = show_live(interval=60)
+    assert widget.snapshot["seq"] == 1
+    assert widget.snapshot["series"]["loss"]["value"] == [1.0, 0.5, 1 / 3]
+    assert widget.snapshot["stats"]["loss"]["count"] == 3
+    front = FrontEnd(widget)
+    nbtrack.log(step=3, loss=0.25)
+    widget.poll()
+    assert [m["type"] for m in front.messages] == ["snapshot", "delta"]
+    assert [p[2] for p in front.series["loss"]] == [1.0, 0.5, 1 / 3, 0.25]
+    nbtrack.finish()
+
+
+def test_chart_made_before_any_log_gets_whole_series_first(tmp_path: Path) -> None:
+    nbtrack.start("empty", store=tmp_path / "store")
+    widget = show_live(interval=60)
+    assert widget.snapshot == {} and widget.groups == []
+    front = FrontEnd(widget)
+    nbtrack.log(loss=1.0)
+    widget.poll()
+    nbtrack.log(loss=2.0)
+    widget.poll()
+    assert [(m["type"], m["seq"]) for m in front.messages] == [("snapshot", 1), ("delta", 2)]
+    assert [p[2] for p in front.series["loss"]] == [1.0, 2.0]
+    nbtrack.finish()
+
+
+def test_final_curves_stay_in_the_widget_state(tmp_path: Path) -> None:
+    """When the run ends the poller sends whole series once more: a saved notebook's widget
+    state (and a page opened later) holds the final curves, not the first points."""
+    nbtrack.start("final", store=tmp_path / "store")
+    widget = show_live(interval=0.05)
+    for i in range(500):
+        nbtrack.log(step=i, loss=float(i))
+    nbtrack.finish()
+    deadline = time.monotonic() + 10
+    while widget.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert widget.status == "finished"
+    series = widget.snapshot["series"]["loss"]
+    assert series["step"][0] == 0 and series["step"][-1] == 499 and len(series["value"]) == 500
+    assert widget.snapshot["stats"]["loss"]["count"] == 500
 
 
 def test_sync_request_sends_everything_again(tmp_path: Path) -> None:
@@ -84,8 +154,9 @@ def test_sync_request_sends_everything_again(tmp_path: Path) -> None:
         nbtrack.log(loss=float(i))
     widget.poll()
     before = dict(front.series)
+    seq = front.seq
     widget._on_front_end_message(widget, {"type": "sync"}, [])
-    assert front.messages[-1]["series"]["loss"]["reset"] is True
+    assert front.messages[-1]["type"] == "snapshot" and front.messages[-1]["seq"] == seq + 1
     assert front.series == before
     nbtrack.finish()
 
@@ -113,7 +184,6 @@ def test_finished_run_is_drawn_from_the_store(tmp_path: Path) -> None:
     points = widget.envelopes["loss"].points()
     assert len(points) <= 200 and points[0][2] == 3000.0 and points[-1][2] == 1.0
     front = FrontEnd(widget)
-    widget._on_front_end_message(widget, {"type": "sync"}, [])
     assert front.series["loss"][0][1] == pytest.approx(0.0, abs=5)  # seconds since the run began
 
 
@@ -127,8 +197,28 @@ def test_messages_are_numbered_and_everything_is_resent_now_and_then(tmp_path: P
         widget.poll()
         if batch == 1:
             widget.resync_seconds = 0.0  # from now on every message is whole
-    assert [m["seq"] for m in front.messages] == [1, 2, 3, 4]
-    assert [m["full"] for m in front.messages] == [False, False, True, True]
+    assert [(m["type"], m["seq"]) for m in front.messages] == [
+        ("snapshot", 1), ("delta", 2), ("snapshot", 3), ("snapshot", 4)]
     late = front.messages[2]["series"]["loss"]  # a view that joins here has everything
-    assert late["reset"] and late["step"][0] == 0 and late["step"][-1] == 299
+    assert late["step"][0] == 0 and late["step"][-1] == 299
+    assert widget.messages_sent == 4
+    nbtrack.finish()
+
+
+def test_a_view_that_missed_a_delta_waits_for_whole_series(tmp_path: Path) -> None:
+    nbtrack.start("gap", store=tmp_path / "store")
+    widget = show_live(interval=60)
+    front = FrontEnd(widget)
+    nbtrack.log(loss=0.0)
+    widget.poll()  # snapshot 1
+    lost = front.receive
+    widget.send = lambda content, buffers=None: None  # type: ignore[method-assign]
+    nbtrack.log(loss=1.0)
+    widget.poll()  # delta 2, never arrives
+    widget.send = lost  # type: ignore[method-assign]
+    nbtrack.log(loss=2.0)
+    widget.poll()  # delta 3: after a gap, not applied
+    assert [p[2] for p in front.series["loss"]] == [0.0]
+    widget._on_front_end_message(widget, {"type": "sync"}, [])
+    assert [p[2] for p in front.series["loss"]] == [0.0, 1.0, 2.0]
     nbtrack.finish()
