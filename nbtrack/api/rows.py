@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from nbtrack.core.filters import Comparison, Filter, parse
+from nbtrack.core.filters import Comparison, Filter, parse, predicate
 from nbtrack.core.identity import liveness
 from nbtrack.core.paging import page_rows
 from nbtrack.core.records import RUNNING
@@ -29,7 +29,8 @@ from nbtrack.store.columns import iso
 from nbtrack.store.store import Store
 
 FilterSpec = str | Mapping[str, Any] | Callable[[Mapping[str, Any]], bool] | None
-__all__ = ["METRIC_FIGURES", "FilterSpec", "RunPage", "RunRow", "columns", "iso", "page", "rows"]
+__all__ = ["METRIC_FIGURES", "ColumnUse", "FilterSpec", "RunPage", "RunRow", "both", "column_use", "columns", "iso",
+           "page", "rows"]
 MISSING = float("nan")
 
 
@@ -115,13 +116,56 @@ class RunPage:
     offset: int
 
 
-def _parsed(spec: FilterSpec) -> Filter | None:
+def _parsed(spec: FilterSpec | Filter) -> Filter | None:
     """A filter the index can run in SQL (None: no filter); raises FilterError on bad text."""
     if spec is None or spec == "":
         return None
+    if isinstance(spec, Filter):
+        return spec
     if isinstance(spec, Mapping):
         return Filter(tuple(Comparison(str(k), "=", str(v)) for k, v in spec.items()), ())
     return parse(str(spec))
+
+
+def both(first: FilterSpec, second: FilterSpec) -> FilterSpec | Filter:
+    """A filter that keeps the runs both keep (still run in SQL unless one is a callable);
+    raises FilterError when a text cannot be read."""
+    if (callable(first) and not isinstance(first, Mapping)) or (callable(second) and not isinstance(second, Mapping)):
+        keep_first, keep_second = predicate(first), predicate(second)
+        return lambda row: keep_first(row) and keep_second(row)
+    a, b = _parsed(first), _parsed(second)
+    if a is None or b is None:
+        return a or b
+    return Filter(a.comparisons + b.comparisons, a.words + b.words)
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """What the runs a filter keeps fill in: how many have each param (not None) and each metric,
+    and which of the run's own fields (``name``, ``user``, ``tags``, ``notebook``, ...) any has."""
+
+    total: int
+    params: dict[str, int]
+    metrics: dict[str, int]
+    filled: set[str]
+
+
+def column_use(store: Store, filter: FilterSpec | Filter = None, now: float | None = None) -> ColumnUse:
+    """The `ColumnUse` of the runs matching `filter`, counted in SQL (a callable filter: in Python)."""
+    if callable(filter) and not isinstance(filter, Mapping):
+        found = page(store, filter, None, limit=None, now=now).rows
+        params: dict[str, int] = {}
+        metrics: dict[str, int] = {}
+        for row in found:
+            for key in (k for k, v in row.params.items() if v is not None):
+                params[key] = params.get(key, 0) + 1
+            for key in row.metrics:
+                metrics[key] = metrics.get(key, 0) + 1
+        filled = {c for c in ("name", "user", "tags", "notebook") if any(getattr(r, c) for r in found)}
+        if found:
+            filled |= {"id", "status", "start", "duration"}
+        return ColumnUse(len(found), params, metrics, filled)
+    return ColumnUse(*store.index.column_use(_parsed(filter), now))
 
 
 def rows(store: Store, filter: FilterSpec = None, now: float | None = None) -> list[RunRow]:
@@ -131,7 +175,7 @@ def rows(store: Store, filter: FilterSpec = None, now: float | None = None) -> l
 
 def page(
     store: Store,
-    filter: FilterSpec = None,
+    filter: FilterSpec | Filter = None,
     sort: str | None = "start",
     desc: bool = False,
     offset: int = 0,

@@ -186,6 +186,8 @@ class Index:
                             [r for r, row, _n in batch if row is not None])
                 changed += len(batch)
             self._delete(gone)
+            if changed or gone:
+                self._bump()
             if version is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('runs-listing', ?)", (version,))
             db.execute("COMMIT")
@@ -247,6 +249,9 @@ class Index:
             rows.tags += columns.tag_rows(row.id, fields["tags"])
         self._insert(rows)
 
+    def _bump(self) -> None:
+        self._db.execute("INSERT INTO meta VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
+
     def _insert(self, rows: IndexRows) -> None:
         db = self._db
         db.executemany(_INSERT_RUN, rows.runs)
@@ -305,6 +310,7 @@ class Index:
                         rows = rows.only({r[0] for r in rows.runs if r[0] not in have})
                     self._insert(rows)
                     added = len(rows.runs)
+                    self._bump()
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -390,6 +396,20 @@ class Index:
         self.refresh()
         with self._lock:
             return query.table(self._db, self._moment(now), spec)
+
+    def column_use(
+        self, spec: Filter | None = None, now: float | None = None
+    ) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
+        """What the runs matching `spec` fill in (``nbtrack.store.query.column_use``)."""
+        self.refresh()
+        with self._lock:
+            return query.column_use(self._db, self._moment(now), spec)
+
+    def generation(self) -> int:
+        """A number that grows whenever the index changes (any process's refresh)."""
+        with self._lock:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return 0 if found is None else int(found[0])
 
     def _moment(self, now: float | None) -> dict[str, Any]:
         """What status and duration are computed from: the time, and this machine's running runs

@@ -254,6 +254,28 @@ def table(db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None) -
     return out
 
 
+def column_use(
+    db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None
+) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
+    """Among the runs matching `spec`: how many there are, how many have each param (not None)
+    and each metric, and which of name, user, tags, notebook any has (what a table needs to pick
+    its columns)."""
+    sql = Sql()
+    where = compile_where(spec, sql)
+    sql.params.update(moment)
+    matching = "" if where == "1" else f" AND run IN (SELECT r.id FROM runs r WHERE {where})"
+    params = dict(db.execute(f"SELECT key, count(*) FROM params WHERE kind != 0{matching} GROUP BY key",
+                             sql.params).fetchall())
+    metrics = dict(db.execute(f"SELECT key, count(*) FROM metrics WHERE 1{matching} GROUP BY key",
+                              sql.params).fetchall())
+    found = db.execute("SELECT count(*), max(r.name != ''), max(r.user != ''), max(r.tags != '[]'),"
+                       f" max(COALESCE(r.notebook, '') != '') FROM runs r WHERE {where}", sql.params).fetchone()
+    filled = {name for name, any_has in zip(("name", "user", "tags", "notebook"), found[1:]) if any_has}
+    if found[0]:
+        filled |= {"id", "status", "start", "duration"}
+    return int(found[0]), params, metrics, filled
+
+
 def _repr(text: str | None) -> str | None:
     return None if text is None else str(json.loads(text))
 
