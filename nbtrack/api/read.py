@@ -6,18 +6,22 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbtrack.api.curves import metrics_frame, run_curves
 from nbtrack.api.rows import FilterSpec, RunRow, columns
 from nbtrack.core.identity import effective_status
-from nbtrack.core.series import decode_metrics
+from nbtrack.core.series import Curve
 from nbtrack.core.state import RunState
+from nbtrack.store.compaction import run_columns
 from nbtrack.store.store import RunLog, Store, open_store
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 StoreLike = str | os.PathLike[str] | Store | None
@@ -106,21 +110,25 @@ class Run:
 
     @cached_property
     def metrics(self) -> pd.DataFrame:
-        """Every logged point: columns key, step, time, value (in logging order)."""
-        import pandas as pd
+        """Every logged point: columns key (categorical), step, time, value (float64), in logging
+        order; read by column from the log (``nbtrack.api.curves``)."""
+        return metrics_frame(self.records)
 
-        keys_col: list[str] = []
-        steps_col: list[float] = []
-        times_col: list[float] = []
-        values_col: list[float] = []
-        for record in self.records_of("metrics"):
-            keys, steps, times, columns = decode_metrics(record)
-            for key, values in zip(keys, columns):
-                keys_col.extend([key] * len(values))
-                steps_col.extend(steps)
-                times_col.extend(times)
-                values_col.extend(values)
-        return pd.DataFrame({"key": keys_col, "step": steps_col, "time": times_col, "value": values_col})
+    def columns(self, keys: Iterable[str] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each metric (or those in `keys`) as float64 arrays: key -> (steps, times, values)."""
+        return run_columns(self.records, keys)
+
+    @property
+    def stored_curves(self) -> str | None:
+        """The blob of the metric envelopes the run stored when it finished (long runs only)."""
+        if "state" in self.__dict__:
+            return self.state.curves
+        return self.store.index.curves(self.id)  # without reading the log
+
+    def curves(self, points: int = 1000, keys: Iterable[str] | None = None) -> dict[str, Curve]:
+        """Each metric (or those in `keys`) as a chart `points` pixels wide draws it: at most two
+        points (the lowest and the highest) per pixel, with how many points were logged."""
+        return run_curves(self, max(1, int(points)), keys)
 
     def history(self) -> pd.DataFrame:
         """Metrics wide: one row per step, one column per key (last value logged at that step)."""

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from nbtrack.core import framing, records
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
-from nbtrack.core.series import Batch, MetricHistory, Row, encode_metrics, group_rows
+from nbtrack.core.series import CURVE_BUCKETS, Batch, MetricHistory, Row, encode_metrics, group_rows
 
 BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
 Deferred = Callable[[], list[Record]]
@@ -193,6 +193,7 @@ class ActiveRun:
                 hook(self)
             except Exception as exc:  # a last snapshot failed: the run still finishes
                 self._report("finish-hook", f"nbtrack: a step before finishing run {self.id} failed: {exc!r}")
+        self.defer(self._curves)
         self.write(records.status(status, error))
         self.status = status
         with self._cond:
@@ -217,6 +218,15 @@ class ActiveRun:
             self.finish(FAILED, error="".join(traceback.format_exception_only(exc_type, exc)).strip())
 
     # ---- the writer's side
+    def _curves(self) -> list[Record]:
+        """A finished run's metric envelopes as one blob, when some metric is longer than a chart
+        draws (a short run's points are as small as its envelope, and read as fast)."""
+        self.collect_metrics()  # rows logged since this write began (none can follow: finishing)
+        if self.history.longest() <= CURVE_BUCKETS:
+            return []
+        data = json.dumps(self.history.curves(), separators=(",", ":")).encode()
+        return [records.curves(self.store.put_blob(data))]
+
     @property
     def last_step(self) -> int | None:
         """The step of the latest ``log()`` (None before the first)."""

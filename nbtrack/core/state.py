@@ -80,6 +80,7 @@ class RunState:
     parent: str | None = None
     origin: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    curves: str | None = None  # blob of the metrics' envelopes, stored when the run finished
     platform: str = ""
     cwd: str = ""
     cells: int = 0
@@ -101,7 +102,7 @@ class RunState:
             "metrics": {k: m.to_json() for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
             "parent": self.parent, "origin": self.origin,
-            "notes": [n["text"] for n in self.notes],
+            "notes": [n["text"] for n in self.notes], "curves": self.curves,
         }
 
     @classmethod
@@ -212,6 +213,7 @@ REDUCERS: dict[str, Reducer] = {  # one entry per kind of ``core.records``
     "cell": _count("cells"),
     "confusion": _count("confusions"),
     "report": _report,
+    "curves": lambda s, r, ts: setattr(s, "curves", r.get("sha256")),
     "heartbeat": lambda s, r, ts: None,  # liveness only (every record refreshes it)
 }
 

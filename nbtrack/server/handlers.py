@@ -37,6 +37,7 @@ RUN = r"(?P<run_id>[^/]+)"
 MAX_NOTE = 100_000
 MAX_TAGS = 100
 MAX_TAG = 200
+MAX_CHART_POINTS = 20_000  # widest envelope a client may ask for (pixels)
 
 # The one error mapping: exceptions from the core and from request parsing -> HTTP statuses.
 # (FilterError and PathRejected are ValueErrors.)
@@ -203,7 +204,9 @@ class MetricsHandler(NBTrackHandler):
     async def get(self, run_id: str) -> None:
         keys = self.text_arg("keys")
         wanted = None if keys is None else [k.strip() for k in keys.split(",") if k.strip()]
-        self.reply(await self.work(lambda: payloads.metric_series(self.run(run_id), wanted)))
+        points = self.int_arg("points", None, minimum=1)  # a chart's width: its envelope
+        points = None if points is None else min(points, MAX_CHART_POINTS)
+        self.reply(await self.work(lambda: payloads.metric_series(self.run(run_id), wanted, points)))
 
 
 class CellsHandler(NBTrackHandler):

@@ -73,20 +73,15 @@ def _environment(run: Run) -> dict[str, Any] | None:
     return run.environment()
 
 
-def metric_series(run: Run, keys: Iterable[str] | None = None) -> dict[str, dict[str, list[float]]]:
+def metric_series(run: Run, keys: Iterable[str] | None = None, points: int | None = None) -> dict[str, dict[str, Any]]:
     """``GET runs/ID/metrics``: each metric's points in logging order (all metrics when `keys`
-    is None; unknown keys are left out)."""
-    frame = run.metrics
-    wanted = None if keys is None else set(keys)
-    series: dict[str, dict[str, list[float]]] = {}
-    for key, points in frame.groupby("key", sort=False):
-        if wanted is None or key in wanted:
-            series[str(key)] = {
-                "step": points["step"].tolist(),
-                "time": points["time"].tolist(),
-                "value": points["value"].tolist(),
-            }
-    return series
+    is None; unknown keys are left out); with `points`, each metric's min/max envelope for a
+    chart that many pixels wide (``Run.curves``: at most two points a pixel, plus ``count`` and
+    ``skipped``, the finite and non-finite points logged)."""
+    if points is not None:
+        return {key: curve.as_json() for key, curve in run.curves(points, keys).items()}
+    return {key: {"step": steps.tolist(), "time": times.tolist(), "value": values.tolist()}
+            for key, (steps, times, values) in run.columns(keys).items()}
 
 
 def artifact(run: Run, name: str) -> bytes:

@@ -37,23 +37,24 @@ FIGURE_COLUMNS = {"last": "last_v", "min": "min_v", "max": "max_v"}
 # the summary part of a ``runs`` row, in order (the index prepends its bookkeeping columns)
 SUMMARY_COLUMNS = (
     "name", "status", "user", "host", "boot_id", "pid", "heartbeat", "started", "ended", "last_seen",
-    "notebook", "kernel_id", "replay_of", "parent", "origin", "tags", "note_texts", "params", "metrics",
+    "notebook", "kernel_id", "replay_of", "parent", "origin", "tags", "note_texts", "params", "metrics", "curves",
     "start", "words", "tags_sort",
     *(f"{f}_{suffix}" for f in TEXT_FIELDS for suffix in ("lower", "num")),
 )
 SUMMARY_TYPES = (
     "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "INTEGER NOT NULL",
     "REAL NOT NULL", "REAL NOT NULL", "REAL", "REAL NOT NULL", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
-    "TEXT NOT NULL", "TEXT", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT NOT NULL",
-    *("TEXT", "REAL") * len(TEXT_FIELDS),
+    "TEXT NOT NULL", "TEXT", "TEXT NOT NULL", "TEXT NOT NULL", "TEXT", "TEXT NOT NULL", "TEXT NOT NULL",
+    "TEXT NOT NULL", *("TEXT", "REAL") * len(TEXT_FIELDS),
 )
 SUMMARY_SCHEMA = ",\n    ".join(f"{c} {kind}" for c, kind in zip(SUMMARY_COLUMNS, SUMMARY_TYPES, strict=True))
 PARAM_COLUMNS = ("key", "run", "kind", "num", "fnum", "text", "lower", "stext")  # a ``params`` row
 METRIC_COLUMNS = ("key", "run", "last_v", "min_v", "max_v")  # a ``metrics`` row
 # What the derived columns were computed by: rows stored elsewhere (packs) with another version
-# are computed again from their summary fields.
+# are computed again from their summary fields (the last number: raise it whenever `summary_row`
+# or `value_columns` compute something else).
 VERSION = hashlib.sha256(repr((SUMMARY_COLUMNS, SUMMARY_TYPES, PARAM_COLUMNS, METRIC_COLUMNS,
-                               unicodedata.unidata_version, 1)).encode()).hexdigest()[:16]
+                               unicodedata.unidata_version, 2)).encode()).hexdigest()[:16]
 
 
 def iso(ts: float | None) -> str | None:
@@ -110,7 +111,7 @@ def summary_row(fields: Mapping[str, Any]) -> tuple[Any, ...]:
         float(fields["heartbeat"]), float(fields["started"]), fields["ended"], float(fields["last_seen"]),
         fields.get("notebook"), fields.get("kernel_id"), fields.get("replay_of"), fields.get("parent"),
         None if origin is None else _dump(origin), _dump(tags), _dump(notes) if notes else None,
-        _dump(fields["params"]), _dump(metrics), iso(fields["started"]), haystack(flat),
+        _dump(fields["params"]), _dump(metrics), fields.get("curves"), iso(fields["started"]), haystack(flat),
         ", ".join(str(t) for t in tags).lower(), *derived,
     )
 
@@ -118,7 +119,7 @@ def summary_row(fields: Mapping[str, Any]) -> tuple[Any, ...]:
 def summary_fields(run_id: str, row: Sequence[Any]) -> dict[str, Any]:
     """The summary fields of run `run_id` from its summary columns (the inverse of `summary_row`)."""
     (name, status, user, host, boot_id, pid, heartbeat, started, ended, last_seen, notebook, kernel_id,
-     replay_of, parent, origin, tags, notes, params, metrics) = row[:19]
+     replay_of, parent, origin, tags, notes, params, metrics, curves) = row[:20]
     return {
         "id": run_id, "name": name, "status": status, "user": user, "host": host, "boot_id": boot_id, "pid": pid,
         "started": started, "ended": ended, "last_seen": last_seen, "heartbeat": heartbeat,
@@ -127,10 +128,11 @@ def summary_fields(run_id: str, row: Sequence[Any]) -> dict[str, Any]:
                     for k, m in json.loads(metrics).items()},
         "notebook": notebook, "kernel_id": kernel_id, "replay_of": replay_of, "parent": parent,
         "origin": None if origin is None else json.loads(origin), "notes": json.loads(notes) if notes else [],
+        "curves": curves,
     }
 
 
-FIELDS_COLUMNS = SUMMARY_COLUMNS[:19]  # what `summary_fields` reads
+FIELDS_COLUMNS = SUMMARY_COLUMNS[:20]  # what `summary_fields` reads
 
 
 def param_rows(run_id: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:

@@ -10,7 +10,7 @@ compact`` on request.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -143,16 +143,29 @@ def _compact_metrics(index: Index, backend: Backend, report: CompactReport) -> N
     flush()
 
 
-def run_columns(records: list[dict[str, Any]]) -> dict[str, tuple[Any, Any, Any]]:
-    """Every metric of a run's records as numpy arrays (steps, times, values), in logging order."""
+def record_chunks(records: Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, tuple[Any, Any, Any]]]:
+    """(key, (steps, times, values) as float64 numpy arrays) per key of each ``metrics`` record, in
+    logging order: views of the decoded columns, no Python object per point."""
     import numpy as np
 
-    parts: dict[str, list[tuple[Any, Any, Any]]] = {}
     for record in records:
         if record.get("t") != "metrics":
             continue
         keys, steps, times, values = decode_metrics(record)
         s, t = np.frombuffer(steps, dtype=np.float64), np.frombuffer(times, dtype=np.float64)
         for key, column in zip(keys, values):
-            parts.setdefault(key, []).append((s, t, np.frombuffer(column, dtype=np.float64)))
+            yield key, (s, t, np.frombuffer(column, dtype=np.float64))
+
+
+def run_columns(records: Iterable[Mapping[str, Any]], keys: Iterable[str] | None = None
+                ) -> dict[str, tuple[Any, Any, Any]]:
+    """Every metric of a run's records (or those in `keys`) as numpy arrays (steps, times, values),
+    in logging order."""
+    import numpy as np
+
+    wanted = None if keys is None else set(keys)
+    parts: dict[str, list[tuple[Any, Any, Any]]] = {}
+    for key, chunk in record_chunks(records):
+        if wanted is None or key in wanted:
+            parts.setdefault(key, []).append(chunk)
     return {key: tuple(np.concatenate(c) for c in zip(*chunks)) for key, chunks in parts.items()}  # type: ignore[misc]

@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 
@@ -344,6 +344,13 @@ class Index:
         with self._lock:
             found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
         return None if found is None else str(found[0])
+
+    def curves(self, run_id: str) -> str | None:
+        """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
+        self.refresh()
+        with self._lock:
+            found = self._db.execute("SELECT curves FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if found is None else found[0]
 
     def forget_metrics_pack(self, sha: str) -> None:
         """A metrics pack turned out damaged: its runs' metrics are read from their logs."""

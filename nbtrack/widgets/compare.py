@@ -3,7 +3,8 @@ summaries, environment differences, and the cell-by-cell diff of two notebooks.
 
 One light anywidget shows it all, on the same chart code as the live curves (uPlot: hover
 values, a legend naming the runs, zoom, the notebook's theme). Long series are reduced with
-the min/max ``envelope`` first, so a comparison of long runs stays a few hundred KB. The view
+the min/max envelope the store keeps for them (``Run.curves``), so a comparison of long runs
+reads and sends a few hundred KB. The view
 builds its DOM with ``textContent`` only.
 """
 
@@ -19,8 +20,6 @@ import traitlets
 from nbtrack.api import Run, StoreLike
 from nbtrack.capture import colab
 from nbtrack.core.diff import dict_changes
-from nbtrack.core.downsample import envelope
-from nbtrack.core.series import decode_metrics
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 from nbtrack.widgets.notebook_diff import cells_section, environment_section
 
@@ -29,32 +28,21 @@ def run_label(run: Run) -> str:
     return f"{run.name or '(unnamed)'} [{run.id[:8]}]"
 
 
-def series_of(run: Run) -> dict[str, tuple[list[float], list[float]]]:
-    """Every logged point of a run: key -> (steps, values), in logging order."""
-    out: dict[str, tuple[list[float], list[float]]] = {}
-    for record in run.records_of("metrics"):
-        keys, steps, _times, columns = decode_metrics(record)
-        for key, values in zip(keys, columns):
-            xs, ys = out.setdefault(key, ([], []))
-            xs.extend(steps)
-            ys.extend(values)
-    return out
-
-
 def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000) -> dict[str, Any]:
-    """One chart per metric with one line per run (the run's index in `runs`), each reduced to
-    at most ``2 * points`` points; `count` is how many points the run logged."""
-    data = [series_of(run) for run in runs]
-    keys = list(metrics) if metrics else sorted({k for series in data for k in series})
+    """One chart per metric with one line per run (the run's index in `runs`): the run's min/max
+    envelope `points` buckets wide (``Run.curves``: stored when a long run finished), so a line
+    has at most ``2 * points`` points whatever the run logged; `count` is how many it logged."""
+    data = [run.curves(points, metrics) for run in runs]
+    keys = list(metrics) if metrics else sorted({k for curves in data for k in curves})
     charts = []
     for key in keys:
         lines = []
-        for index, series in enumerate(data):
-            if key not in series:
+        for index, curves in enumerate(data):
+            curve = curves.get(key)
+            if curve is None:
                 continue
-            xs, ys = envelope(*series[key], points)
-            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in xs], "value": ys,
-                          "count": len(series[key][1])})
+            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in curve.step],
+                          "value": list(curve.value), "count": curve.count + curve.skipped})
         charts.append({"key": key, "lines": lines})
     return {"charts": charts}
 
