@@ -24,7 +24,7 @@ name, or does not parse, is reported once and skipped: its runs are read from th
 
 Summary packs hold the index's own rows (``nbtrack.store.columns``), so they load without parsing
 a log; as plain Parquet they are also what DuckDB, pandas or Spark read to query a team's runs
-(docs/scale.md).
+(README, "Team stores").
 """
 
 from __future__ import annotations
