@@ -23,12 +23,16 @@ from nbtrack.core.diff import dict_changes
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 from nbtrack.widgets.notebook_diff import cells_section, environment_section
 
+CHART_POINTS = 1000  # the curves' buckets until the view says how wide it is
+MIN_POINTS, MAX_POINTS = 100, 8000
+
 
 def run_label(run: Run) -> str:
     return f"{run.name or '(unnamed)'} [{run.id[:8]}]"
 
 
-def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000) -> dict[str, Any]:
+def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = CHART_POINTS
+                   ) -> dict[str, Any]:
     """One chart per metric with one line per run (the run's index in `runs`): the run's min/max
     envelope `points` buckets wide (``Run.curves``: stored when a long run finished), so a line
     has at most ``2 * points`` points whatever the run logged; `count` is how many it logged."""
@@ -105,7 +109,24 @@ class Comparison:
             "environment": environment_section(a, b),
             "cells": cells_section(a, b),
         }
+        self.metrics = metrics
+        self.points = CHART_POINTS
         self.view = RunDiffView(data=self.data)
+        self.view.on_msg(self._on_front_end_message)
+
+    def _on_front_end_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """The view says how wide its charts are (device pixels): curves at that resolution."""
+        if not isinstance(content, dict) or content.get("type") != "width" or "curves" not in self.data:
+            return
+        width = content.get("px")
+        if not isinstance(width, int) or isinstance(width, bool):
+            return
+        width = max(MIN_POINTS, min(width, MAX_POINTS))
+        if abs(width - self.points) * 10 <= self.points:  # within 10%: what is shown will do
+            return
+        self.points = width
+        self.data = {**self.data, "curves": curves_section(self.runs, self.metrics, width)}
+        self.view.data = self.data
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
