@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +107,20 @@ def test_envelope_of_columns_keeps_extremes_and_real_points() -> None:
     assert all(ys[int(x)] == y for x, y in zip(curve.step, curve.value))
     short = envelope(np.array([0.0, 1, 2]), np.zeros(3), np.array([1.0, math.nan, math.inf]), 10)
     assert (short.step, short.value, short.count, short.skipped) == ([0.0], [1.0], 1, 2)
+
+
+def test_the_envelope_stored_at_finish_holds_rows_the_writer_has_not_collected_yet(tmp_path: Path) -> None:
+    """The writer may be mid-write (its rows taken) when finish queues the envelope: the envelope
+    must still count every row logged. Here the writer sleeps (hour-long interval) while rows
+    wait in its queue, and the envelope is built as the writer would build it."""
+    from nbtrack.core.run import ActiveRun
+    from nbtrack.store.store import open_store
+
+    store = open_store(str(tmp_path / "store"))
+    run = ActiveRun(store, "01testrun0000000", {"name": "queued"}, flush_interval=3600)
+    for i in range(5000):
+        run.log(step=i, loss=float(i % 7))
+    (record,) = run._curves()
+    blob = json.loads(store.get_blob(record["sha256"]))["series"]["loss"]
+    assert blob["count"] == 5000
+    run.finish()
