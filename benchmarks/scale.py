@@ -54,6 +54,16 @@ LONG_RUNS, LONG_POINTS, LONGEST = 10, 1_000_000, 10_000_000
 QUICK = {"local": 300, "bucket": (200, 400), "long": (3, 20_000, 50_000)}
 
 
+CHILD_LOG = WORK_DIR / NAME / "children.jsonl"  # what every child returned, as it returned it
+
+
+def _logged(name: str, result: dict[str, Any], **context: Any) -> dict[str, Any]:
+    CHILD_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with CHILD_LOG.open("a") as out:
+        out.write(json.dumps({"child": name, "at": time.time(), **context, **result}) + "\n")
+    return result
+
+
 # ---------------------------------------------------------------- local store (children)
 
 
@@ -78,7 +88,7 @@ def table_page(store: str, index_dir: str) -> dict[str, Any]:
                 raise AssertionError(f"a page of {len(found.rows)} rows of {found.total}")
         figures[name] = min(times[1:])  # the first pays the imports of the row classes
         figures[f"{name}_first"] = times[0]
-    return figures
+    return _logged("table_page", figures, store=store)
 
 
 def logs_only_copy(store: Path, target: Path) -> None:
@@ -116,7 +126,7 @@ def fill_bucket(url: str, first: int, count: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(write, range(first, first + count)))
-    return {"seconds": time.perf_counter() - t0}
+    return _logged("fill_bucket", {"seconds": time.perf_counter() - t0}, first=first, count=count)
 
 
 def pack_bucket(url: str, index_dir: str) -> dict[str, Any]:
@@ -130,7 +140,7 @@ def pack_bucket(url: str, index_dir: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     store.index.refresh()
     report = compact(store.index, store.backend)
-    return {"seconds": time.perf_counter() - t0, "runs": report.runs}
+    return _logged("pack_bucket", {"seconds": time.perf_counter() - t0, "runs": report.runs})
 
 
 def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack: int | None = None) -> dict[str, Any]:
@@ -148,7 +158,7 @@ def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack:
     seconds = time.perf_counter() - t0
     if len(frame) != n:
         raise AssertionError(f"runs() returned {len(frame)} rows, expected {n}")
-    return {"seconds": seconds}
+    return _logged("runs_frame", {"seconds": seconds}, store=store.split("?")[0], n=n, cold=cold)
 
 
 # ---------------------------------------------------------------- long curves (children)
@@ -183,7 +193,8 @@ def compare_long(store: str, index_dir: str, ids: list[str]) -> dict[str, Any]:
     counts = [line["count"] for chart in section["charts"] for line in chart["lines"]]
     t0 = time.perf_counter()
     nbtrack.compare(*ids, store=store)
-    return {"curves_s": curves_s, "compare_s": time.perf_counter() - t0, "bytes": size, "counts": counts}
+    return _logged("compare_long", {"curves_s": curves_s, "compare_s": time.perf_counter() - t0, "bytes": size,
+                                    "counts": counts})
 
 
 def read_longest(store: str, index_dir: str, run_id: str) -> dict[str, Any]:
@@ -197,7 +208,8 @@ def read_longest(store: str, index_dir: str, run_id: str) -> dict[str, Any]:
     frame = nbtrack.get_run(run_id, store=store).metrics
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "points": len(frame), "peak_mb": peak / 1024, "added_mb": (peak - before) / 1024}
+    return _logged("read_longest", {"seconds": seconds, "points": len(frame), "peak_mb": peak / 1024,
+                                    "added_mb": (peak - before) / 1024})
 
 
 # ---------------------------------------------------------------- parent
