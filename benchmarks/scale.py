@@ -158,7 +158,25 @@ def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack:
     seconds = time.perf_counter() - t0
     if len(frame) != n:
         raise AssertionError(f"runs() returned {len(frame)} rows, expected {n}")
-    return _logged("runs_frame", {"seconds": seconds}, store=store.split("?")[0], n=n, cold=cold)
+    figures = {"seconds": seconds}
+    if "://" in store:  # the floor: one recursive listing of the logs with s3fs alone
+        try:
+            figures["listing_s"] = listing_floor(store)
+        except Exception as exc:  # the floor is a note; the figure stands
+            figures["listing_error"] = repr(exc)
+    return _logged("runs_frame", figures, store=store.split("?")[0], n=n, cold=cold)
+
+
+def listing_floor(url: str) -> float:
+    """Seconds of one recursive listing of a bucket store's logs with fsspec alone."""
+    import fsspec
+
+    path, _, query = url.partition("?")
+    options = dict(part.split("=", 1) for part in query.split("&") if part)
+    fs, root = fsspec.core.url_to_fs(path, **options)
+    t0 = time.perf_counter()
+    fs.find(f"{root}/runs")
+    return time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------- long curves (children)
