@@ -24,6 +24,7 @@ from nbtrack.store.compaction import record_chunks, run_columns
 if TYPE_CHECKING:
     from nbtrack.api.read import Run
 
+
 def metrics_frame(records: Iterable[Mapping[str, Any]]) -> Any:  # -> pandas.DataFrame
     """Every logged point: columns key (categorical), step, time, value, in logging order."""
     import numpy as np
