@@ -1,5 +1,6 @@
-"""Real servers on loopback for tests: an S3-protocol server (moto in server mode) and a Jupyter
-server running the nbtrack store handlers. Each is started once per session by a fixture."""
+"""Real servers on loopback for tests: an S3-protocol server (moto in server mode), a GCS-protocol
+server (gcp-storage-emulator) and a Jupyter server running the nbtrack store handlers.
+Each is started once per session by a fixture."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,47 @@ def start_s3_server(log_dir: Path) -> S3Server:
 
 
 @dataclass
+class GcsServer:
+    """A fake GCS: gcp-storage-emulator's server (the GCS JSON API, objects in memory) in its own
+    process on a loopback port; gcsfs talks to it as to GCS."""
+
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    def url(self, prefix: str | None = None) -> str:
+        """A fresh, empty store URL in the test bucket (anonymous: the fake checks no credentials)."""
+        return f"gs://{BUCKET}/{prefix or uuid.uuid4().hex}?endpoint_url={self.endpoint}&token=anon&project=nbtrack"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+# gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (the call waits
+# for good): the plain JSON API is what every bucket supports. gcsfs reads this when it is first
+# imported, so it is set when this module is, before any test opens a gs:// store.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
+GCS_SERVER = """
+import sys, threading
+from gcp_storage_emulator import server
+server.RequestHandler.timeout = 10  # one request at a time: a stalled client must not hold the rest
+server.create_server("127.0.0.1", int(sys.argv[1]), in_memory=True, default_bucket=sys.argv[2]).start()
+threading.Event().wait()
+"""
+
+
+def start_gcs_server(log_dir: Path) -> GcsServer:
+    port = free_port()
+    log = open(log_dir / "gcs.log", "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen([sys.executable, "-c", GCS_SERVER, str(port), BUCKET], stdout=log,
+                               stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{endpoint}/storage/v1/b/{BUCKET}", process)
+    return GcsServer(endpoint, process)
+
+
+@dataclass
 class StoreServer:
     """A real Jupyter server serving the store at `store_dir` over HTTP (token auth)."""
 
@@ -104,9 +147,9 @@ class StoreServer:
             self.process.wait(timeout=10)
 
 
-def start_store_server(work: Path) -> StoreServer:
+def start_store_server(work: Path, preexec_fn: Callable[[], None] | None = None) -> StoreServer:
     """`jupyter server` with the nbtrack extension on a free loopback port, serving
-    `work/served-store` (its ``$NBTRACK_STORE``)."""
+    `work/served-store` (its ``$NBTRACK_STORE``); `preexec_fn` runs in its process first."""
     port = free_port()
     token = uuid.uuid4().hex
     store_dir = work / "served-store"
@@ -125,7 +168,7 @@ def start_store_server(work: Path) -> StoreServer:
          "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--ServerApp.jpserver_extensions={'nbtrack': True}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root, preexec_fn=preexec_fn,
     )
     base = f"http://127.0.0.1:{port}/"
     wait_for_http(f"{base}api/status?token={token}", process)

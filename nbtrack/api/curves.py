@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.core.series import Curve, decode_curves
+from nbtrack.core.text import encodable
 from nbtrack.store.compaction import record_chunks, run_columns
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def metrics_frame(records: Iterable[Mapping[str, Any]]) -> Any:  # -> pandas.Dat
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
     return pd.DataFrame({
-        "key": pd.Categorical.from_codes(joined(codes, np.int32), categories=list(names)),
+        "key": pd.Categorical.from_codes(joined(codes, np.int32), categories=[encodable(k) for k in names]),
         "step": joined(steps, np.float64), "time": joined(times, np.float64), "value": joined(values, np.float64),
     })
 

@@ -3,10 +3,11 @@ artifacts, cells, notebook snapshots and environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,8 +18,9 @@ from nbtrack.api.rows import FilterSpec, RunRow, columns
 from nbtrack.core.identity import effective_status
 from nbtrack.core.series import Curve
 from nbtrack.core.state import RunState
+from nbtrack.core.text import encodable
 from nbtrack.store.compaction import run_columns
-from nbtrack.store.store import RunLog, Store, open_store
+from nbtrack.store.store import MissingBlob, RunLog, Store, open_store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,9 +42,21 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
 
     found = columns(as_store(store), filter)
     names = BASE_COLUMNS + sorted(set(found) - set(BASE_COLUMNS) - {"metrics"})
-    frame = pd.DataFrame({name: found[name] for name in names} if found else [], columns=names)
+    frame = pd.DataFrame({encodable(name): _encodable(found[name]) for name in names} if found else [],
+                         columns=[encodable(name) for name in names])
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame
+
+
+def _encodable(values: Sequence[Any]) -> Sequence[Any]:
+    """A column whose text UTF-8 can encode (`encodable`): checked at C speed, copied only when
+    some value holds a lone surrogate."""
+    text = [v for v in values if isinstance(v, str)]
+    try:
+        "".join(text).encode("utf-8")
+        return values
+    except UnicodeEncodeError:
+        return [encodable(v) if isinstance(v, str) else v for v in values]
 
 
 def get_run(run_id: str, store: StoreLike = None) -> Run:
@@ -97,6 +111,11 @@ class Run:
     def artifacts(self) -> list[dict[str, Any]]:
         return list(self.state.artifacts)
 
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """Model versions registered from this run: {name, version, ref, content, time}."""
+        return [{**m, "ref": f"{m['name']}@{m['version']}"} for m in self.state.models]
+
     def row(self, now: float | None = None) -> RunRow:
         """The run as tables show it (``nbtrack.api.rows``)."""
         return RunRow.from_summary(self.state.summary_fields(), time.time() if now is None else now)
@@ -142,7 +161,7 @@ class Run:
     def artifact(self, name: str) -> bytes:
         for entry in reversed(self.state.artifacts):
             if entry["name"] == name:
-                return self.store.get_blob(entry["sha256"])
+                return self._blob(entry["sha256"])
         known = ", ".join(a["name"] for a in self.state.artifacts) or "none"
         raise KeyError(f"run {self.id} has no artifact {name!r} (artifacts: {known})")
 
@@ -167,7 +186,7 @@ class Run:
         from nbtrack.core.outputs import inline
 
         sha = cell.get("outputs")
-        return [inline(o, self.store.get_blob) for o in self.store.get_json(sha)] if sha else []
+        return [inline(o, self._blob) for o in json.loads(self._blob(sha))] if sha else []
 
     @property
     def snapshots(self) -> list[dict[str, Any]]:
@@ -182,11 +201,18 @@ class Run:
         snapshots = self.snapshots
         if not snapshots:
             raise KeyError(f"run {self.id} has no notebook snapshot")
-        return load_notebook(self.store.get_blob, snapshots[index]["manifest"])
+        return load_notebook(self._blob, snapshots[index]["manifest"])
 
     def environment(self) -> dict[str, Any] | None:
         """The environment the run ran in (python, platform, packages, git, ...), or None."""
-        return self.store.get_json(self.state.env) if self.state.env else None
+        return json.loads(self._blob(self.state.env)) if self.state.env else None
+
+    def _blob(self, sha: str) -> bytes:
+        """A blob this run refers to; a missing one is a `MissingBlob` that names the run."""
+        try:
+            return self.store.get_blob(sha)
+        except MissingBlob as exc:
+            raise MissingBlob(f"run {self.id}: {exc}") from None
 
     @property
     def warnings(self) -> list[dict[str, Any]]:

@@ -124,7 +124,7 @@ class NoActiveRun(RuntimeError):
         return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
 
 
-def _require(verb: str = "log") -> ActiveRun:
+def require_run(verb: str = "log") -> ActiveRun:
     run = _active
     if run is None or run.status != RUNNING:
         raise NoActiveRun(f"nbtrack.{verb}(): no active run. Start one with `%nbtrack start` or `nbtrack.start()`.")
@@ -135,20 +135,20 @@ def log(step: float | None = None, **scalars: object) -> None:
     """Record scalar metrics on the active run (non-blocking)."""
     run = _active
     if run is None or run.status != RUNNING:
-        run = _require("log")
+        run = require_run("log")
     run.log(step, **scalars)
 
 
 def log_params(**params: Any) -> None:
-    _require("log_params").log_params(**params)
+    require_run("log_params").log_params(**params)
 
 
 def log_artifact(path_or_bytes: str | Path | bytes, name: str | None = None) -> str:
-    return _require("log_artifact").log_artifact(path_or_bytes, name)
+    return require_run("log_artifact").log_artifact(path_or_bytes, name)
 
 
 def track_data(path: str | Path) -> dict[str, Any]:
-    return _require("track_data").track_data(path)
+    return require_run("track_data").track_data(path)
 
 
 def log_confusion_matrix(
@@ -156,7 +156,7 @@ def log_confusion_matrix(
 ) -> dict[str, Any]:
     """Store a confusion matrix on the active run (rows: truth, columns: prediction) at `step`
     (the step of the latest ``log()`` when omitted); returns the stored record's fields."""
-    run = _require("log_confusion_matrix")
+    run = require_run("log_confusion_matrix")
     names, matrix = confusion_matrix(y_true, y_pred, labels)
     if step is None:
         step = run.last_step if run.last_step is not None else 0
@@ -165,15 +165,15 @@ def log_confusion_matrix(
 
 
 def note(text: str) -> None:
-    _require("note").note(text)
+    require_run("note").note(text)
 
 
 def tag(*tags: str) -> None:
-    _require("tag").tag(*tags)
+    require_run("tag").tag(*tags)
 
 
 def flush() -> None:
-    _require("flush").flush()
+    require_run("flush").flush()
 
 
 def finish(status: str = FINISHED) -> None:

@@ -123,12 +123,13 @@ def conda() -> dict[str, Any] | None:
 
 
 def capture(folder: str | None = None, kernel_name: str | None = None,
-            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The environment as a JSON-ready dict (see the module docstring); secrets redacted."""
+            environ: Mapping[str, str] | None = None, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The environment as a JSON-ready dict (see the module docstring); secrets redacted (by
+    `redactor`, the run's registry, when given: what the git diff reveals is masked after)."""
     from nbtrack.capture.git import git_state
 
     env = os.environ if environ is None else environ
-    redactor = Redactor.from_environ(env)
+    redactor = redactor or Redactor.from_environ(env)
     git = git_state(folder or os.getcwd())
     if git is not None:
         git["diff"] = redactor.text(git["diff"])
@@ -159,7 +160,8 @@ def capture_for(run: Any) -> None:
     kernel_name = header.get("kernel_name")
 
     def record() -> list[records.EnvRecord]:
-        data = json.dumps(capture(folder, kernel_name), sort_keys=True, separators=(",", ":")).encode()
+        found = capture(folder, kernel_name, redactor=getattr(run, "redactor", None))
+        data = json.dumps(found, sort_keys=True, separators=(",", ":")).encode()
         return [records.env(run.store.put_blob(data))]
 
     run.defer(record)

@@ -66,7 +66,7 @@ class Session:
         self.run = run
         self.location = location
         self.max_output_bytes = max_output_bytes
-        self.redactor = redactor or Redactor.from_environ()
+        self.redactor = redactor or getattr(run, "redactor", None) or Redactor.from_environ()  # the run's registry
         self.snapshots = snapshots or SnapshotWriter(run.store.put_blob, self.redactor, max_output_bytes)
         self.seq = 0
         self.started = time.time()
@@ -124,6 +124,7 @@ class Session:
         return [records.params(self.redactor.mapping(values))] if values else []
 
     def _outputs(self, cell: CellRun) -> tuple[list[dict[str, Any]], list[str]]:
+        self.redactor.text(cell.source, code=True)  # learn the secrets the source assigns, before its outputs
         error = None
         if cell.error is not None:
             error = self.redactor.value(error_fields(cell.error))

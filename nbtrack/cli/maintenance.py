@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from nbtrack.api import as_store
+from nbtrack.cli.format import printable
 from nbtrack.cli.registry import command
 from nbtrack.store.compaction import compact
 from nbtrack.store.maintenance import fsck, gc
@@ -15,14 +16,14 @@ from nbtrack.store.maintenance import fsck, gc
 def cmd_reindex(args: argparse.Namespace) -> int:
     store = as_store(args.store)
     count = store.index.rebuild()
-    print(f"indexed {count} runs from {store.url}")
+    print(f"indexed {count} runs from {printable(store.url)}")
     return 0
 
 
 @command("fsck", "verify every run log, blob and pack of the store")
 def cmd_fsck(args: argparse.Namespace) -> int:
     report = fsck(as_store(args.store))
-    print("\n".join(report.lines()))
+    print("\n".join(printable(line) for line in report.lines()))  # (a stray file's name is anyone's text)
     return 0 if report.ok else 1
 
 

@@ -15,7 +15,6 @@ from nbtrack.api import as_store, get_run
 from nbtrack.cli.format import printable
 from nbtrack.cli.registry import command
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, FAILED
-from nbtrack.replay.report import render
 
 
 def parse_value(text: str) -> Any:
@@ -42,6 +41,9 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=("current", "recreate"), default="current",
                    help="current: this environment (differences are listed); recreate: a virtual "
                         "environment of the recorded packages, cached by its hash")
+    p.add_argument("--data", choices=("current", "recorded"), default="current",
+                   help="current: the data on disk now (differences are reported); recorded: the data "
+                        "versions the run stored, written out and handed to the notebook")
     p.add_argument(
         "--allow-missing",
         action="store_true",
@@ -52,7 +54,8 @@ def _add(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="relative tolerance for numbers (default 1e-6)"
     )
-    p.add_argument("--yes", "-y", action="store_true", help="replay another user's run without asking")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="replay a run that is not verifiably yours (someone else's code) without asking")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -68,22 +71,25 @@ def _confirmed(warning: str) -> bool:
 @command("replay", "re-execute a run with papermill and report whether it reproduces", _add)
 def cmd_replay(args: argparse.Namespace) -> int:
     from nbtrack.replay.envs import EnvironmentBuildError
-    from nbtrack.replay.runner import owner_warning, replay
+    from nbtrack.replay.report import render  # nbformat: imported by the replay only, not by every command
+    from nbtrack.replay.runner import check_parameters, owner_warning, replay
 
-    store = as_store(args.store)
-    original = get_run(args.run, store)
-    warning = owner_warning(original)
-    if warning and not args.yes and not _confirmed(warning):
-        return 2
     parameters = {name: parse_value(value) for name, value in args.parameter}
     parameters.update(dict(args.raw_parameter))
+    check_parameters(parameters)  # names are identifiers (a ValueError is a usage error: exit 2)
+    store = as_store(args.store)
+    original = get_run(args.run, store)
+    warning = None if args.yes else owner_warning(original)
+    if warning and not _confirmed(warning):
+        return 2
     try:
-        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, cwd=args.cwd,
-                        out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing, store=store,
+        result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
+                        cwd=args.cwd, out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing,
+                        store=store, yes=True,
                         progress_bar=not args.no_progress and not args.json,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))
     except EnvironmentBuildError as exc:
-        print(f"nbtrack: {exc}", file=sys.stderr)
+        print(f"nbtrack: {printable(str(exc))}", file=sys.stderr)
         return EXIT_CODES[FAILED]
     if args.json:
         print(json.dumps({"run_id": result.run_id, "output_path": str(result.output_path),

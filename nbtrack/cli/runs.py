@@ -65,10 +65,11 @@ def show_lines(run: Run) -> list[str]:
                   f"{fmt_value(m['max']):>12} {m['count']:>8}" for k, m in sorted(s.metrics.items())]
     lines += [f"artifact {printable(a['name'])} ({a['size']} bytes, sha256 {a['sha256'][:12]})" for a in run.artifacts]
     lines += [f"data     {printable(d['path'])}: {d['files']} files, {d['bytes']} bytes, sha256 {d['sha256'][:12]}"
-              for d in run.data]
+              + (f" (version {printable(d['name'])}@{d['version']})" if d.get("name") else "") for d in run.data]
+    lines += [f"model    {printable(m['ref'])} registered from this run" for m in run.models]
     lines += [f"warning  {w['kind']}: {printable(str(w['message']))}" for w in run.state.warnings]
-    lines += [f"damaged  {d}" for d in run.log.damage]
-    return lines + notebook_lines(run)
+    lines += [f"damaged  {d}" for d in run.log.corrupt]  # a torn tail lost nothing (fsck: recovered)
+    return [printable(line) for line in lines + notebook_lines(run)]  # (every field, the stored ones too)
 
 
 def notebook_lines(run: Run) -> list[str]:
@@ -119,7 +120,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         if not args.json:
             return 0
     if args.json:
-        print(json.dumps(run.summary() | {"artifacts": run.artifacts, "data": run.data}, default=str))
+        print(json.dumps(run.summary() | {"artifacts": run.artifacts, "data": run.data, "models": run.models},
+                         default=str))
     else:
         print("\n".join(show_lines(run)))
     return 0

@@ -46,7 +46,7 @@ class Execution:
 
 
 def cell_key(cell_id: str | None, source: str) -> str:
-    return cell_id if cell_id else "src:" + hashlib.sha1(source.encode()).hexdigest()[:12]
+    return cell_id if cell_id else "src:" + hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def cell_label(cell_id: str | None, execution_count: int | None, seq: int) -> str:

@@ -39,6 +39,7 @@ class HashCache:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+                self._db.execute("PRAGMA synchronous=OFF")  # a cache: losing an entry costs one re-hash
                 self._db.execute(
                     "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime INT, ino INT, sha TEXT)"
                 )
@@ -46,24 +47,44 @@ class HashCache:
                 self._db = None
 
     def sha256(self, path: Path, st: os.stat_result) -> str:
-        key = str(path)
+        sha = self.cached(path, st)
+        if sha is None:
+            sha = hash_file(path)
+            self.remember(path, st, sha)
+        return sha
+
+    def cached(self, path: Path, st: os.stat_result) -> str | None:
+        """The file's sha256 when this cache saw it with the same size, mtime and inode."""
         with self._lock:
             if self._db is not None:
-                row = self._db.execute("SELECT size, mtime, ino, sha FROM files WHERE path = ?", (key,)).fetchone()
+                query = "SELECT size, mtime, ino, sha FROM files WHERE path = ?"
+                row = self._db.execute(query, (str(path),)).fetchone()
                 if row and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
                     return str(row[3])
-        sha = hash_file(path)
+        return None
+
+    def remember(self, path: Path, st: os.stat_result, sha: str, commit: bool = True) -> None:
+        """Keep `sha` as the hash of `path` as it was when stat'ed as `st` (with `commit=False`,
+        kept with the next commit: one transaction for a whole folder)."""
         with self._lock:
             if self._db is not None:
                 try:
                     self._db.execute(
                         "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                        (key, st.st_size, st.st_mtime_ns, st.st_ino, sha),
+                        (str(path), st.st_size, st.st_mtime_ns, st.st_ino, sha),
                     )
+                    if commit:
+                        self._db.commit()
+                except sqlite3.Error:
+                    pass
+
+    def commit(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                try:
                     self._db.commit()
                 except sqlite3.Error:
                     pass
-        return sha
 
 
 def hash_file(path: Path) -> str:

@@ -9,6 +9,14 @@ stretch is reported as a :class:`Damage` with its byte range. After damage the r
 forward for the next frame whose checksum holds, so one flipped byte costs one record, not the
 rest of the log. A torn tail (an incomplete last frame, as a crash mid-write leaves) is reported
 separately so that a live writer's half-written frame is not mistaken for corruption.
+
+A write cut short and then sent again whole (a full disk, before writers truncated their own
+torn tails) leaves a torn stretch followed by a copy of what it began: the reader recognises the
+repeat, keeps the copy once and reports the stretch as recovered (``Decoded.recovered``), not as
+damage.
+
+Text that UTF-8 cannot encode (a lone surrogate such as ``"\\ud800"``, which Python strings may
+hold) is written as JSON ``\\u`` escapes and reads back as the identical string.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import json
 import struct
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAGIC = b"\xa7NBT"
@@ -44,14 +52,24 @@ class Damage:
 @dataclass
 class Decoded:
     records: list[dict[str, Any]]
-    damage: list[Damage]
+    damage: list[Damage]  # corruption, and the torn tail (last) when there is one
     end: int  # offset just past the last intact frame
     torn_tail: bool  # the bytes after `end` look like an incomplete final frame
+    recovered: list[Damage] = field(default_factory=list)  # torn writes sent again after them
+
+
+def json_bytes(value: Any, sort_keys: bool = False) -> bytes:
+    """`value` as compact UTF-8 JSON; text UTF-8 cannot encode (lone surrogates) is written as
+    ``\\u`` escapes, which read back as the identical string."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode()
 
 
 def encode(record: Mapping[str, Any]) -> bytes:
     """One record as a frame. NaN and infinities are kept (JSON extension, read back exactly)."""
-    payload = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    payload = json_bytes(record)
     flags = 0
     if len(payload) > _COMPRESS_ABOVE:
         packed = zlib.compress(payload, 1)
@@ -106,6 +124,8 @@ def decode(data: bytes, base: int = 0) -> Decoded:
     """Every intact frame of `data`; `base` is added to reported offsets."""
     records: list[dict[str, Any]] = []
     damage: list[Damage] = []
+    recovered: list[Damage] = []
+    starts: list[int] = []  # where each intact frame since the last damage began
     pos, end, n = 0, 0, len(data)
     bad_from: int | None = None
     torn = False
@@ -113,10 +133,16 @@ def decode(data: bytes, base: int = 0) -> Decoded:
         state, record, nxt = _frame_at(data, pos)
         if state == "ok":
             if bad_from is not None:
-                damage.append(Damage(base + bad_from, base + pos, "corrupt bytes skipped"))
-                bad_from = None
+                resent = _resent_from(data, starts, bad_from, pos)
+                if resent is None:
+                    damage.append(Damage(base + bad_from, base + pos, "corrupt bytes skipped"))
+                else:  # the frames from `resent` on were sent again at `pos`: keep them once
+                    del records[len(records) - sum(1 for s in starts if s >= resent) :]
+                    recovered.append(Damage(base + resent, base + pos, "torn write, sent again after it"))
+                starts, bad_from = [], None
             assert record is not None
             records.append(record)
+            starts.append(pos)
             pos = end = nxt
             continue
         if state == "short" and bad_from is None and _next_magic(data, pos + 1) == n:
@@ -129,7 +155,20 @@ def decode(data: bytes, base: int = 0) -> Decoded:
         damage.append(Damage(base + bad_from, base + n, "corrupt bytes at end of log"))
     if torn:
         damage.append(Damage(base + end, base + n, "torn tail: incomplete last record"))
-    return Decoded(records, damage, base + end, torn)
+    return Decoded(records, damage, base + end, torn, recovered)
+
+
+def _resent_from(data: bytes, starts: list[int], bad: int, resumed: int) -> int | None:
+    """Where the torn write that left `data[bad:resumed]` began, when everything from there to
+    `resumed` is repeated at `resumed` (the writer sent the same bytes again, whole); else None."""
+    for begin in (*starts, bad):  # the longest repeat is the one (a short torn stub repeats by chance)
+        length = resumed - begin
+        head = min(length, FRAME_OVERHEAD)  # a cheap look first: frame headers carry their CRC
+        if data[begin : begin + head] == data[resumed : resumed + head] and (
+            data[begin:resumed] == data[resumed : resumed + length]
+        ):
+            return begin
+    return None
 
 
 def _next_magic(data: bytes, pos: int) -> int:

@@ -20,7 +20,9 @@ params         values: {name: JSON value}
 note           text, user (annotations)
 tags           add: [tag, ...], user (annotations)
 artifact       name, sha256, size, kind ("file" | "bytes" | "model"), refs
-data           path, sha256, files, bytes, manifest (blob of the file list), refs
+data           path, sha256, files, bytes, manifest (blob of the file list), refs; for stored
+               data also name, version and content (blob of its content manifest)
+model          name, version, content (a model version registered from this run; annotations)
 heartbeat      (nothing else)
 status         status, error (for failed runs)
 cell           one cell execution: seq, cell_id, execution_count, source, started, duration,
@@ -168,11 +170,38 @@ class DataRecord(TypedDict):
     refs: list[str]
 
 
-def data(path: str, sha256: str, files: int, size: int, manifest: str, ts: float | None = None) -> DataRecord:
+class StoredDataRecord(DataRecord, total=False):
+    name: str
+    version: int
+    content: str
+
+
+def data(path: str, sha256: str, files: int, size: int, manifest: str, ts: float | None = None,
+         version: tuple[str, int, str] | None = None) -> StoredDataRecord:
     """A data fingerprint: the path as given, the tree's hash, its file count and size, and the
-    blob listing each file (relative path -> size, sha256)."""
-    return {"t": "data", "ts": _now(ts), "path": path, "sha256": sha256, "files": files, "bytes": size,
-            "manifest": manifest, "refs": [manifest]}
+    blob listing each file (relative path -> size, sha256); with `version` (name, number,
+    content manifest) the data's content is stored as that named version."""
+    record: StoredDataRecord = {"t": "data", "ts": _now(ts), "path": path, "sha256": sha256, "files": files,
+                                "bytes": size, "manifest": manifest, "refs": [manifest]}
+    if version is not None:
+        record["name"], record["version"], record["content"] = version
+        record["refs"] = _refs(manifest, version[2])
+    return record
+
+
+class ModelRecord(TypedDict):
+    t: Literal["model"]
+    ts: float
+    name: str
+    version: int
+    content: str
+    refs: list[str]
+
+
+def model(name: str, version: int, content: str, ts: float | None = None) -> ModelRecord:
+    """A model version registered from a run (an annotation on the run: ``name@version``)."""
+    return {"t": "model", "ts": _now(ts), "name": name, "version": version, "content": content,
+            "refs": [content]}
 
 
 class HeartbeatRecord(TypedDict):
@@ -307,9 +336,14 @@ def curves(sha256: str, ts: float | None = None) -> CurvesRecord:
 CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "run": run_header, "metrics": metrics, "params": params, "note": note, "tags": tags, "artifact": artifact,
     "data": data, "heartbeat": heartbeat, "status": status, "cell": cell, "snapshot": snapshot, "env": env,
-    "warning": warning, "confusion": confusion, "report": report, "curves": curves,
+    "warning": warning, "confusion": confusion, "report": report, "model": model, "curves": curves,
 }
 KINDS = tuple(CONSTRUCTORS)
+# what someone other than the run's writer may add beside its log (notes and tags by anyone;
+# save checkpoints, replay reports and replayed params, model versions registered from the run);
+# any other kind found in an annotation (a status, a cell, a metric...) would rewrite the run's
+# own history and is ignored
+ANNOTATION_KINDS = frozenset({"note", "tags", "snapshot", "report", "params", "model"})
 
 
 def refs_of(record: Record) -> list[str]:

@@ -94,7 +94,7 @@ def _resolve_carriage_returns(text: str) -> str:
 
 
 def _digest(value: Any) -> str:
-    return hashlib.sha256(multiline(value).encode()).hexdigest()[:16]
+    return hashlib.sha256(multiline(value).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _rich_text(data: Mapping[str, Any]) -> str | None:

@@ -2,14 +2,29 @@
 
 The caller's thread only appends to in-memory queues (``log`` costs a type check, a clock read
 and a deque append); a background writer turns them into records, writes them to the store at
-least every `flush_interval` seconds, and sends heartbeats. A failure of the writer is reported
-once and the data stays queued for the next attempt; it never raises into the caller.
+least every `flush_interval` seconds, and sends heartbeats. Nothing the writer meets raises into
+the caller or stops it:
+
+* **User text is stored as given.** Names, params, notes, tags, artifact names, cell sources and
+  outputs may hold any Python string, text UTF-8 cannot encode included (a lone surrogate such as
+  ``"\\ud800"``): it is stored escaped and reads back identical. Only values that are not text
+  at all are refused or converted where they are given (a metric must be a number, a param that is
+  not JSON becomes its repr, with a warning).
+* **A write that fails is retried whole** with everything logged since, until the store takes it
+  (a full disk, a lost connection): the backend keeps the log at a frame boundary, so nothing is
+  duplicated. The failure is reported once (a ``RuntimeWarning``, which a notebook shows under
+  the running cell), and when writes go through again a ``write-failed`` warning record on the run
+  says for how long they did not.
+* **Anything else that fails in the writer** (a record that cannot be encoded, a capture step, an
+  internal error) is reported once per kind, recorded on the run as a ``data-lost`` or
+  ``writer-error`` warning record, and the writer goes on with everything else.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import reprlib
 import threading
 import time
 import traceback
@@ -20,11 +35,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nbtrack.core import framing, records
+from nbtrack.core.checks import check_name, too_deep
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
+from nbtrack.core.redact import Redactor
 from nbtrack.core.series import CURVE_BUCKETS, Batch, MetricHistory, Row, encode_metrics, group_rows
 
 BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
+FINAL_RETRY_SECONDS = 10.0  # how long a finishing run keeps retrying writes the store refuses
 Deferred = Callable[[], list[Record]]
 
 
@@ -53,16 +71,37 @@ def to_float(key: str, value: object) -> float:
         raise ValueError(f"metric {key!r} must be a number, got {value!r:.80}") from exc
 
 
+MAX_DEPTH = 100  # nesting of a param value kept as JSON; deeper values are stored as their repr
+MAX_REPR = 10_000
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxtuple = 20, 100, 100, 100
+_REPR.maxstring = _REPR.maxother = MAX_REPR
+
+
+def safe_repr(value: Any) -> str:
+    """repr(`value`), shortened when huge or too deeply nested to print."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = _REPR.repr(value)
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
+
+
 def json_safe(params: dict[str, Any], what: str = "param") -> dict[str, Any]:
-    """Params as JSON values; anything else becomes its repr, with a warning."""
+    """Params as JSON values; anything else (or nested deeper than `MAX_DEPTH`) becomes its
+    repr, with a warning. Names are checked (`check_name`)."""
     safe = {}
     for key, value in params.items():
+        check_name(what, key)
         try:
+            if too_deep(value, MAX_DEPTH):
+                raise RecursionError
             json.dumps(value, allow_nan=True)
-            safe[str(key)] = value
+            safe[key] = value
         except (TypeError, ValueError, RecursionError):
-            warnings.warn(f"nbtrack: {what} {key!r} is not JSON-serializable; stored as its repr", stacklevel=3)
-            safe[str(key)] = repr(value)
+            warnings.warn(f"nbtrack: {what} {key!r} is not JSON-serializable (or nested too deep); "
+                          "stored as its repr", stacklevel=3)
+            safe[key] = safe_repr(value)
     return safe
 
 
@@ -75,8 +114,13 @@ class ActiveRun:
         flush_interval: float = 1.0,
         heartbeat: float = 10.0,
         hash_cache: HashCache | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.id = run_id
+        # the run's redaction registry: every secret found anywhere in the run is masked after
+        self.redactor = redactor or Redactor.from_environ()
+        header = {k: self.redactor.text(v) if k in ("name", "note") and isinstance(v, str) else v
+                  for k, v in header.items()}
         self.header = records.run_header(run_id, heartbeat, header)  # the run's first record
         self.name: str = header.get("name") or ""
         self.store = store  # what the run writes to (a ``nbtrack.store.Store``)
@@ -85,6 +129,7 @@ class ActiveRun:
         self.status = RUNNING
         self.history = MetricHistory()
         self._hash_cache = hash_cache
+        self._metric_names: set[str] = set()  # names already checked
         self._rows: deque[Row] = deque()
         self._unwritten_batches: list[Batch] = []  # collected into the history, not yet encoded
         self._collect_lock = threading.Lock()
@@ -92,12 +137,15 @@ class ActiveRun:
         self._next_step = 0
         self._unwritten = b""
         self._last_write = 0.0
+        self._outage: tuple[float, str] | None = None  # since when, and why, writes fail
         self._problems: set[str] = set()
+        self.problems: list[str] = []  # what the writer reported, in order (for status lines)
         self._listeners: list[Callable[[ActiveRun], None]] = []
         self.before_finish: list[Callable[[ActiveRun], None]] = []  # called once, by `finish`
         self._cond = threading.Condition()
         self._wanted = self._done = 0
         self._stop = False
+        self._stopped_at = 0.0
         self._urgent = False
         store.append(run_id, framing.encode(self.header))
         store.sync(run_id)
@@ -112,6 +160,10 @@ class ActiveRun:
             raise RunFinished(f"run {self.id} is {self.status}; start a new one to log more")
         if not scalars:
             return
+        if not self._metric_names.issuperset(scalars):
+            for key in scalars:
+                check_name("metric", key)
+            self._metric_names.update(scalars)
         for value in scalars.values():  # the caller's fresh kwargs dict is kept when all floats
             if type(value) is not float:
                 scalars = {key: to_float(key, value) for key, value in scalars.items()}
@@ -139,10 +191,12 @@ class ActiveRun:
         self._queue.append(work)
 
     def log_params(self, **params: Any) -> None:
-        self.write(records.params(json_safe(params)))
+        """Record params; values under secret names are masked (and masked wherever they show
+        up later in the run), other values redacted like any text."""
+        self.write(records.params(self.redactor.mapping(json_safe(params))))
 
     def note(self, text: str) -> None:
-        self.write(records.note(str(text)))
+        self.write(records.note(self.redactor.text(str(text))))
 
     def tag(self, *tags: str) -> None:
         self.write(records.tags(tags))
@@ -156,6 +210,7 @@ class ActiveRun:
             if not path.is_file():
                 raise FileNotFoundError(f"artifact {path} is not a file")
             data, name, kind = path.read_bytes(), name or path.name, kind or "file"
+        name = str(name)  # a Path or any object given as a name is stored as its text
         sha = self.store.put_blob(data)
         self.write(records.artifact(name, sha, len(data), kind))
         return sha
@@ -194,10 +249,10 @@ class ActiveRun:
             except Exception as exc:  # a last snapshot failed: the run still finishes
                 self._report("finish-hook", f"nbtrack: a step before finishing run {self.id} failed: {exc!r}")
         self.defer(self._curves)
-        self.write(records.status(status, error))
+        self.write(records.status(status, self.redactor.text(error) if error else None))
         self.status = status
         with self._cond:
-            self._stop = True
+            self._stop, self._stopped_at = True, time.time()
         self.flush()
         self._thread.join(timeout=30)
         if not self._thread.is_alive():
@@ -264,16 +319,32 @@ class ActiveRun:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(
-                    lambda: self._wanted > self._done or self._stop or self._urgent, self.flush_interval
+                self._cond.wait_for(  # a finishing run still waits between retries of a failed write
+                    lambda: self._wanted > self._done or self._urgent or (self._stop and not self._unwritten),
+                    self.flush_interval,
                 )
                 wanted, stopping, self._urgent = self._wanted, self._stop, False
-            self._write(sync=wanted > self._done)
+            try:
+                self._write(sync=wanted > self._done)
+            except Exception as exc:  # an internal error: reported and recorded, the writer goes on
+                self._lost("writer-error", f"nbtrack's writer failed on run {self.id}; "
+                                           f"some records may be missing: {exc!r}")
             with self._cond:
                 self._done = max(self._done, wanted)
                 self._cond.notify_all()
-                if stopping and not self._queue and not self._rows:
+                if stopping and not self._queue and not self._rows and self._finished_writing():
                     return
+
+    def _finished_writing(self) -> bool:
+        """At the end: everything is written, or the store refused it for too long after `finish`."""
+        if not self._unwritten:
+            return True
+        if time.time() - self._stopped_at < FINAL_RETRY_SECONDS:
+            return False
+        why = self._outage[1] if self._outage else "the store refused them"
+        self._report("gave-up", f"nbtrack gave up writing run {self.id}: the last {len(self._unwritten)} bytes "
+                                f"of its log are lost ({why})")
+        return True
 
     def _write(self, sync: bool) -> None:
         now = time.time()
@@ -285,21 +356,26 @@ class ActiveRun:
                 try:
                     batch.extend(item())
                 except Exception as exc:  # a capture step failed: report, keep going
-                    self._report("deferred", f"nbtrack could not record something: {exc!r}")
+                    self._lost("data-lost", f"nbtrack could not record something on run {self.id}: {exc!r}")
             else:
                 batch.append(item)
-        if not batch and now - self._last_write >= self.heartbeat:
+        if not batch and not self._unwritten and now - self._last_write >= self.heartbeat:
             batch.append(records.heartbeat(now))
-        data = self._unwritten + framing.encode_many(batch)
+        data = self._unwritten + self._encode(batch)
         if data:
             try:
                 self.store.append(self.id, data)
-                self._unwritten = b""
-                self._last_write = now
             except Exception as exc:
-                self._unwritten = data  # kept for the next attempt
-                self._report("write", f"nbtrack could not write run {self.id} (will retry): {exc!r}")
+                self._unwritten = data  # kept whole: the backend left the log at a frame boundary
+                if self._outage is None:
+                    self._outage = (now, repr(exc))
+                self._report("write", f"nbtrack cannot write run {self.id} ({exc!r}); everything logged is "
+                                      "kept in memory and written as soon as the store takes it again")
                 return
+            self._unwritten = b""
+            self._last_write = now
+            if self._outage is not None:
+                self._recovered(now)
         if sync:
             try:
                 self.store.sync(self.id)
@@ -313,7 +389,37 @@ class ActiveRun:
                     self._listeners.remove(callback)
                     self._report("listener", f"nbtrack listener failed and was removed: {exc!r}")
 
+    def _encode(self, batch: list[Record]) -> bytes:
+        """The frames of `batch`; a record that cannot be encoded is replaced by a warning."""
+        frames = []
+        for record in batch:
+            try:
+                frames.append(framing.encode(record))
+            except Exception as exc:  # not JSON at all (a value a capture step let through)
+                message = f"a {record.get('t')!r} record of run {self.id} could not be stored: {exc!r}"
+                if "data-lost" not in self._problems:
+                    frames.append(framing.encode(records.warning("data-lost", message, [])))
+                self._report("data-lost", message)
+        return b"".join(frames)
+
+    def _recovered(self, now: float) -> None:
+        assert self._outage is not None
+        since, error = self._outage
+        self._outage = None
+        self._problems.discard("write")  # another outage later is reported again
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+        self.write(records.warning(
+            "write-failed", f"writes to the store failed from {stamp} for {now - since:.0f} s ({error}); "
+                            "everything logged meanwhile was kept and written", []))
+
+    def _lost(self, kind: str, message: str) -> None:
+        """Report once per kind, and record it on the run (the writer writes it next)."""
+        if kind not in self._problems:
+            self.write(records.warning(kind, message, []))
+        self._report(kind, message)
+
     def _report(self, kind: str, message: str) -> None:
         if kind not in self._problems:
             self._problems.add(kind)
+            self.problems.append(message)
             warnings.warn(message, RuntimeWarning, stacklevel=2)

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nbtrack.core.framing import json_bytes
 from nbtrack.core.nbjson import multiline
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES, inline, is_own, prepare
 from nbtrack.core.redact import Redactor
@@ -39,7 +40,7 @@ GetBlob = Callable[[str], bytes]
 
 
 def canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_bytes(value, sort_keys=True)
 
 
 def new_cell_id() -> str:
@@ -132,18 +133,18 @@ class SnapshotWriter:
         its cells, then their output blobs). Raises ValueError when the notebook cannot be made
         valid (nothing but output blobs is stored then)."""
         node = strip_widgets(upgrade(nb))
+        digests = [(hash(_fingerprint(cell)), len(cell.get("source") or ""), cell.get("id")) for cell in node["cells"]]
+        new = {d: cell for d, cell in zip(digests, node["cells"]) if d not in self._prepared}
+        for cell in new.values():  # learn what every new source assigns to a secret name first
+            self.redactor.text(multiline(cell.get("source") or ""), code=cell.get("cell_type") == "code")
         metadata = self.redactor.value(json.loads(json.dumps(node["metadata"])))
-        digests: list[Any] = []
         fresh: dict[Any, bytes] = {}  # digest -> clean cell JSON, for cells not seen before
         fresh_blobs: dict[Any, list[str]] = {}
         fresh_cells: list[dict[str, Any]] = []
-        for cell in node["cells"]:
-            digest = hash(_fingerprint(cell)), len(cell.get("source") or ""), cell.get("id")
-            digests.append(digest)
-            if digest not in self._prepared and digest not in fresh:
-                clean, fresh_blobs[digest] = self._clean_cell(cell)
-                fresh[digest] = canonical(clean)
-                fresh_cells.append(clean)
+        for digest, cell in new.items():
+            clean, fresh_blobs[digest] = self._clean_cell(cell)
+            fresh[digest] = canonical(clean)
+            fresh_cells.append(clean)
         probe = {"nbformat": 4, "nbformat_minor": node["nbformat_minor"], "metadata": metadata, "cells": fresh_cells}
         validate(probe)  # cells seen before were validated when first stored
         for digest, sha in zip(fresh, self._put_all(list(fresh.values()))):

@@ -70,6 +70,7 @@ class RunState:
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     data: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)  # versions registered from the run
     warnings: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     env: str | None = None
@@ -184,7 +185,14 @@ def _artifact(state: RunState, r: Record, ts: float) -> None:
 
 def _data(state: RunState, r: Record, ts: float) -> None:
     entry = {k: r.get(k) for k in ("path", "sha256", "files", "bytes", "manifest")} | {"time": ts}
+    entry |= {k: r[k] for k in ("name", "version", "content") if r.get(k) is not None}  # stored data
     state.data = [d for d in state.data if d["path"] != entry["path"]] + [entry]
+
+
+def _model(state: RunState, r: Record, ts: float) -> None:
+    entry = {"name": r.get("name"), "version": r.get("version"), "content": r.get("content"), "time": ts}
+    if entry not in state.models:
+        state.models.append(entry)
 
 
 def _count(attr: str):  # type: ignore[no-untyped-def]
@@ -208,6 +216,7 @@ REDUCERS: dict[str, Reducer] = {  # one entry per kind of ``core.records``
     "snapshot": _snapshot,
     "artifact": _artifact,
     "data": _data,
+    "model": _model,
     "env": lambda s, r, ts: setattr(s, "env", r.get("sha256")),
     "warning": lambda s, r, ts: s.warnings.append({k: r.get(k) for k in ("kind", "message", "cells")}),
     "cell": _count("cells"),

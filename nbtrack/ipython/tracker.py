@@ -144,6 +144,7 @@ class KernelTracker:
         ]
         if self.recorder.failed:
             lines.append("capture:  stopped after an internal error (see the message above)")
+        lines += [f"writer:   {problem}" for problem in run.problems]  # store outages, lost records
         lines.append("warnings:" if warnings else "warnings: none")
         lines += [f"  {w['kind']}: {w['message']}" for w in warnings]
         return lines

@@ -38,6 +38,7 @@ ENV_DIR = "NBTRACK_ENV_DIR"
 MARKER = "nbtrack-env.json"
 KERNEL_PACKAGES = ("ipykernel", "nbformat")
 LIVE_VIEW_PACKAGES = ("ipywidgets", "anywidget")
+DATA_PACKAGES = ("pyfastcdc",)  # nbtrack.track_data's content-defined chunks (nbtrack[data])
 MODULE_ALIASES = {
     "sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
     "bs4": "beautifulsoup4", "skimage": "scikit-image", "dateutil": "python-dateutil",
@@ -128,10 +129,11 @@ def plan(environment: Mapping[str, Any], sources: Iterable[str]) -> EnvPlan:
             continue
         requirements[names[0]] = recorded[names[0]]
         reasons[names[0]] = f"imported as {module}"
-    for name in KERNEL_PACKAGES + LIVE_VIEW_PACKAGES:
+    for name in KERNEL_PACKAGES + LIVE_VIEW_PACKAGES + DATA_PACKAGES:
         if name in recorded:
             requirements.setdefault(name, recorded[name])
-            reasons.setdefault(name, "kernel" if name in KERNEL_PACKAGES else "nbtrack live views")
+            reasons.setdefault(name, "kernel" if name in KERNEL_PACKAGES else
+                               "nbtrack live views" if name in LIVE_VIEW_PACKAGES else "nbtrack data versions")
         elif name in KERNEL_PACKAGES:
             requirements[name], reasons[name] = "", "kernel (not recorded: latest)"
     constraints = {k: v for k, v in recorded.items() if k != "nbtrack" and "+" not in v}

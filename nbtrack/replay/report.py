@@ -32,6 +32,7 @@ from nbtrack.core.reproduce import (
 from nbtrack.core.state import RunState
 from nbtrack.core.text import printable
 from nbtrack.replay.build import BuiltNotebook
+from nbtrack.replay.data import version_of
 from nbtrack.store.store import Store
 
 SOURCE_CHARS = 300
@@ -101,9 +102,11 @@ def fingerprint_now(path: str, original_cwd: str, cwd: Path, cache: HashCache | 
 
 
 def data_checks(original: RunState, replay: RunState | None, before: Mapping[str, dict[str, Any] | None],
-                after: Mapping[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
+                after: Mapping[str, dict[str, Any] | None],
+                used: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Each dataset the original tracked: its fingerprint then, before and after the replay, and
-    what the replay tracked in its place (paired by path, else in tracking order)."""
+    what the replay tracked in its place (paired by path, else in tracking order); `used` says
+    what the replay read for each path (``--data recorded``), else it read the current data."""
     replayed = list(replay.data) if replay else []
     by_path = {d["path"]: d for d in replayed}
     unpaired = [d for d in replayed if d["path"] not in {o["path"] for o in original.data}]
@@ -120,7 +123,8 @@ def data_checks(original: RunState, replay: RunState | None, before: Mapping[str
             status = "same (not tracked by the replay)" if now["sha256"] == item["sha256"] else "different"
         row = {"path": path, "status": status, "original": item["sha256"],
                "before": now and now["sha256"], "after": later and later["sha256"],
-               "replay_path": twin and twin["path"], "replay": twin and twin["sha256"]}
+               "replay_path": twin and twin["path"], "replay": twin and twin["sha256"],
+               "version": version_of(item), "used": (used or {}).get(path, "current")}
         if now and later and now["sha256"] != later["sha256"]:
             row["note"] = "the data changed during the replay"
         rows.append(row)
@@ -188,12 +192,18 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
             if item.get("replay_path") not in (None, item["path"])
             else ""
         )
+        version = f" [{printable(item['version'])}]" if item.get("version") else ""
         lines.append(
-            f"data {printable(item['path'])}: {item['status']}{where}"
+            f"data {printable(item['path'])}{version}: {item['status']}{where}"
             + (f"; {item['note']}" if item.get("note") else "")
         )
+        if item.get("used"):
+            read = printable(item["used"])
+            lines.append(f"  read: {read}" + ("; --data recorded replays on the stored version"
+                                              if read == "current" and item.get("version") and
+                                              item["status"] == "different" else ""))
     lines.append(f"verdict: {report.verdict}")
-    return lines
+    return [printable(line, keep_newlines=True) for line in lines]  # (package versions, notes: recorded text)
 
 
 def output_path_for(notebook: str | None, original_id: str, folder: Path) -> Path:

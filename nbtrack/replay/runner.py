@@ -23,6 +23,7 @@ from typing import Any
 
 from nbtrack.api import Run, as_store
 from nbtrack.core import records
+from nbtrack.core.checks import check_identifier
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
@@ -31,6 +32,8 @@ from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
 from nbtrack.replay import envs
 from nbtrack.replay.build import build
+from nbtrack.replay.data import MODES as DATA_MODES
+from nbtrack.replay.data import RECORDED, recorded_data
 from nbtrack.replay.execute import Progress, execute
 from nbtrack.replay.report import (
     compare_cells,
@@ -41,6 +44,7 @@ from nbtrack.replay.report import (
     output_path_for,
     store_report,
 )
+from nbtrack.store.attribution import Attribution, attribution
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store
 
@@ -49,7 +53,8 @@ Log = Callable[[str], None]
 
 
 class ReplayRefused(PermissionError):
-    """Replaying someone else's run needs a confirmation (``yes=True`` / ``--yes``)."""
+    """Replaying a run that is not verifiably the caller's needs a confirmation (``yes=True`` /
+    ``--yes``)."""
 
 
 @dataclass
@@ -69,13 +74,28 @@ class ReplayResult:
         return self.report.verdict
 
 
+def run_attribution(original: Run) -> Attribution:
+    """Who wrote `original` and each of its snapshots, as its store attests (never from the
+    run's own ``user`` alone: ``nbtrack.store.attribution``), and whether that is this user."""
+    backend = original.store.backend
+    return attribution(backend, original.id, [backend.identity()], user_name())
+
+
 def owner_warning(original: Run) -> str | None:
-    """Whose code a replay would run, when it is not the current user's run."""
-    state = original.state
-    if not state.user or state.user == user_name():
+    """Whose code a replay would run, and who wrote what, when the run is not verifiably this
+    user's (its log and every snapshot written by them); None when it is."""
+    found = run_attribution(original)
+    if found.mine:
         return None
-    return (f"run {original.id} was recorded by {state.user} on {state.host or 'an unknown host'}: "
-            "replaying it runs their code on this machine")
+    return f"{found.describe()}; replaying it runs that code on this machine"
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """`parameters` whose names are Python identifiers (they become assignments in the
+    notebook's code; values are written papermill's way, as literals); else ValueError."""
+    for name in parameters:
+        check_identifier("parameter", name)
+    return dict(parameters)
 
 
 def _kernel_name(original: Run, nb: Any, environment: Mapping[str, Any]) -> str:
@@ -142,13 +162,14 @@ def replay(
     order: str = "notebook",
     kernel: str | None = None,
     env: str = CURRENT,
+    data: str = CURRENT,
     cwd: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     allow_missing: bool = False,
     store: str | os.PathLike[str] | Store | None = None,
     progress: Progress | None = None,
-    yes: bool = True,
+    yes: bool = False,
     progress_bar: bool = False,
     log: Log | None = None,
 ) -> ReplayResult:
@@ -158,10 +179,13 @@ def replay(
     `parameters` override the notebook's parameters (papermill's way); `order` is ``notebook``
     (top to bottom) or ``executed`` (as the original session ran its cells); `env` is ``current``
     (the kernel `kernel`, else the recorded one) or ``recreate`` (a virtual environment of the
-    recorded packages); `cwd` is the kernel's folder (default: the original's when it exists
-    here, else this process's); `out` the executed notebook (default: next to it). `progress`
-    is called with (done, total) after each executed cell. With ``yes=False``, replaying
-    another user's run raises `ReplayRefused`.
+    recorded packages); `data` is ``current`` (the data on disk; drift is reported) or ``recorded``
+    (the data versions the run stored, see ``nbtrack.replay.data``); `cwd` is the kernel's folder
+    (default: the original's when it exists here, else this process's); `out` the executed
+    notebook (default: next to it). `progress` is called with (done, total) after each executed
+    cell. A run that is not verifiably the caller's (`owner_warning`: someone else wrote its log
+    or a snapshot, or the store cannot tell, as on a bucket) raises `ReplayRefused` saying who
+    wrote what, unless ``yes=True``.
     """
     say = log or (lambda message: None)
     if env not in (CURRENT, RECREATE):
@@ -170,11 +194,14 @@ def replay(
         raise ValueError("a recreated environment brings its own kernel: give either kernel or env='recreate'")
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a number >= 0, not {tolerance!r}")
+    if data not in DATA_MODES:
+        raise ValueError(f"data must be one of {', '.join(DATA_MODES)}, not {data!r}")
+    parameters = check_parameters(parameters or {})
     target = as_store(store if not isinstance(run, Run) else run.store if store is None else store)
     original = run if isinstance(run, Run) else Run(target, target.resolve(run))
-    warning = owner_warning(original)
-    if warning and not yes:
-        raise ReplayRefused(warning + "; confirm to go on")
+    warning = None if yes else owner_warning(original)
+    if warning:
+        raise ReplayRefused(warning + "; pass yes=True to go on")
     try:
         snapshot = original.notebook()
     except KeyError:
@@ -189,6 +216,13 @@ def replay(
     folder = Path(cwd) if cwd else Path(original_cwd) if original_cwd and Path(original_cwd).is_dir() else Path.cwd()
     folder = folder.resolve()
     output = Path(out).resolve() if out else output_path_for(original.state.notebook, original.id, folder)
+    # --data recorded: the run's stored data versions, written out and handed to the notebook
+    plan = recorded_data(original, folder, parameters, output.with_suffix(".data")) if data == RECORDED else None
+    if plan is not None:
+        parameters, folder = {**plan.parameters, **parameters}, plan.cwd or folder
+    built = build(snapshot, original.cells, original.store.get_json, order=order, parameters=parameters,
+                  run_name=original.state.name or "replay")
+    notes = list(built.notes) + (plan.notes if plan else [])
     kernel_env = dict(os.environ)
     current_packages: dict[str, str] | None = None
     wanted: dict[str, str] | None = None  # a recreated environment holds only these on purpose
@@ -248,7 +282,8 @@ def replay(
             final_metrics(original.state), final_metrics(replayed.state if replayed else None), tolerance
         ),
         environment=differences,
-        data=data_checks(original.state, replayed.state if replayed else None, before, after),
+        data=data_checks(original.state, replayed.state if replayed else None, before, after,
+                         plan.used if plan else None),
         parameters=parameters,
         order=order,
         tolerance=tolerance,

@@ -39,6 +39,17 @@ class NBTrack(LoggingConfigurable):
         config=True,
         help="How many replays may run at once (each starts a kernel); more answer 409.",
     )
+    max_object_bytes = Int(
+        512 * 1024 * 1024,
+        config=True,
+        help="The largest object (blob, annotation) or log append the team store routes accept, in "
+        "bytes; larger ones answer 413 before their body is read.",
+    )
+    max_log_bytes = Int(
+        4 * 1024 * 1024 * 1024,
+        config=True,
+        help="The largest run log the team store routes grow, in bytes; appends past it answer 413.",
+    )
     root_dir = Unicode("", help="The Jupyter server's root folder (set by the extension loader).")
 
     def __init__(self, **kwargs: object) -> None:

@@ -19,8 +19,10 @@ from tornado.ioloop import IOLoop
 
 from nbtrack.api import Run, get_run
 from nbtrack.core import records
+from nbtrack.core.checks import check_identifier, too_deep
 from nbtrack.core.ids import AmbiguousId, UnknownRun
 from nbtrack.server import payloads
+from nbtrack.server.attribution import owner_fields, run_attribution
 from nbtrack.server.config import StoreUnavailable
 from nbtrack.server.jobs import Busy
 from nbtrack.server.paths import (
@@ -38,6 +40,8 @@ MAX_NOTE = 100_000
 MAX_TAGS = 100
 MAX_TAG = 200
 MAX_CHART_POINTS = 20_000  # widest envelope a client may ask for (pixels)
+MAX_INT = 2**53  # query numbers past this are refused (a byte offset, a page offset)
+MAX_JSON_DEPTH = 64  # request bodies nest no deeper
 
 # The one error mapping: exceptions from the core and from request parsing -> HTTP statuses.
 # (FilterError and PathRejected are ValueErrors.)
@@ -107,16 +111,18 @@ class NBTrackHandler(APIHandler):
             raise web.HTTPError(400, f"the query parameter {name!r} is required")
         return value or None
 
-    def int_arg(self, name: str, default: int | None, minimum: int = 0) -> int | None:
+    def int_arg(self, name: str, default: int | None, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
         text = self.get_query_argument(name, None)
         if text is None or text == "":
             return default
+        if len(text) > 20:
+            raise web.HTTPError(400, f"{name} must be a whole number from {minimum} to {maximum}")
         try:
             value = int(text)
         except ValueError:
             raise web.HTTPError(400, f"{name} must be a whole number, not {text!r}") from None
-        if value < minimum:
-            raise web.HTTPError(400, f"{name} must be at least {minimum}")
+        if not minimum <= value <= maximum:
+            raise web.HTTPError(400, f"{name} must be a whole number from {minimum} to {maximum}")
         return value
 
     def flag_arg(self, name: str, default: bool) -> bool:
@@ -132,10 +138,12 @@ class NBTrackHandler(APIHandler):
     def json_body(self) -> dict[str, Any]:
         try:
             body = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise web.HTTPError(400, f"the request body is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise web.HTTPError(400, f"the request body is not JSON: {str(exc)[:200]}") from None
         if not isinstance(body, dict):
             raise web.HTTPError(400, "the request body must be a JSON object")
+        if too_deep(body, MAX_JSON_DEPTH):
+            raise web.HTTPError(400, f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
         return body
 
     @property
@@ -161,6 +169,7 @@ class RunsHandler(NBTrackHandler):
             offset=self.int_arg("offset", 0),
             limit=self.int_arg("limit", 50, minimum=1),
         )
+        await self.work(owner_fields, self.nbtrack.open_store(), page["runs"], self.current_user)
         self.reply(page)
 
 
@@ -168,7 +177,14 @@ class RunHandler(NBTrackHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.work(lambda: payloads.run_detail(self.run(run_id))))
+        self.reply(await self.work(self._detail, run_id))
+
+    def _detail(self, run_id: str) -> dict[str, Any]:
+        run = self.run(run_id)
+        detail = payloads.run_detail(run)
+        owner_fields(run.store, [detail], self.current_user)
+        detail["attribution"] = run_attribution(run.store, run.id, self.current_user).as_json()
+        return detail
 
     @web.authenticated
     @authorized
@@ -285,14 +301,21 @@ class ReplayHandler(NBTrackHandler):
             raise web.HTTPError(400, '"run" (a run id) is required')
         if not isinstance(parameters, dict):
             raise web.HTTPError(400, '"parameters" must be a JSON object')
+        for name in parameters:
+            check_identifier("parameter", name)  # (ValueError: 400) values go in papermill's way
         folder = body.get("folder")
         if folder is not None and not isinstance(folder, str):
             raise web.HTTPError(400, '"folder" must be a server-relative folder')
         store = self.nbtrack.open_store()
         root = self.nbtrack.root_dir
+        resolved = await self.work(store.resolve, run_id)
+        found = await self.work(run_attribution, store, resolved, self.current_user)
+        if not found.mine and body.get("confirm") is not True:
+            raise web.HTTPError(409, f"{found.describe()}; replaying it runs that code on this server: send "
+                                     '"confirm": true to replay it anyway')
 
         def start() -> Any:
-            run = get_run(run_id, store)
+            run = get_run(resolved, store)
             where = folder or payloads.replay_folder(run.state.notebook, root)
             out_dir = folder_inside_root(root, where)
             return self.nbtrack.jobs.start(store, run.id, parameters, str(order), self.user_name,

@@ -104,7 +104,8 @@ class ReplayJobs:
         try:
             if out is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
-            result = replay(job.run, parameters, order=order, store=store, progress=job.progress, out=out)
+            result = replay(job.run, parameters, order=order, store=store, progress=job.progress, out=out,
+                            yes=True)  # (the route asked for a confirmation already, when one was due)
             job.replay_run = result.run_id
             job.exit_code = result.exit_code
             job.notes = list(result.notes)

@@ -55,7 +55,8 @@ def run_detail(run: Run) -> dict[str, Any]:
     detail.update(
         notes=[{"time": iso(n.get("time")), "text": n.get("text", "")} for n in state.notes],
         artifacts=[{k: a.get(k) for k in ("name", "size", "sha256", "kind")} for a in state.artifacts],
-        data=[{k: d.get(k) for k in ("path", "sha256", "files", "bytes")} for d in state.data],
+        data=[{k: d.get(k) for k in ("path", "sha256", "files", "bytes", "name", "version")} for d in state.data],
+        models=[{k: m.get(k) for k in ("name", "version", "ref")} for m in run.models],  # registered from it
         warnings=[{k: w.get(k) for k in ("kind", "message", "cells")} for w in state.warnings],
         snapshots=[{"index": s["index"], "time": iso(s.get("time")), "reason": s.get("reason", "")}
                    for s in state.snapshots],

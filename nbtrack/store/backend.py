@@ -28,6 +28,24 @@ class ObjectInfo:
     mtime: float
 
 
+FILE_OWNER, TEAM_SERVER = "file owner", "team server"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who wrote an object, as the storage itself attests it (never as a record claims):
+    `name` is an account (``basis`` ``file owner``: the OS account owning a file) or an
+    authenticated identity (``team server``: the Jupyter user a server stamped)."""
+
+    name: str
+    basis: str
+    display: str = ""
+
+    def __str__(self) -> str:
+        shown = self.display if self.display and self.display != self.name else ""
+        return f"{self.name}{f' ({shown})' if shown else ''} [{self.basis}]"
+
+
 class Backend(ABC):
     url: str
 
@@ -89,6 +107,15 @@ class Backend(ABC):
     def prefetch_logs(self, offsets: dict[str, int]) -> None:  # noqa: B027 - optional hook
         """A hint that the logs `offsets` (key -> offset) are about to be read: a remote backend
         fetches them at once (concurrently) and serves the next ``read_log`` of each from that."""
+
+    def writer(self, key: str) -> Writer | None:
+        """Who wrote `key` (a log: who created it), as this storage can attest; None when it
+        cannot tell (a bucket, where anyone holding the credentials writes as the same owner)."""
+        return None
+
+    def identity(self) -> Writer | None:
+        """Who this process writes as, in the terms `writer` answers in (None: cannot tell)."""
+        return None
 
     def end_log(self, key: str) -> None:  # noqa: B027 - optional hook
         """The writer of log `key` is done with it: release what appending held (file handles)."""

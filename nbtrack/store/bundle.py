@@ -8,6 +8,12 @@ bundle, and from a bundle into a store), so an import is idempotent for the same
 is, and a bundle's bytes are the store's bytes. Reading a bundle verifies every log against the
 manifest and every blob against its name; a damaged bundle is refused before anything of it is
 written (``BundleCorrupt``).
+
+A bundle is someone else's file: before anything of it is read, its members' declared sizes are
+checked against limits (`BundleLimits`: each member, the whole bundle, and how far a member
+expands from its compressed size), so a zip bomb is refused with a clear error instead of
+filling memory; blobs are hashed as they stream in. A bundle's log that differs from the
+store's log of the same run, even at the same size, is reported as a conflict.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +44,64 @@ class BundleCorrupt(ValueError):
     """The bundle's content does not match its manifest or its hashes."""
 
 
+class BundleTooLarge(BundleCorrupt):
+    """The bundle's members are larger, or expand more, than `BundleLimits` allow."""
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """What an imported bundle may hold; ``$NBTRACK_BUNDLE_MAX_BYTES`` and
+    ``$NBTRACK_BUNDLE_MAX_RATIO`` raise `total` and `ratio` for bundles known to be fine."""
+
+    member: int = 1024**3  # one log, blob or annotation, uncompressed (it is read whole)
+    total: int = 64 * 1024**3  # every member together, uncompressed
+    ratio: int = 200  # uncompressed / compressed size of a member (logs and notebooks: ~5-30x)
+    ratio_from: int = 1024**2  # members smaller than this may expand more (tiny files compress oddly)
+    manifest: int = 64 * 1024**2
+
+    @classmethod
+    def from_environ(cls) -> BundleLimits:
+        found = {field: os.environ.get(f"NBTRACK_BUNDLE_MAX_{name}", "") for field, name in
+                 (("total", "BYTES"), ("ratio", "RATIO"))}
+        return cls(**{field: int(value) for field, value in found.items() if value.isdigit()})
+
+    def check(self, path: Path, infos: list[zipfile.ZipInfo]) -> None:
+        total = 0
+        for info in infos:
+            size, packed = info.file_size, max(info.compress_size, 1)
+            total += size
+            limit = self.manifest if info.filename == MANIFEST else self.member
+            if size > limit:
+                raise BundleTooLarge(f"{path}: {info.filename[:200]!r} holds {size} bytes, more than a bundle "
+                                     f"member may ({limit})")
+            if size >= self.ratio_from and size / packed > self.ratio:
+                raise BundleTooLarge(f"{path}: {info.filename[:200]!r} expands {size // packed}x from its "
+                                     f"compressed size (at most {self.ratio}x, $NBTRACK_BUNDLE_MAX_RATIO): "
+                                     "refused as a zip bomb")
+        if total > self.total:
+            raise BundleTooLarge(f"{path}: its members hold {total} bytes, more than a bundle may ({self.total}; "
+                                 "$NBTRACK_BUNDLE_MAX_BYTES)")
+
+
 class BundleReader(Backend):
     """A bundle opened read-only as a store backend."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], limits: BundleLimits | None = None) -> None:
         self.path = Path(path)
         self.url = self.path.resolve().as_uri()
         try:
             self._zip = zipfile.ZipFile(self.path)
+            (limits or BundleLimits.from_environ()).check(self.path, self._zip.infolist())
             self.manifest: dict[str, Any] = json.loads(self._zip.read(MANIFEST))
-        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        except (zipfile.BadZipFile, KeyError, ValueError, RecursionError) as exc:
+            if isinstance(exc, BundleCorrupt):
+                raise
             raise BundleCorrupt(f"{self.path} is not an nbtrack bundle ({exc})") from exc
-        if self.manifest.get("format") != BUNDLE_FORMAT:
-            raise BundleCorrupt(f"{self.path}: bundle format {self.manifest.get('format')!r} is not supported")
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != BUNDLE_FORMAT:
+            raise BundleCorrupt(f"{self.path}: not an nbtrack bundle of format {BUNDLE_FORMAT}")
+        runs = self.manifest.get("runs")
+        if not isinstance(runs, dict) or not all(isinstance(v, dict) for v in runs.values()):
+            raise BundleCorrupt(f"{self.path}: its manifest lists no runs")
         self._names = {info.filename: info for info in self._zip.infolist()}
 
     def verify(self) -> None:
@@ -60,8 +112,11 @@ class BundleReader(Backend):
             self.read_log(f"runs/{run_id}/log")
         for name in self._names:
             if name.startswith("blobs/"):
-                data = self._zip.read(name)
-                if hashlib.sha256(data).hexdigest() != name.rsplit("/", 1)[-1]:
+                digest = hashlib.sha256()
+                with self._zip.open(name) as member:  # streamed: a blob is never held whole here
+                    for chunk in iter(lambda: member.read(1024 * 1024), b""):
+                        digest.update(chunk)
+                if digest.hexdigest() != name.rsplit("/", 1)[-1]:
                     raise BundleCorrupt(f"{self.path}: blob {name} does not match its hash")
 
     def _refuse(self, *_: object) -> Any:
@@ -100,6 +155,10 @@ class BundleReader(Backend):
 
     def log_sizes(self, prefix: str) -> dict[str, int]:
         return {f"runs/{run_id}/log": int(entry["size"]) for run_id, entry in self.manifest["runs"].items()}
+
+    def log_digest(self, key: str) -> str | None:
+        """The sha256 the manifest gives the log `key` (what an import compares with)."""
+        return self.manifest["runs"].get(key.split("/")[1], {}).get("sha256")
 
     def close(self) -> None:
         self._zip.close()
@@ -193,6 +252,6 @@ def import_bundle(
     reader = BundleReader(path)
     try:
         reader.verify()
-        return sync_stores(Store(reader, index_file=None), target, progress=progress)
+        return sync_stores(Store(reader, index_file=None), target, progress=progress, digest_of=reader.log_digest)
     finally:
         reader.close()

@@ -13,12 +13,18 @@ Appends carry the offset they start at: the server appends only what it does not
 retried append (after a lost answer) never duplicates bytes, and a second writer of one log is
 refused (409) instead of interleaving. Idempotent requests are retried once on a dropped
 keep-alive connection.
+
+The server binds every write to the identity it authenticated: with one token per person (an
+identity provider, JupyterHub) that is the person; with a server's single shared token it is
+this client's session (the login cookie the server hands back is kept for the backend's life),
+so a run is appended to only by the process that created it. Nothing is deleted over HTTP.
 """
 
 from __future__ import annotations
 
 import builtins
 import http.client
+import http.cookies
 import json
 import os
 import threading
@@ -27,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from nbtrack.core.redact import redact_url
-from nbtrack.store.backend import Backend, ObjectInfo
+from nbtrack.store.backend import Backend, ObjectInfo, Writer
 
 ENV_TOKEN = "NBTRACK_TOKEN"
 API_PATH = "api/store"
@@ -53,6 +59,7 @@ class HttpBackend(Backend):
         self._local = threading.local()
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._cookies: dict[str, str] = {}  # the server's login cookie: this client's session
 
     # transport
     def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
@@ -70,6 +77,9 @@ class HttpBackend(Backend):
     ) -> tuple[int, bytes]:
         target = f"{self._api}/{route}" + (f"?{urlencode(params)}" if params else "")
         headers = {"Authorization": f"token {self._token}"} if self._token else {}
+        with self._lock:
+            if self._cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
         if body is not None:
             headers["Content-Type"] = "application/octet-stream"
         for attempt in (0, 1):
@@ -86,20 +96,35 @@ class HttpBackend(Backend):
             except OSError as exc:
                 self._connection(fresh=True)
                 raise ConnectionError(f"cannot reach the nbtrack server at {self.url}: {exc}") from exc
+        self._keep_cookies(response)
         status = response.status
         if status in ok:
             return status, data
         message = _message(data) or response.reason
-        if status in (401, 403):
+        if status in (401, 403) and message in ("", "Forbidden", "Unauthorized", response.reason):
             raise PermissionError(
                 f"the nbtrack server at {self.url} refused the request ({status} {message}); "
                 f"give its token as ?token=... in the store URL or in ${ENV_TOKEN}"
             )
+        if status == 403:
+            raise PermissionError(f"the nbtrack server at {self.url} refused {method} {route}: {message}")
+        if status == 413:
+            raise ValueError(f"the nbtrack server at {self.url} refused {route}: {message}")
         if status == 404:
             raise FileNotFoundError(f"{route}: not in the store at {self.url}")
         if status == 400:
             raise ValueError(f"the nbtrack server at {self.url} rejected {route}: {message}")
         raise StoreRequestError(f"{method} {route} at {self.url}: {status} {message}")
+
+    def _keep_cookies(self, response: http.client.HTTPResponse) -> None:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+            try:
+                jar.load(header)
+            except http.cookies.CookieError:
+                continue
+            with self._lock:
+                self._cookies.update({name: morsel.coded_value for name, morsel in jar.items()})
 
     def _json(self, route: str, params: dict[str, Any] | None = None) -> Any:
         return json.loads(self._request("GET", route, params)[1])
@@ -120,7 +145,18 @@ class HttpBackend(Backend):
             yield ObjectInfo(key, int(size), float(mtime))
 
     def delete(self, key: str) -> None:
+        """Refused by the server (403): a team store is collected where it lives."""
         self._request("DELETE", f"objects/{_quote(key)}", ok=(204, 404))
+
+    def writer(self, key: str) -> Writer | None:
+        """Who wrote `key`, as the server attests it (its stamps; the file owner on its disk)."""
+        found = self._json(f"writer/{_quote(key)}").get("writer")
+        return None if not found else Writer(str(found["name"]), str(found["basis"]), str(found.get("display") or ""))
+
+    def identity(self) -> Writer | None:
+        """This client as the server authenticates it (and stamps what it writes)."""
+        found = self._json("whoami")
+        return Writer(str(found["name"]), str(found["basis"]), str(found.get("display") or ""))
 
     def temp_leftovers(self, older_than: float) -> builtins.list[str]:
         return list(self._json("temp-leftovers", {"older_than": older_than})["keys"])

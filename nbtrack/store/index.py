@@ -10,19 +10,28 @@ Each run is a ``runs`` row whose columns are its summary (``nbtrack.store.column
 pages run in SQL (``nbtrack.store.query``) and only the rows asked for become Python objects.
 A running run's row keeps its reduced state, to continue reading its log from where it stopped;
 a finished run's state is read again from its log when someone asks for it (`state`).
+
+Being derived, it repairs itself: a file that is not an SQLite database, is damaged, or holds
+tables of another shape (found when it is opened, or by any later query) is moved aside (renamed
+``<name>.damaged-<time>``), a warning says so once, and a fresh index is rebuilt from the logs.
+An index nbtrack cannot use at all (a read-only or locked folder) raises `IndexUnavailable`
+with what to do about it; a sound index is never moved aside for that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import os
 import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
@@ -30,7 +39,7 @@ from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
 from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
-from nbtrack.store.keys import log_key, run_of
+from nbtrack.store.keys import kind_of, log_key, run_of
 from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
 
 
@@ -76,6 +85,67 @@ TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
 SCHEMA_VERSION = "5"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+_DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
+                 "columns but", "values were supplied")
+BUSY_SECONDS = 60.0  # how long to wait for another process's write to the index
+T = TypeVar("T")
+
+
+class IndexUnavailable(OSError):
+    """This machine's index cannot be opened or written (its folder is read-only, or locked)."""
+
+    @classmethod
+    def at(cls, where: object, exc: BaseException) -> IndexUnavailable:
+        locked = "locked" in str(exc)
+        advice = "another process holds it: try again when that is done" if locked else "make that folder writable"
+        return cls(f"nbtrack cannot use its index {where} ({exc}); {advice}, or set $NBTRACK_INDEX_DIR to a "
+                   "writable folder on a local disk")
+
+
+class _ForeignLayout(sqlite3.DatabaseError):
+    """A sound SQLite file that holds something else than this index."""
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """Whether `exc` says the file is no sound index: damaged, not a database at all, or tables
+    of another shape (a schema mismatch shows as an SQL error on a table or column)."""
+    if isinstance(exc, _ForeignLayout):
+        return True
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(_DAMAGE_CODES) or any(word in str(exc).lower() for word in _DAMAGE_WORDS)
+
+
+def _layout_problem(db: sqlite3.Connection) -> str | None:
+    """Make `db` this index's layout: created when new, recreated when an older nbtrack layout;
+    returns what is wrong instead when it holds anything else."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    foreign = {t for t in tables - set(TABLES) if not t.startswith("sqlite_")}
+    if foreign:
+        return f"it holds tables nbtrack does not write: {', '.join(sorted(foreign))}"
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
+        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db.executescript(SCHEMA)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    if columns != RUN_COLUMNS:
+        return f"its runs table has other columns: {', '.join(columns)}"
+    return None
+
+
+def _repairing(method: Callable[..., T]) -> Callable[..., T]:
+    """Run `method`; if the index turns out damaged, repair it and run `method` once more."""
+
+    @functools.wraps(method)
+    def wrapper(self: Index, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            self._repair(exc)
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 
@@ -98,24 +168,75 @@ class Index:
     def __init__(self, path: Path, store: IndexedStore) -> None:
         self.path = path
         self.store = store
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-            self._db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._db.executescript(SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (store.url,))
-        query.register_functions(self._db)
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
         self._problems: set[str] = set()  # reported once
+        self._db, self._file = self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
+            problem = _layout_problem(db)
+        except BaseException:
+            db.close()
+            raise
+        if problem is not None:
+            db.close()
+            raise _ForeignLayout(problem)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (self.store.url,))
+        query.register_functions(db)
+        return db
+
+    def _open(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
+        """A connection to a sound index (the file moved aside first if it is not one), and the
+        identity of the file it opened."""
+        try:
+            db = self._connect()
+        except sqlite3.Error as exc:
+            if not _damaged(exc):
+                raise IndexUnavailable.at(self.path, exc) from exc
+            self._move_aside(exc)
+            try:
+                db = self._connect()
+            except sqlite3.Error as again:
+                raise IndexUnavailable.at(self.path, again) from again
+        return db, self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _repair(self, exc: sqlite3.Error) -> None:
+        if not _damaged(exc):
+            raise IndexUnavailable.at(self.path, exc) from exc
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            if self._identity() == self._file:  # still the file this process opened: move it aside
+                self._move_aside(exc)  # (else another process did, and rebuilt it: just reopen)
+            self._db, self._file = self._open()
+
+    def _move_aside(self, exc: BaseException) -> None:
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        try:
+            for suffix in ("", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        except OSError as failed:
+            raise IndexUnavailable.at(self.path, failed) from exc
+        warnings.warn(f"nbtrack: the index {self.path} was unusable ({exc}); moved it aside to {aside.name} "
+                      "and rebuilt it from the store's logs", RuntimeWarning, stacklevel=4)
 
     def close(self) -> None:
         self._db.close()
 
     # ---- keeping up with the store
+    @_repairing
     def refresh(self) -> int:
         """Bring the index up to date with the store; returns how many runs changed.
 
@@ -151,7 +272,8 @@ class Index:
                 live = [r for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 0")]
                 annotated = dict(self._db.execute("SELECT id, notes FROM runs WHERE notes > 0").fetchall())
         if full:
-            sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()}
+            sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()
+                     if kind_of(key) == "log"}  # never a stray file
         else:
             sizes = {run_id: backend.log_size(log_key(run_id)) for run_id in live}
         notes = self.store.annotation_counts()
@@ -192,7 +314,8 @@ class Index:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('runs-listing', ?)", (version,))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse even that
+                db.execute("ROLLBACK")
             raise
         return changed + len(gone)
 
@@ -230,7 +353,7 @@ class Index:
             cursor, _seen, _notes, damaged = row
             log = self.store.read_run(run_id, offset=cursor)
             state = reduce(log.records, RunState.from_json(json.loads(state_text)))
-        damaged += sum(1 for d in log.damage if not (log.torn_tail and d.end == log.size))
+        damaged += len(log.corrupt)  # a torn tail is a write in progress or cut short: not damage
         state.id = state.id or run_id
         final = state.status != RUNNING
         return IndexRow(run_id, log.end, log.size, n_notes, damaged, final, state.summary_fields(),
@@ -275,6 +398,7 @@ class Index:
         self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
         self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
 
+    @_repairing
     def rebuild(self) -> int:
         with self._lock:
             self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
@@ -282,6 +406,7 @@ class Index:
         return self.refresh()
 
     # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
+    @_repairing
     def pack_seqs(self) -> set[int]:
         """The pack list entries this index has read (or found unusable)."""
         with self._lock:
@@ -317,6 +442,7 @@ class Index:
                 raise
         return added
 
+    @_repairing
     def loose(self) -> IndexRows:
         """The finished runs in no summary pack, oldest first, with their params, metrics and tags."""
         with self._lock:
@@ -329,22 +455,26 @@ class Index:
                 self._db.execute("SELECT tag, run FROM tags WHERE run IN (SELECT value FROM json_each(?))"
                                  " ORDER BY run, tag", (ids,)).fetchall())
 
+    @_repairing
     def loose_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
 
+    @_repairing
     def metrics_loose(self) -> list[str]:
         """Finished runs whose metric columns are in no metrics pack, oldest first."""
         with self._lock:
             return [r for (r,) in self._db.execute(
                 "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
 
+    @_repairing
     def metrics_pack(self, run_id: str) -> str | None:
         """The metrics pack holding run `run_id`'s metric columns, if any."""
         with self._lock:
             found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
         return None if found is None else str(found[0])
 
+    @_repairing
     def curves(self, run_id: str) -> str | None:
         """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
         self.refresh()
@@ -359,6 +489,7 @@ class Index:
             self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
 
     # ---- reading
+    @_repairing
     def state(self, run_id: str) -> RunState:
         self.refresh()
         with self._lock:
@@ -371,6 +502,7 @@ class Index:
         state.id = state.id or run_id
         return state
 
+    @_repairing
     def states(self) -> list[RunState]:
         """Every run's state, oldest first (a finished run's is read from its log: slow)."""
         self.refresh()
@@ -378,10 +510,12 @@ class Index:
             ids = [run_id for (run_id,) in self._db.execute("SELECT id FROM runs ORDER BY id")]
         return [self.state(run_id) for run_id in ids]
 
+    @_repairing
     def summaries(self) -> list[dict[str, Any]]:
         """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
         return self.select()[0]
 
+    @_repairing
     def select(
         self,
         spec: Filter | None = None,
@@ -398,12 +532,14 @@ class Index:
         with self._lock:
             return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
 
+    @_repairing
     def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
         """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
         self.refresh()
         with self._lock:
             return query.table(self._db, self._moment(now), spec)
 
+    @_repairing
     def column_use(
         self, spec: Filter | None = None, now: float | None = None
     ) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
@@ -412,6 +548,7 @@ class Index:
         with self._lock:
             return query.column_use(self._db, self._moment(now), spec)
 
+    @_repairing
     def generation(self) -> int:
         """A number that grows whenever the index changes (any process's refresh)."""
         with self._lock:
@@ -427,11 +564,13 @@ class Index:
         dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
         return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
 
+    @_repairing
     def notebooks(self) -> list[str]:
         """The distinct notebooks runs were recorded from."""
         with self._lock:
             return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
 
+    @_repairing
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])

@@ -4,19 +4,26 @@
 
     nbtrack-store.json        format marker
     runs/<run id>/log         the run's append-only log (one writer: the run's process)
+    runs/<run id>/stamp       who created the run, written by a team server (never by a client)
     notes/<run id>/<id>       annotations added later by anyone (write-once framed records)
     blobs/<aa>/<sha256>       content-addressed blobs
     packs/list/<seq>          the pack list: entry <seq> (JSON) names one pack; written once each
     packs/summaries/<sha256>.parquet   finished runs' summaries (content-addressed Parquet)
     packs/metrics/<sha256>.parquet     finished runs' metric columns (content-addressed Parquet)
+    data/<name>/<number>      a numbered data version (write-once JSON; ``store.versions``)
+    models/<name>/<number>    a numbered model version (write-once JSON)
+    aliases/<model>/<alias>/<number>   one move of a model alias (write-once; the highest wins)
 
 Backends store opaque ``/``-separated keys; everything that needs to know what a key means
-(the store, its index, sync, bundles, the team server's routes) asks this module.
+(the store, its index, sync, bundles, the team server's routes) asks this module. Anything else
+found in a store (a file planted under ``runs/``, a stray name) is not part of it: readers
+ignore it and ``nbtrack fsck`` lists it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MARKER = "nbtrack-store.json"
 STORE_FORMAT = 1
@@ -25,10 +32,12 @@ LOG_NAME = "log"
 PACK_LIST = f"{PACKS}/list"
 PACK_KINDS = ("summaries", "metrics")
 SEQ_DIGITS = 10
+STAMP_NAME = "stamp"
 
 _ID = r"[0-9a-z]{1,64}"
 _LAYOUT = {
     "log": re.compile(rf"{RUNS}/(?P<run>{_ID})/{LOG_NAME}"),
+    "stamp": re.compile(rf"{RUNS}/(?P<run>{_ID})/{STAMP_NAME}"),
     "note": re.compile(rf"{NOTES}/(?P<run>{_ID})/(?P<note>{_ID})"),
     "blob": re.compile(rf"{BLOBS}/(?P<aa>[0-9a-f]{{2}})/(?P<sha>[0-9a-f]{{64}})"),
     "pack-entry": re.compile(rf"{PACK_LIST}/(?P<seq>[0-9]{{{SEQ_DIGITS}}})"),
@@ -39,6 +48,10 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def log_key(run_id: str) -> str:
     return f"{RUNS}/{run_id}/{LOG_NAME}"
+
+
+def stamp_key(run_id: str) -> str:
+    return f"{RUNS}/{run_id}/{STAMP_NAME}"
 
 
 def note_key(run_id: str, note_id: str) -> str:
@@ -84,8 +97,8 @@ def run_of(key: str) -> str:
 
 
 def kind_of(key: str) -> str | None:
-    """What `key` is in the layout: ``marker``, ``log``, ``note``, ``blob``, ``pack-entry`` or
-    ``pack``; None when it is not a key of the layout at all."""
+    """What `key` is in the layout: ``marker``, ``log``, ``stamp``, ``note``, ``blob``,
+    ``pack-entry``, ``pack`` or a named version's kind; None when it is not a key of the layout."""
     if key == MARKER:
         return "marker"
     for kind, pattern in _LAYOUT.items():
@@ -93,3 +106,60 @@ def kind_of(key: str) -> str | None:
         if match is not None and (kind != "blob" or match["aa"] == match["sha"][:2]):
             return kind
     return None
+
+
+# ---- named, numbered versions (data versions, model versions and model aliases)
+DATA, MODELS, ALIASES = "data", "models", "aliases"
+NAMED_PREFIXES = (f"{DATA}/", f"{MODELS}/", f"{ALIASES}/")
+NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,99}"
+NUMBER_DIGITS = 10
+_NAME = re.compile(NAME_PATTERN)
+_NUMBER = rf"[0-9]{{{NUMBER_DIGITS}}}"
+_LAYOUT.update({
+    "data-version": re.compile(rf"{DATA}/{NAME_PATTERN}/{_NUMBER}"),
+    "model-version": re.compile(rf"{MODELS}/{NAME_PATTERN}/{_NUMBER}"),
+    "alias": re.compile(rf"{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}/{_NUMBER}"),
+})
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """`name` when it is a valid version name (lowercase letters, digits, ``.``, ``_``, ``-``)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"{what} {name!r} is not valid: use up to 100 lowercase letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit")
+    return name
+
+
+def numbered_prefix(kind: str, *names: str) -> str:
+    """The folder of the numbered records of `names` (``data/<name>``, ``aliases/<model>/<alias>``)."""
+    return "/".join([kind, *(check_name(n) for n in names)])
+
+
+def numbered_key(prefix: str, number: int) -> str:
+    if not 0 < number < 10**NUMBER_DIGITS:
+        raise ValueError(f"version numbers run from 1, not {number}")
+    return f"{prefix}/{number:0{NUMBER_DIGITS}d}"
+
+
+def number_of(key: str) -> int | None:
+    """The number a numbered key ends with (None for any other key)."""
+    last = key.rsplit("/", 1)[-1]
+    return int(last) if len(last) == NUMBER_DIGITS and last.isdigit() else None
+
+
+_PREFIX = re.compile(rf"(?:{RUNS}|{NOTES}|{BLOBS}|{PACKS}|{DATA}|{MODELS}|{ALIASES})?|{NOTES}/{_ID}"
+                     rf"|{BLOBS}/[0-9a-f]{{2}}|{PACK_LIST}|{PACKS}/(?:{'|'.join(PACK_KINDS)})"
+                     rf"|(?:{DATA}|{MODELS}|{ALIASES})/{NAME_PATTERN}|{ALIASES}/{NAME_PATTERN}/{NAME_PATTERN}")
+
+
+def is_layout_prefix(prefix: str) -> bool:
+    """Whether `prefix` (a listing's) names a folder of the layout: ``""``, ``runs``, ``notes``,
+    ``blobs``, ``packs``, ``notes/<run id>``, ``blobs/<aa>``, ``packs/list``, ``packs/<kind>``, or a
+    folder of numbered versions (``data``,
+    ``data/<name>``, ``models/<name>``, ``aliases/<model>/<alias>``...)."""
+    return _PREFIX.fullmatch(prefix.strip("/")) is not None
+
+
+def run_logs(keys: Iterable[str]) -> list[str]:
+    """The keys among `keys` that are run logs of the layout (``runs/<id>/log``)."""
+    return [key for key in keys if kind_of(key) == "log"]

@@ -4,6 +4,17 @@ Write-once objects are written to a temporary name in the destination folder, fs
 linked into place (``os.link`` fails if the key exists, so concurrent writers of the same blob
 never clobber each other and an existing blob is success). Logs are files opened with
 ``O_APPEND``: each append is one ``write`` call, so a crash leaves at most one torn frame.
+
+An append that fails midway (a full disk, a file size limit) leaves the log as it was: the bytes
+that did land are cut off again (``ftruncate`` to the size before the append, at once, or before
+the next append if that fails too), so the writer's retry of the same bytes duplicates nothing and
+leaves no torn frame behind.
+
+Symbolic links inside the store are never followed: reading or writing a key through one is
+refused (`LinkRefused`), and listings skip them, so someone who can write the store's folder
+cannot make it (or a team server serving it) read or write files elsewhere. The store's own
+root may be a link (it is resolved once, when the store is opened). Who wrote a file is its
+owner account (`writer`), which the file system attests.
 """
 
 from __future__ import annotations
@@ -11,13 +22,14 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from nbtrack.store.backend import Backend, ObjectInfo
+from nbtrack.store.backend import FILE_OWNER, Backend, ObjectInfo, Writer
 from nbtrack.store.keys import LOG_NAME
 
 TEMP_PREFIX = ".tmp-"
@@ -44,6 +56,20 @@ def unmounted_drive(root: Path) -> str | None:
     return None
 
 
+class LinkRefused(PermissionError):
+    """A key that passes through a symbolic link inside the store."""
+
+
+def account_name(uid: int) -> str:
+    """The OS account of `uid` (``uid 1234`` when it has no name here)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
 def path_from_url(url: str) -> Path:
     if url.startswith("file://"):
         return Path(unquote(urlparse(url).path))
@@ -58,11 +84,23 @@ class LocalBackend(Backend):
             raise FileNotFoundError(problem)
         self.url = str(self.root)
         self._fds: dict[str, int] = {}
+        self._ends: dict[str, int] = {}  # each open log's size after its last complete append
+        self._torn: set[str] = set()  # logs whose failed append could not be cut off yet
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
         if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
             raise ValueError(f"invalid store key {key!r}")
+        current = self.root
+        for part in parts:  # never through a symbolic link (lstat: the link itself)
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                break
+            if stat.S_ISLNK(mode):
+                raise LinkRefused(f"{key}: {current.relative_to(self.root)} is a symbolic link inside the store "
+                                  f"{self.root}; nbtrack never follows one")
         return self.root.joinpath(*parts)
 
     def write_once(self, key: str, data: bytes) -> bool:
@@ -91,7 +129,9 @@ class LocalBackend(Backend):
                 temp.unlink()
 
     def read(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
@@ -106,8 +146,10 @@ class LocalBackend(Backend):
                     continue
                 full = os.path.join(dirpath, name)
                 try:
-                    st = os.stat(full)
+                    st = os.lstat(full)
                 except FileNotFoundError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):  # a symbolic link (or a device): not an object
                     continue
                 yield ObjectInfo(Path(full).relative_to(self.root).as_posix(), st.st_size, st.st_mtime)
 
@@ -129,11 +171,29 @@ class LocalBackend(Backend):
         if fd is None:
             path = self._path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = self._fds[key] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            fd = self._fds[key] = os.open(path, flags, 0o644)
+            self._ends[key] = os.fstat(fd).st_size
+        end = self._ends[key]
+        if key in self._torn:
+            self._cut(key, fd, end)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except BaseException:
+            self._torn.add(key)
+            with contextlib.suppress(OSError):
+                self._cut(key, fd, end)
+            raise
+        self._ends[key] = end + len(data)
+
+    def _cut(self, key: str, fd: int, end: int) -> None:
+        """Cut off what a failed append left after `end` (the log's last complete append)."""
+        if os.fstat(fd).st_size > end:
+            os.ftruncate(fd, end)
+        self._torn.discard(key)
 
     def sync(self, key: str) -> None:
         fd = self._fds.get(key)
@@ -142,7 +202,7 @@ class LocalBackend(Backend):
 
     def read_log(self, key: str, offset: int = 0) -> bytes:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return b""
         try:
@@ -190,15 +250,31 @@ class LocalBackend(Backend):
                 sizes[key] = None
                 continue
             try:
-                sizes[key] = os.stat(os.path.join(entry.path, LOG_NAME)).st_size
+                if entry.is_symlink():
+                    continue
+                st = os.lstat(os.path.join(entry.path, LOG_NAME))
             except (FileNotFoundError, NotADirectoryError):
                 continue
+            if stat.S_ISREG(st.st_mode):  # a link named log is not a log
+                sizes[key] = st.st_size
         return sizes
 
+    def writer(self, key: str) -> Writer | None:
+        try:
+            return Writer(account_name(os.lstat(self._path(key)).st_uid), FILE_OWNER)
+        except FileNotFoundError:
+            return None
+
+    def identity(self) -> Writer | None:
+        return Writer(account_name(os.geteuid()), FILE_OWNER) if hasattr(os, "geteuid") else None
+
     def end_log(self, key: str) -> None:
+        end = self._ends.pop(key, None)
         fd = self._fds.pop(key, None)
         if fd is not None:
             with contextlib.suppress(OSError):
+                if key in self._torn and end is not None:
+                    self._cut(key, fd, end)
                 os.close(fd)
 
     def close(self) -> None:
@@ -206,6 +282,7 @@ class LocalBackend(Backend):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
+        self._ends.clear()
 
     def __del__(self) -> None:
         try:

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.core.records import refs_of
-from nbtrack.store.keys import PACK_KINDS, PACKS, pack_key, pack_of
+from nbtrack.store import versions
+from nbtrack.store.keys import BLOBS, NOTES, PACK_KINDS, PACKS, RUNS, kind_of, pack_key, pack_of
 from nbtrack.store.packs import PackDamaged, entry_seqs, read_entry, read_pack, summary_rows
 from nbtrack.store.store import Store
 
@@ -23,12 +24,14 @@ class FsckReport:
     runs: int = 0
     records: int = 0
     blobs: int = 0
-    damaged_logs: dict[str, list[str]] = field(default_factory=dict)
+    damaged_logs: dict[str, list[str]] = field(default_factory=dict)  # bytes lost
+    recovered_logs: dict[str, list[str]] = field(default_factory=dict)  # torn writes: nothing lost
     corrupt_blobs: list[str] = field(default_factory=list)
     missing_blobs: dict[str, list[str]] = field(default_factory=dict)  # run -> hashes
     packs: int = 0
     damaged_packs: list[str] = field(default_factory=list)  # keys
     missing_packs: list[str] = field(default_factory=list)  # named by an entry, not in the store
+    strays: list[str] = field(default_factory=list)  # files that are not part of the layout (ignored)
 
     @property
     def ok(self) -> bool:
@@ -39,6 +42,8 @@ class FsckReport:
         out = [f"{self.runs} runs, {self.records} records, {self.blobs} blobs checked"]
         for run_id, damage in self.damaged_logs.items():
             out += [f"damaged log {run_id}: {d}" for d in damage]
+        for run_id, damage in self.recovered_logs.items():
+            out += [f"recovered log {run_id}: {d} (nothing lost)" for d in damage]
         out += [f"corrupt blob {sha}" for sha in self.corrupt_blobs]
         for run_id, shas in self.missing_blobs.items():
             out += [f"missing blob {sha} (referenced by run {run_id})" for sha in shas]
@@ -46,6 +51,7 @@ class FsckReport:
             out.insert(1, f"{self.packs} packs checked")
         out += [f"damaged pack {key} (its runs are read from their logs)" for key in self.damaged_packs]
         out += [f"missing pack {key} (named by the pack list)" for key in self.missing_packs]
+        out += [f"not part of the store layout (ignored by nbtrack): {key}" for key in self.strays]
         out.append("ok" if self.ok else "problems found")
         return out
 
@@ -58,19 +64,34 @@ def referenced_blobs(store: Store, report: FsckReport | None = None) -> dict[str
         if report is not None:
             report.runs += 1
             report.records += len(log.records)
-            if log.damage:
-                report.damaged_logs[run_id] = [str(d) for d in log.damage]
+            if log.corrupt:
+                report.damaged_logs[run_id] = [str(d) for d in log.corrupt]
+            recovered = log.recovered + (log.damage[-1:] if log.torn_tail else [])
+            if recovered:
+                report.recovered_logs[run_id] = [str(d) for d in recovered]
         for record in log.records:
             for sha in refs_of(record):
                 refs.setdefault(sha, run_id)
     return refs
 
 
+def stray_keys(store: Store) -> list[str]:
+    """Files in the store's folders that are not keys of its layout (planted or left by other
+    tools): no reader sees them."""
+    found = [key for key in store.backend.log_sizes(RUNS) if kind_of(key) != "log"]
+    for prefix in (RUNS, NOTES, BLOBS, PACKS):
+        found += [info.key for info in store.backend.list(prefix) if kind_of(info.key) is None]
+    return sorted(set(found))
+
+
 def fsck(store: Store) -> FsckReport:
     report = FsckReport()
     refs = referenced_blobs(store, report)
+    report.strays = stray_keys(store)
     present = set()
     for info in store.backend.list("blobs"):
+        if kind_of(info.key) != "blob":
+            continue
         sha = info.key.rsplit("/", 1)[-1]
         present.add(sha)
         report.blobs += 1
@@ -125,8 +146,11 @@ def gc(store: Store, dry_run: bool = False, grace: float = GRACE_SECONDS) -> GcR
     report = GcReport()
     cutoff = time.time() - grace
     refs = referenced_blobs(store)
+    refs.update(dict.fromkeys(versions.referenced_blobs(store), "named versions"))  # data and models
     for info in list(store.backend.list("blobs")):
         sha = info.key.rsplit("/", 1)[-1]
+        if kind_of(info.key) != "blob":
+            continue  # not nbtrack's to remove
         if sha in refs or info.mtime >= cutoff:
             report.kept += 1
             continue

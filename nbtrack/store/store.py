@@ -15,16 +15,19 @@ from typing import Any
 from nbtrack.core import framing
 from nbtrack.core.framing import Damage
 from nbtrack.core.ids import new_run_id, resolve_prefix
+from nbtrack.core.records import ANNOTATION_KINDS
 from nbtrack.core.state import RunState, reduce
 from nbtrack.store.backend import Backend
-from nbtrack.store.index import Index
+from nbtrack.store.index import Index, IndexUnavailable
 from nbtrack.store.keys import (
     MARKER,
     STORE_FORMAT,
     blob_key,
+    kind_of,
     log_key,
     note_key,
     notes_prefix,
+    run_logs,
     run_of,
 )
 from nbtrack.store.locate import find_store, index_path
@@ -35,16 +38,26 @@ class BlobCorrupt(IOError):
     """A blob's bytes do not hash to its name."""
 
 
+class MissingBlob(FileNotFoundError):
+    """A blob some record refers to is not in the store."""
+
+
 @dataclass
 class RunLog:
     """Everything stored about one run, read back."""
 
     run_id: str
     records: list[dict[str, Any]]
-    damage: list[Damage] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)  # see ``framing.Decoded``
     torn_tail: bool = False
     end: int = 0  # offset just past the last intact frame
     size: int = 0  # offset just past the last byte read
+    recovered: list[Damage] = field(default_factory=list)  # torn writes sent again whole after them
+
+    @property
+    def corrupt(self) -> list[Damage]:
+        """Damage that lost bytes: neither a torn tail nor a recovered torn write."""
+        return self.damage[:-1] if self.torn_tail else self.damage
 
     def state(self) -> RunState:
         return reduce(self.records)
@@ -69,7 +82,11 @@ class Store:
         return sha
 
     def get_blob(self, sha: str, verify: bool = True) -> bytes:
-        data = self.backend.read(blob_key(sha))
+        try:
+            data = self.backend.read(blob_key(sha))
+        except FileNotFoundError:
+            raise MissingBlob(f"blob {sha} is missing from the store {self.url} (nbtrack fsck lists what refers "
+                              "to it)") from None
         if verify and hashlib.sha256(data).hexdigest() != sha:
             raise BlobCorrupt(f"blob {sha} is corrupt: its content does not match its hash")
         return data
@@ -101,6 +118,8 @@ class Store:
     def annotation_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for info in self.backend.list("notes"):
+            if kind_of(info.key) != "note":
+                continue
             run_id = run_of(info.key)
             counts[run_id] = counts.get(run_id, 0) + 1
         return counts
@@ -113,16 +132,21 @@ class Store:
         records = decoded.records
         if offset == 0 and annotations:
             records = records + self._annotations(run_id)
-        return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data))
+        return RunLog(run_id, records, decoded.damage, decoded.torn_tail, decoded.end, offset + len(data),
+                      decoded.recovered)
 
     def _annotations(self, run_id: str) -> list[dict[str, Any]]:
-        found = []
+        """The run's annotations: only the kinds others may add (`ANNOTATION_KINDS`)."""
+        found: list[dict[str, Any]] = []
         for info in sorted(self.backend.list(notes_prefix(run_id)), key=lambda i: i.key):
-            found.extend(framing.decode(self.backend.read(info.key)).records)
+            if kind_of(info.key) == "note":
+                found.extend(r for r in framing.decode(self.backend.read(info.key)).records
+                             if r.get("t") in ANNOTATION_KINDS)
         return found
 
     def run_ids(self) -> list[str]:
-        return sorted(run_of(key) for key in self.backend.log_sizes("runs"))
+        """Every run of the store (files under ``runs/`` that are not logs of the layout are not runs)."""
+        return sorted(run_of(key) for key in run_logs(self.backend.log_sizes("runs")))
 
     def resolve(self, prefix: str) -> str:
         """A full run id from a unique prefix (or the id itself)."""
@@ -134,7 +158,11 @@ class Store:
         """This machine's index of the store, opened on first use (the store hands itself over)."""
         with self._lock:
             if self._index is None:
-                self._index = Index(self._index_file or index_path(self.url), self)
+                try:
+                    path = self._index_file or index_path(self.url)
+                except OSError as exc:  # the index folder cannot be created
+                    raise IndexUnavailable.at("folder", exc) from exc
+                self._index = Index(path, self)
             return self._index
 
     def close(self) -> None:

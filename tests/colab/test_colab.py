@@ -40,7 +40,7 @@ def test_colab_notebook_on_drive_end_to_end(tmp_path: Path, child_env: dict[str,
 
     # Drive not mounted yet: a clear message, and nothing written to the VM's disk
     assert "Google Drive is not mounted" in frontend.text_of(2) and "drive.mount(" in frontend.text_of(2)
-    assert "Mounted at" in frontend.text_of(3)
+    assert "finished the active run" not in frontend.text_of(4)  # the refused start began no run
 
     runs = nbtrack.runs(store=str(store))
     assert list(runs["name"]) == ["colab run"] and list(runs["status"]) == ["finished"]

@@ -86,3 +86,43 @@ def test_garbage_with_embedded_frames() -> None:
     noise = bytes(rng.randrange(256) for _ in range(3000))
     decoded = framing.decode(noise[:1000] + framing.MAGIC + noise[1000:2000] + LOG + noise[2000:])
     assert [r["i"] for r in decoded.records] == list(range(40))
+
+
+UNENCODABLE = ["\ud800", "a\udfffb", "\udcff.bin", "é\ud83d", "\udc00\ud800"]  # lone surrogates
+
+
+def test_text_utf8_cannot_encode_is_stored_escaped_and_reads_back_identical() -> None:
+    for text in UNENCODABLE:
+        record = {"t": "note", "ts": 1.0, "text": text, text: [text], "big": text + "x" * 2000}
+        decoded = framing.decode(framing.encode(record) + framing.encode({"t": "after", "ts": 2.0}))
+        assert decoded.records == [record, {"t": "after", "ts": 2.0}] and not decoded.damage
+    # a high and a low surrogate in a row are one character written in UTF-16: read back as it
+    assert framing.decode(framing.encode({"text": "\ud83d\ude00"})).records == [{"text": "\U0001f600"}]
+
+
+def _resent(cut: int, first: int) -> bytes:
+    """A log whose append of frames `first`.. was cut `cut` bytes into it, then sent again whole
+    (what a writer retrying after a full disk left before torn appends were cut off)."""
+    failed = LOG[OFFSETS[first]:]
+    return LOG[: OFFSETS[first]] + failed[:cut] + failed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=10, max_value=30), st.integers(min_value=1, max_value=len(LOG) - OFFSETS[30] - 1))
+def test_a_torn_write_sent_again_is_read_once_and_reported_recovered(first: int, cut: int) -> None:
+    decoded = framing.decode(_resent(cut, first))
+    if OFFSETS[first] + cut in OFFSETS:  # cut at a frame boundary: no torn frame to recognise
+        return
+    assert [r["i"] for r in decoded.records] == list(range(40))  # nothing twice, nothing lost
+    assert decoded.damage == [] and not decoded.torn_tail
+    (stretch,) = decoded.recovered
+    assert stretch.start == OFFSETS[first] and stretch.end == OFFSETS[first] + cut
+
+
+def test_damage_that_only_resembles_a_resend_stays_damage() -> None:
+    cut = OFFSETS[12] - OFFSETS[10] + 20  # frames 10 and 11 landed, then 20 bytes of frame 12
+    damaged = bytearray(_resent(cut, 10))
+    damaged[OFFSETS[12] + 15] ^= 0x01  # the torn bytes differ from the copy that follows them
+    decoded = framing.decode(bytes(damaged))
+    assert not decoded.recovered and len(decoded.damage) == 1
+    assert [r["i"] for r in decoded.records] == [*range(12), *range(10, 40)]

@@ -165,8 +165,16 @@ def test_compare_and_leaderboard(examples: Path) -> None:
     good = [r for r in sweep if r.summary()["metrics"]["val_acc"]["last"] > 0.95]
     assert 0 < len(good) < len(sweep) and all(r.id in listed for r in good)
     assert all(r.id not in listed for r in sweep if r not in good)
-    diff = shell_output(nb, "!nbtrack diff")
-    assert "alpha" in diff or "eta0" in diff
+    diff = shell_output(nb, "!nbtrack diff").splitlines()
+    # the two runs compared (best and worst by val_acc), and exactly the params they differ in
+    by_id = {r.id: r for r in sweep}
+    a, b = (by_id[line.split()[1]] for line in diff if line.startswith(("--- ", "+++ ")))
+    assert a.summary()["metrics"]["val_acc"]["last"] == max(r.summary()["metrics"]["val_acc"]["last"] for r in sweep)
+    assert b.summary()["metrics"]["val_acc"]["last"] == min(r.summary()["metrics"]["val_acc"]["last"] for r in sweep)
+    changed = [line.split() for line in diff[diff.index("params:") + 1:] if line.startswith("  changed")]
+    differing = {k for k in ("alpha", "eta0") if a.params[k] != b.params[k]}
+    assert changed and {c[1].rstrip(":") for c in changed} == differing
+    assert all([float(c[2]), float(c[4])] == [a.params[c[1].rstrip(":")], b.params[c[1].rstrip(":")]] for c in changed)
 
 
 def test_replay(examples: Path) -> None:

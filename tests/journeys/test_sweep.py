@@ -74,7 +74,8 @@ def test_runs_started_in_a_loop_belong_to_their_notebook(lab_server: LabServer) 
 
     # replaying the second run re-runs the whole notebook (the sweep starts three runs again, each
     # linked to the original) and compares it with the replay's second run
-    result = replay(runs[1].id, store=str(lab_server.store), out=lab_server.root / "sweep-replay.ipynb")
+    result = replay(runs[1].id, store=str(lab_server.store), out=lab_server.root / "sweep-replay.ipynb",
+                    yes=True)  # the lab recorded it as ui-tester, this process is tester
     assert result.report.verdict == REPRODUCED, json.dumps(result.report.to_dict(), indent=1)[:4000]
     replayed = nbtrack.get_run(result.run_id, str(lab_server.store))
     assert replayed.params == runs[1].params and replayed.records[0]["started_in_cell"]["index"] == 1

@@ -36,6 +36,9 @@ def test_plan_installs_what_the_notebook_imports_plus_the_kernel() -> None:
     assert the_plan.constraints["packaging"] == "26.0"
     assert plan(RECORDED, list(reversed(sources))).key == the_plan.key
     assert plan({**RECORDED, "python": {"version": "3.12.1"}}, sources).key != the_plan.key
+    # a run that versioned its data recorded pyfastcdc: nbtrack.track_data needs it in the replay too
+    with_chunks = plan({**RECORDED, "packages": {**RECORDED["packages"], "pyfastcdc": "0.3.1"}}, sources)
+    assert with_chunks.requirements["pyfastcdc"] == "0.3.1" and "pyfastcdc" not in the_plan.requirements
 
 
 @pytest.fixture

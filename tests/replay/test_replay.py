@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 import nbtrack
-from nbtrack.cli.replay import render
 from nbtrack.core.reproduce import DIFFERENT, DIFFERS, FAILED, IDENTICAL, NOT_RUN, REPRODUCED
 from nbtrack.replay import ReplayRefused, replay
+from nbtrack.replay.report import render
 from tests.replay.originals import ROOT, execute_interactively, execute_original
 
 pytestmark = pytest.mark.slow

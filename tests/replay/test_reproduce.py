@@ -159,7 +159,7 @@ def test_the_trackers_own_warnings_are_not_differences() -> None:
 
 
 def test_rendered_report_escapes_user_text_and_names_differing_cells() -> None:
-    from nbtrack.cli.replay import render
+    from nbtrack.replay.report import render
 
     cells = [
         CellComparison(0, "x = 1", IDENTICAL),

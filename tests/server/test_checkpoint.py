@@ -14,6 +14,7 @@ import pytest
 
 import nbtrack
 from nbtrack.api import get_run
+from nbtrack.server.checkpoint import SaveCheckpointer
 from tests.server.conftest import json_body, record_snapshot, write_notebook
 
 
@@ -69,7 +70,11 @@ async def test_checkpoint_on_save_can_be_turned_off(jp_fetch, jp_serverapp, jp_r
     run = nbtrack.start("training", store=store, notebook=str(notebook))
     await save(jp_fetch, "train.ipynb", ["a = 2"])
     assert jp_serverapp.web_app.settings["nbtrack"].checkpointer is None
-    await asyncio.sleep(0.5)
+    # a checkpoint can only come from a post-save hook (all of them ran before the save answered):
+    # none of them is nbtrack's, so nothing can be pending, and nothing was recorded
+    manager = jp_serverapp.contents_manager
+    hooks = [manager.post_save_hook, *manager._post_save_hooks]
+    assert not [hook for hook in hooks if isinstance(hook, SaveCheckpointer)]
     assert get_run(run.id, store).state.snapshots == []
 
 

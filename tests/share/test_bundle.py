@@ -12,6 +12,7 @@ import pytest
 
 import nbtrack
 from nbtrack.cli import main
+from nbtrack.core.content import chunk_refs
 from nbtrack.core.records import refs_of
 from nbtrack.store.bundle import BundleCorrupt, export_runs, import_bundle
 from nbtrack.store.keys import blob_key, log_key
@@ -70,11 +71,15 @@ def test_export_import_round_trip_is_byte_identical_and_idempotent(tmp_path: Pat
     report = export_runs([ids[0][:10], ids[2]], bundle, source)  # prefixes work
     referenced = _stored_refs(source, ids[0]) | _stored_refs(source, ids[2])
     assert len(referenced) >= 3  # 2 artifacts, 1 data manifest shared by both runs (+ captures)
+    # the data version both runs used travels whole: its content manifest lists its chunks
+    contents = {r["content"] for i in (ids[0], ids[2]) for r in nbtrack.get_run(i, source).records_of("data")}
+    referenced |= {chunk for sha in contents for chunk in chunk_refs(source.get_json(sha))}
     assert sorted(report.new_runs) == sorted([ids[0], ids[2]]) and report.blobs == len(referenced)
+    assert report.versions == 1
 
     target = open_store(s3_server.url())  # the colleague's store: a bucket
     first = import_bundle(bundle, target)
-    assert sorted(first.new_runs) == sorted([ids[0], ids[2]]) and first.notes == 1
+    assert sorted(first.new_runs) == sorted([ids[0], ids[2]]) and first.notes == 1 and first.versions == 1
     for run_id in (ids[0], ids[2]):
         _same_run(source, target, run_id)
     assert target.run_ids() == sorted([ids[0], ids[2]])

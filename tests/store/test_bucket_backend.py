@@ -54,23 +54,27 @@ def test_a_retried_append_replaces_its_segment_and_a_gap_ends_the_log(bucket_url
 
 
 def test_write_once_from_many_writers_at_once(bucket_url: str) -> None:
+    """Six writers race to create one key, each with its own bytes: exactly one wins, and the
+    object holds the winner's bytes (an annotation key is unique, but a lost race must never
+    silently replace what another writer published)."""
     backends = [FsspecBackend(bucket_url) for _ in range(6)]
-    results: list[bool] = []
+    results: dict[int, bool] = {}
     barrier = threading.Barrier(len(backends))
 
-    def write(backend: FsspecBackend) -> None:
+    def write(i: int) -> None:
         barrier.wait()
-        results.append(backend.write_once("blobs/aa/same-key", b"same bytes"))
+        results[i] = backends[i].write_once("notes/race/same-key", f"writer {i}".encode())
 
-    threads = [threading.Thread(target=write, args=(b,)) for b in backends]
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(backends))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results.count(True) >= 1 and len(results) == 6
-    assert backends[0].read("blobs/aa/same-key") == b"same bytes"
-    assert backends[0].write_once("blobs/aa/same-key", b"other") is False
-    assert backends[0].read("blobs/aa/same-key") == b"same bytes"
+    winners = [i for i, won in results.items() if won]
+    assert len(results) == 6 and len(winners) == 1, results
+    assert backends[0].read("notes/race/same-key") == f"writer {winners[0]}".encode()
+    assert backends[0].write_once("notes/race/same-key", b"other") is False
+    assert backends[0].read("notes/race/same-key") == f"writer {winners[0]}".encode()
 
 
 def test_credentials_in_a_store_url_are_used_but_never_kept(s3_server) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 import nbtrack
-from nbtrack.store.http_backend import HttpBackend
+from nbtrack.store.http_backend import HttpBackend, StoreRequestError
 from nbtrack.store.store import log_key, open_store
 from tests.servers import StoreServer
 
@@ -49,7 +49,7 @@ def test_keys_outside_the_store_layout_and_forged_blobs_are_refused(store_server
     backend = HttpBackend(store_server.url)
     with pytest.raises(ValueError, match="not a key of the store layout"):
         backend.write_once("elsewhere/file", b"x")
-    with pytest.raises(ValueError, match="invalid store key"):
+    with pytest.raises(ValueError, match="not a key of the store layout"):
         backend.read("runs/../../../etc/passwd")
     with pytest.raises(ValueError, match="do not hash"):
         backend.write_once("blobs/00/" + "0" * 64, b"x")
@@ -63,10 +63,56 @@ def test_appends_are_idempotent_and_a_second_writer_is_refused(store_server: Sto
     first._next[key] = 0  # as if the answer to the first append was lost: the retry re-sends it
     first.append(key, b"hello world")
     assert first.read_log(key) == b"hello world"
-    second._next[key] = 0  # another writer with other bytes at the same place
+    first._next[key] = 6  # the same writer, other bytes where the log already holds some
     with pytest.raises(OSError, match="409"):
-        second.append(key, b"HELLO")
+        first.append(key, b"WORLD")
+    # another session of the same shared token is another writer: only the creator appends
+    second._next[key] = 11
+    with pytest.raises(PermissionError, match="only its creator appends"):
+        second.append(key, b"!")
     assert (store_server.store_dir / key).read_bytes() == b"hello world"
+
+
+def test_two_writers_at_the_end_of_one_log_one_is_refused_and_nothing_interleaves(
+    store_server: StoreServer,
+) -> None:
+    """A writer's process forks (a worker process, a restored VM snapshot): two processes now
+    append to one log at the end they both know. The server takes exactly one of them; every
+    append of the other is refused (409), and the log holds no byte of it."""
+    store_server.wipe()
+    key = log_key("01twowriters0001")
+    writer = HttpBackend(store_server.url)
+    writer.append(key, b"header|")
+    writer.close()  # each process opens its own connection after the fork
+    go_read, go_write = os.pipe()
+    told_read, told_write = os.pipe()
+    pid = os.fork()
+    side = "child" if pid == 0 else "parent"
+    accepted = []
+    try:
+        if pid == 0:
+            os.read(go_read, 1)
+        else:
+            os.write(go_write, b"!")  # both append now
+        for i in range(3):
+            try:
+                writer.append(key, f"{side} {i}|".encode())
+                accepted.append(i)
+            except StoreRequestError as exc:
+                assert "409" in str(exc)
+    finally:
+        if pid == 0:
+            os.write(told_write, json.dumps(accepted).encode())
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child_accepted = json.loads(os.read(told_read, 1024))
+    for fd in (go_read, go_write, told_read, told_write):
+        os.close(fd)
+    winner = "parent" if accepted else "child"
+    assert sorted([accepted, child_accepted]) == [[], [0, 1, 2]]  # one writer, whole; the other, nothing
+    expected = b"header|" + b"".join(f"{winner} {i}|".encode() for i in range(3))
+    assert (store_server.store_dir / key).read_bytes() == expected
+    assert HttpBackend(store_server.url).read_log(key) == expected
 
 
 @pytest.mark.slow

@@ -55,3 +55,35 @@ def test_gc_removes_unreferenced_old_blobs_and_temp_files(tmp_path: Path) -> Non
     assert report.removed_blobs == [orphan] and report.removed_temp == ["blobs/.tmp-deadbeef"]
     assert not store.has_blob(orphan) and store.has_blob(sha) and store.has_blob(young)
     assert not leftover.exists()
+
+
+def test_fsck_tells_torn_and_recovered_writes_from_damage(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from nbtrack.cli import main
+    from nbtrack.core import framing, records
+
+    url = str(tmp_path / "store")
+    run_id, _sha = _run_with_artifact(url)
+    log = Path(url) / log_key(run_id)
+    intact = log.read_bytes()
+    late = framing.encode_many([records.note(f"late {i}") for i in range(5)])
+
+    log.write_bytes(intact + late[:-7])  # a writer died mid-write: a torn tail
+    report = fsck(open_store(url))
+    assert report.ok and report.damaged_logs == {}
+    assert [line.split(":")[-1] for line in report.recovered_logs[run_id]] == [" incomplete last record"]
+
+    log.write_bytes(intact + late[:-7] + late)  # cut short, then sent again whole (older writers)
+    report = fsck(open_store(url))
+    assert report.ok and "sent again" in report.recovered_logs[run_id][0]
+    assert nbtrack.get_run(run_id, url).notes == [f"late {i}" for i in range(5)]  # each once
+    capsys.readouterr()
+    assert main(["--store", url, "fsck"]) == 0
+    assert f"recovered log {run_id}" in capsys.readouterr().out
+
+    damaged = bytearray(intact + late)
+    damaged[len(intact) + 20] ^= 0xFF  # a flipped byte inside a record: lost, not recovered
+    log.write_bytes(bytes(damaged))
+    report = fsck(open_store(url))
+    assert not report.ok and run_id in report.damaged_logs and report.recovered_logs == {}
+    assert main(["--store", url, "fsck"]) == 1
+    assert f"damaged log {run_id}" in capsys.readouterr().out

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import nbtrack
-from nbtrack.store.store import open_store
 
 WRITER = textwrap.dedent(
     """
@@ -85,12 +84,59 @@ def test_kill_minus_nine_keeps_everything_flushed(tmp_path: Path, child_env: dic
     assert nbtrack.runs(store=store).iloc[0]["status"] == "crashed"
 
 
-def test_stale_heartbeat_reads_as_crashed(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "store")
-    from nbtrack.core.identity import effective_status
-    from nbtrack.core.state import RunState
+BEATING = textwrap.dedent(
+    """
+    import sys, time, nbtrack
+    run = nbtrack.start(sys.argv[2], store=sys.argv[1])
+    nbtrack.log(step=0, loss=1.0)
+    nbtrack.flush()
+    print(run.id, flush=True)
+    time.sleep(600)  # alive, logging nothing: only its heartbeats show it lives
+    """
+)
 
-    state = RunState(id="x", status="running", boot_id="another-machine", pid=1, heartbeat=1.0, last_seen=time.time())
-    assert effective_status(state) == "running"
-    assert effective_status(state, now=time.time() + 60) == "crashed"
-    assert store.run_ids() == []
+
+def _status_when(store: str, run_id: str, wanted: str, timeout: float) -> tuple[str, float]:
+    """Poll the run table until `run_id` reads `wanted` (or `timeout` passes): its status then, and
+    the run's last sign of life."""
+    deadline = time.monotonic() + timeout
+    while True:
+        row = nbtrack.runs(store=store).set_index("id").loc[run_id]
+        state = nbtrack.get_run(run_id, store).state
+        if row["status"] == wanted or time.monotonic() > deadline:
+            return str(row["status"]), state.last_seen
+        time.sleep(0.1)
+
+
+def test_a_run_whose_heartbeats_stop_reads_as_crashed_and_live_again_when_they_resume(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """A process that stops (SIGSTOP: a hung process or a frozen VM, its pid still alive, as a
+    process on another machine looks from here) stops heartbeating; readers turn its `running`
+    into `crashed`, while a run that keeps beating beside it stays `running`."""
+    store = str(tmp_path / "store")
+    env = child_env | {"NBTRACK_HEARTBEAT": "0.2", "NBTRACK_FLUSH_INTERVAL": "0.1"}
+    procs = [subprocess.Popen([sys.executable, "-c", BEATING, store, name], env=env, stdout=subprocess.PIPE,
+                              text=True) for name in ("hung", "beating")]
+    try:
+        hung, beating = (p.stdout.readline().strip() for p in procs)  # type: ignore[union-attr]
+        started = nbtrack.get_run(hung, store).state.started
+        status, last_seen = _status_when(store, hung, "running", timeout=10)
+        assert status == "running"
+        while last_seen <= started + 0.2:  # a heartbeat landed: the writer beats
+            status, last_seen = _status_when(store, hung, "running", timeout=10)
+        os.kill(procs[0].pid, signal.SIGSTOP)
+        status, last_seen = _status_when(store, hung, "crashed", timeout=30)
+        assert status == "crashed"
+        assert time.time() - last_seen > 3 * 0.2 + 5  # read as crashed once its beats were overdue
+        assert nbtrack.runs(store=store).set_index("id").loc[beating, "status"] == "running"
+        assert nbtrack.get_run(hung, store).status == "crashed"  # both read paths agree
+
+        os.kill(procs[0].pid, signal.SIGCONT)  # it lives again: its next heartbeat says so
+        status, _ = _status_when(store, hung, "running", timeout=30)
+        assert status == "running"
+    finally:
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.kill()
+            proc.wait(timeout=10)
