@@ -37,6 +37,7 @@ from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
+from nbtrack.core.text import encodable
 from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
 from nbtrack.store.keys import kind_of, log_key, run_of
@@ -377,10 +378,16 @@ class Index:
 
     def _insert(self, rows: IndexRows) -> None:
         db = self._db
-        db.executemany(_INSERT_RUN, rows.runs)
-        db.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params)
-        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics)
-        db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", rows.tags)
+        for statement, values in ((_INSERT_RUN, rows.runs),
+                                  ("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params),
+                                  ("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics),
+                                  ("INSERT OR IGNORE INTO tags VALUES (?, ?)", rows.tags)):
+            try:
+                db.executemany(statement, values)
+            except UnicodeEncodeError:  # text with a lone surrogate (Python allows it, SQLite does not);
+                # the rows before it are in: replace them with the same values
+                db.executemany(statement.replace("INSERT INTO", "INSERT OR REPLACE INTO"),
+                               [tuple(encodable(v) if isinstance(v, str) else v for v in row) for row in values])
 
     def _delete(self, run_ids: Iterable[str], keep_runs: bool = False) -> None:
         """Remove runs' params, metrics and tags rows (and their runs rows unless `keep_runs`)."""
