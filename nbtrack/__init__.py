@@ -62,6 +62,7 @@ __all__ = [
     "open_store",
     "promote_model",
     "register_model",
+    "report",
     "runs",
     "start",
     "tag",
@@ -92,6 +93,7 @@ _LAZY = {
     "compare": "nbtrack.widgets",
     "auto_live": "nbtrack.widgets",
     "replay": "nbtrack.replay",
+    "report": "nbtrack.htmlreport",
 }
 
 

@@ -16,8 +16,8 @@ import { Widget } from '@lumino/widgets';
 import { chartPoints, compareWidget, MetricSeries } from './compare';
 import { DiffView } from './diff';
 import { runLabel } from './dom';
-import { downloadNotebook, saveAsNotebook, snapshotFileName } from './files';
-import { compareIcon, diffIcon, recordIcon, replayIcon, snapshotIcon } from './icons';
+import { downloadFile, downloadNotebook, reportFileName, saveAsNotebook, snapshotFileName } from './files';
+import { compareIcon, diffIcon, recordIcon, replayIcon, reportIcon, snapshotIcon } from './icons';
 import { replayWidget } from './replay';
 import { askReplay } from './replaydialog';
 import { IDiffPayload, INotebookJSON, IReplayPlan, IRunDetail, IRunSummary, query, requestAPI, seg } from './request';
@@ -61,6 +61,11 @@ export function registerCommands(ctx: ICommandContext): void {
     void showErrorMessage(`nbtrack: ${what}`, (e as Error).message ?? String(e));
   const explicit = (args: ReadonlyPartialJSONObject) => (typeof args.id === 'string' ? args.id : null);
   const selection = () => panel.selection;
+  /** The runs a command acts on: its `ids` argument, else the selection, oldest first. */
+  const idsOf = (args: ReadonlyPartialJSONObject): string[] =>
+    Array.isArray(args.ids)
+      ? (args.ids as string[])
+      : [...selection()].sort((x, y) => x.start.localeCompare(y.start)).map(r => r.id);
   const notebookPath = () => tracker.currentWidget?.context.path ?? null;
 
   /** Why a run-with-snapshot command cannot act on the selection (null: it can). */
@@ -200,9 +205,7 @@ export function registerCommands(ctx: ICommandContext): void {
     icon: compareIcon,
     isEnabled: args => Array.isArray(args.ids) || compareReason() === null,
     execute: async args => {
-      const ids = Array.isArray(args.ids)
-        ? (args.ids as string[])
-        : [...selection()].sort((x, y) => x.start.localeCompare(y.start)).map(r => r.id); // oldest first
+      const ids = idsOf(args);
       if (ids.length < 2) {
         return;
       }
@@ -213,6 +216,32 @@ export function registerCommands(ctx: ICommandContext): void {
         const series = await Promise.all(ids.map(id => requestAPI<MetricSeries>(`runs/${seg(id)}/metrics?points=${points}`)));
         return compareWidget(runs, series) as MainAreaWidget;
       })().catch(fail('compare'));
+    }
+  });
+
+  const reportReason = () => (selection().length ? null : 'Select one or more runs to export as an HTML report');
+  commands.addCommand(CommandIDs.exportReport, {
+    label: 'Export Report',
+    caption: () => {
+      const runs = selection();
+      return reportReason() ?? (runs.length === 1
+        ? `Save ${quoted(runs[0])} as one HTML file that opens anywhere, offline`
+        : `Save ${runs.length} runs and their comparison as one HTML file that opens anywhere, offline`);
+    },
+    icon: reportIcon,
+    isEnabled: args => Array.isArray(args.ids) || reportReason() === null,
+    execute: async args => {
+      const ids = idsOf(args);
+      if (!ids.length) {
+        return;
+      }
+      try {
+        const page = await requestAPI<string>('report' + query({ runs: ids.join(',') }));
+        downloadFile(reportFileName(ids), new Blob([page], { type: 'text/html' }));
+        Notification.success(`Saved the report of ${ids.length === 1 ? 'the run' : `${ids.length} runs`} (${reportFileName(ids)})`, { autoClose: 4000 });
+      } catch (e) {
+        fail('export report')(e);
+      }
     }
   });
 

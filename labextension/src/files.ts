@@ -41,7 +41,17 @@ export async function saveAsNotebook(
 
 /** Let the browser download the snapshot as a .ipynb file. */
 export function downloadNotebook(fileName: string, nb: INotebookJSON): void {
-  const blob = new Blob([JSON.stringify(nb, null, 1)], { type: 'application/x-ipynb+json' });
+  downloadFile(fileName, new Blob([JSON.stringify(nb, null, 1)], { type: 'application/x-ipynb+json' }));
+}
+
+/** `nbtrack-report-<first id>[-and-N-more].html`: the name an exported report is saved under. */
+export function reportFileName(ids: string[]): string {
+  const first = ids[0].replace(/[^\w-]+/g, '').slice(0, 16) || 'runs';
+  return `nbtrack-report-${first}${ids.length > 1 ? `-and-${ids.length - 1}-more` : ''}.html`;
+}
+
+/** Let the browser download `blob` as a file named `fileName`. */
+export function downloadFile(fileName: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

@@ -55,3 +55,11 @@ export const snapshotIcon = new LabIcon({
     '<path class="jp-icon3" fill="#616161" d="M6 2h8l5 5v6h-2V8h-4V4H6v16h5v2H4V2zm11 13c2.8 0 5 2.5 5 3s-2.2 3-5 3-5-2.5-5-3 2.2-3 5-3zm0 1.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/>'
   )
 });
+
+/** A page with an arrow out of it: export runs as an HTML report. */
+export const reportIcon = new LabIcon({
+  name: 'nbtrack:report',
+  svgstr: svg(
+    '<path class="jp-icon3" fill="#616161" d="M6 2h8l5 5v15H6zm2 2v16h9V8h-4V4zm3.5 5 3.5 3.5-1.4 1.4-1.1-1.1V17h-2v-4.2l-1.1 1.1-1.4-1.4z"/>'
+  )
+});

@@ -89,6 +89,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.openSnapshot,
       CommandIDs.diffRun,
       CommandIDs.compareRuns,
+      CommandIDs.exportReport,
       CommandIDs.replayRun,
       CommandIDs.openAsNotebook,
       CommandIDs.copyRunId

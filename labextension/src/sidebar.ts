@@ -1,7 +1,7 @@
 /**
  * The "nbtrack runs" sidebar: the runs of the current notebook (or of the whole store), a
  * filter box speaking nbtrack's filter language, pages loaded as the list scrolls, and a
- * selection the toolbar's commands act on (open, diff, compare, replay).
+ * selection the toolbar's commands act on (open, diff, compare, replay, export a report).
  */
 import { INotebookTracker } from '@jupyterlab/notebook';
 import {
@@ -29,6 +29,7 @@ export const CommandIDs = {
   openSnapshot: 'nbtrack:open-snapshot',
   diffRun: 'nbtrack:diff-run',
   compareRuns: 'nbtrack:compare-runs',
+  exportReport: 'nbtrack:export-report',
   replayRun: 'nbtrack:replay-run',
   openAsNotebook: 'nbtrack:open-as-notebook',
   downloadSnapshot: 'nbtrack:download-snapshot',
@@ -63,7 +64,8 @@ export class RunsPanel extends SidePanel {
       ['compare', CommandIDs.compareRuns, 'Compare'],
       ['diff', CommandIDs.diffRun, 'Diff'],
       ['replay', CommandIDs.replayRun, ''],
-      ['open', CommandIDs.openSnapshot, '']
+      ['open', CommandIDs.openSnapshot, ''],
+      ['report', CommandIDs.exportReport, '']
     ]) {
       const widget = new CommandToolbarButton({ commands, id, label, noFocusOnClick: true });
       widget.addClass(`nbtrack-action-${name}`);

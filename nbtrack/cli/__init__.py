@@ -1,7 +1,7 @@
 """The ``nbtrack`` command: thin verbs over the same API the notebook uses.
 
 Each verb is defined once, in the module of its topic: ``runs`` (runs, show, diff),
-``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay``, ``demo``,
+``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay``, ``report``, ``demo``,
 ``data`` (data versions) and ``models`` (the model registry).
 """
 
@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from nbtrack.cli import data, demo, maintenance, models, replay, runs, share  # noqa: F401 - each registers its verbs
+from nbtrack.cli import data, demo, maintenance, models, replay, report, runs, share  # noqa: F401 - each registers its verbs
 from nbtrack.cli.format import printable, terminal_safe_output
 from nbtrack.cli.registry import COMMANDS
 from nbtrack.core.filters import FilterError

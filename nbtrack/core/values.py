@@ -61,3 +61,14 @@ def flatten(values: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict
         else:
             flat[name] = plain(value)
     return flat
+
+
+def json_ready(value: Any) -> Any:
+    """`value` with every non-finite float (NaN, ±inf) as None: browsers' JSON.parse rejects them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value

@@ -6,6 +6,7 @@ is token-authenticated (JupyterHandler's check). Errors are mapped to statuses i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from nbtrack.api import Run, get_run
 from nbtrack.core import records
 from nbtrack.core.checks import check_identifier, too_deep
 from nbtrack.core.ids import AmbiguousId, UnknownRun
+from nbtrack.core.values import json_ready
 from nbtrack.server import payloads
 from nbtrack.server.attribution import owner_fields, run_attribution
 from nbtrack.server.config import StoreUnavailable
@@ -36,6 +38,8 @@ from nbtrack.server.paths import (
 
 T = TypeVar("T")
 RUN = r"(?P<run_id>[^/]+)"
+RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")  # an id or a prefix of one: nothing a path is made of
+MAX_REPORT_RUNS = 50
 MAX_NOTE = 100_000
 MAX_TAGS = 100
 MAX_TAG = 200
@@ -103,7 +107,7 @@ class NBTrackHandler(APIHandler):
 
     def reply(self, value: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(payloads.json_ready(value), allow_nan=False))
+        self.finish(json.dumps(json_ready(value), allow_nan=False))
 
     def text_arg(self, name: str, required: bool = False) -> str | None:
         value = self.get_query_argument(name, None)
@@ -281,6 +285,35 @@ class ReplayPlanHandler(NBTrackHandler):
         self.reply(await self.work(lambda: payloads.replay_plan(self.run(run_id), self.nbtrack.root_dir)))
 
 
+class ReportHandler(NBTrackHandler):
+    """``GET report?runs=ID,ID[&filter=F]``: the runs as one self-contained HTML report, to save."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        ids = [i.strip() for i in (self.text_arg("runs") or "").split(",") if i.strip()]
+        filter_text = self.text_arg("filter")
+        if not ids and filter_text is None:
+            raise web.HTTPError(400, "give 'runs' (run ids, comma separated) and/or 'filter'")
+        if len(ids) > MAX_REPORT_RUNS or not all(RUN_ID.match(i) for i in ids):
+            raise web.HTTPError(400, f"'runs' must be at most {MAX_REPORT_RUNS} run ids, comma separated")
+        store = self.nbtrack.open_store()
+
+        def build() -> tuple[str, str]:
+            from nbtrack.htmlreport import report_html, select_runs
+
+            runs = select_runs(ids, store, filter_text)
+            if len(runs) > MAX_REPORT_RUNS:
+                raise ValueError(f"{len(runs)} runs match; a report holds at most {MAX_REPORT_RUNS}")
+            return report_html(runs), f"nbtrack-report-{runs[0].id[:10]}{'-and-more' if len(runs) > 1 else ''}.html"
+
+        page, filename = await self.work(build)
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox")  # opened from the server: no script, no origin
+        self.finish(page, set_content_type="text/html; charset=UTF-8")
+
+
 class ActiveHandler(NBTrackHandler):
     @web.authenticated
     @authorized
@@ -342,6 +375,7 @@ ROUTES: list[tuple[str, type[NBTrackHandler]]] = [
     (rf"runs/{RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
     (rf"runs/{RUN}/diff/?", DiffHandler),
     (rf"runs/{RUN}/replay/?", ReplayPlanHandler),
+    (r"report/?", ReportHandler),
     (r"active/?", ActiveHandler),
     (r"replay/?", ReplayHandler),
     (r"replay/(?P<job_id>[^/]+)/?", ReplayJobHandler),

@@ -3,7 +3,6 @@ handlers parse a request, call one of these (in a worker thread) and send what i
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -18,17 +17,6 @@ from nbtrack.server.paths import NotFound
 from nbtrack.store.store import Store
 
 MAX_PAGE = 1000
-
-
-def json_ready(value: Any) -> Any:
-    """`value` with every non-finite float (NaN, ±inf) as None: browsers' JSON.parse rejects them."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    return value
 
 
 def runs_page(

@@ -88,16 +88,18 @@ function align(series) {
 }
 
 // Tick labels need room: the widest label decides the y axis width.
+// Later layout cycles only grow the axis (the values of the first cycle come from a scale not yet
+// fitted to the data, so they can be narrower than the ones drawn), which still converges.
 function axisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];
-  if (cycleNum > 1) return axis._size;
   let size = axis.ticks.size + axis.gap + 2;
   const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
   if (longest) {
     u.ctx.font = axis.font[0];
     size += u.ctx.measureText(longest).width / devicePixelRatio;
   }
-  return Math.ceil(size);
+  size = Math.ceil(size);
+  return cycleNum > 1 ? Math.max(axis._size || 0, size) : size;
 }
 
 // How many points each shown series draws in the visible x range (data-drawn, for people

@@ -8,34 +8,13 @@ and lists per-class precision, recall and support beside it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import anywidget
 import traitlets
 
 from nbtrack.api import StoreLike
+from nbtrack.api.views import confusion_views
 from nbtrack.capture import colab
-from nbtrack.core.confusion import class_metrics, row_rates
 from nbtrack.widgets._common import RunSpec, front_end, stored_run, stylesheet
-
-
-def confusion_views(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the view shows for each logged matrix, in logging order."""
-    views = []
-    for record in records:
-        matrix = [[int(v) for v in row] for row in record.get("matrix") or []]
-        total = sum(map(sum, matrix))
-        hits = sum(matrix[i][i] for i in range(len(matrix)))
-        views.append({
-            "step": record.get("step"),
-            "labels": [str(label) for label in record.get("labels") or []],
-            "matrix": matrix,
-            "rates": row_rates(matrix),
-            "classes": class_metrics(matrix),
-            "total": total,
-            "accuracy": hits / total if total else None,
-        })
-    return views
 
 
 class ConfusionMatrix(anywidget.AnyWidget):

@@ -15,17 +15,17 @@ whole; only the display is downsampled.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anywidget
 import traitlets
 
 from nbtrack.api import StoreLike
+from nbtrack.api.views import MetricsSpec, metric_groups
 from nbtrack.capture import colab
 from nbtrack.core.downsample import Delta, Envelope
 from nbtrack.core.records import RUNNING
@@ -33,37 +33,6 @@ from nbtrack.core.run import ActiveRun
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 
 Series = tuple[Sequence[float], Sequence[float], Sequence[float]]  # steps, times, values
-MetricsSpec = str | Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None
-
-_SPLIT_PREFIX = re.compile(r"^(train|training|val|valid|validation|test|eval|dev)[_\-.]", re.IGNORECASE)
-
-
-def group_name(key: str) -> str:
-    """The chart a metric goes on: its last path part without a split prefix, so ``loss``,
-    ``train/loss``, ``val_loss`` and ``eval.loss`` share the chart ``loss``."""
-    leaf = re.split(r"[/]", key)[-1]
-    return _SPLIT_PREFIX.sub("", leaf) or leaf
-
-
-def metric_groups(keys: Iterable[str], metrics: MetricsSpec = None) -> list[dict[str, Any]]:
-    """Charts as ``[{"title", "keys"}]``. `metrics`: None (every key, grouped by `group_name`),
-    a key, a list of keys and/or lists of keys (each list one chart), or {title: [keys]}."""
-    keys = list(keys)
-    if metrics is None:
-        groups: dict[str, list[str]] = {}
-        for key in keys:
-            groups.setdefault(group_name(key), []).append(key)
-        return [{"title": title, "keys": members} for title, members in groups.items()]
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    if isinstance(metrics, Mapping):
-        return [{"title": str(t), "keys": [str(k) for k in ks]} for t, ks in metrics.items()]
-    charts = []
-    for item in metrics:
-        members = [item] if isinstance(item, str) else [str(k) for k in item]
-        charts.append({"title": " · ".join(members) if len(members) > 1 else members[0], "keys": members})
-    return charts
-
 
 def _wanted(groups: list[dict[str, Any]]) -> set[str]:
     return {k for g in groups for k in g["keys"]}

@@ -115,6 +115,10 @@ def test_wheel_holds_prebuilt_extension_and_server_config(wheel: Path) -> None:
     assert install["packageName"] == "nbtrack"
     assert config == {"ServerApp": {"jpserver_extensions": {"nbtrack": True}}}
     assert "nbtrack/__init__.py" in names
+    # what a shared report inlines: its script, styles and nbconvert template (and the widgets')
+    assert {"nbtrack/htmlreport/report.js", "nbtrack/htmlreport/report.css", "nbtrack/widgets/charts.js",
+            "nbtrack/htmlreport/templates/nbtrack_snapshot/index.html.j2",
+            "nbtrack/htmlreport/templates/nbtrack_snapshot/conf.json"} <= names
     # no sources or node modules leak into the wheel
     assert not [n for n in names if "node_modules" in n or n.endswith(".ts")]
 

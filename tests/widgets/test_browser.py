@@ -202,7 +202,7 @@ PRINT_HOSTILE = f"print({HOSTILE!r})"
 DIFF_SOURCES = [
     "import nbformat\n"
     "from nbtrack.widgets.compare import RunDiffView\n"
-    "from nbtrack.widgets.notebook_diff import notebook_cells_diff\n"
+    "from nbtrack.api.notebook_diff import notebook_cells_diff\n"
     "def nb(cells):\n"
     "    book = nbformat.v4.new_notebook()\n"
     "    for source, text in cells:\n"

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 import nbtrack
+from nbtrack.api.notebook_diff import notebook_cells_diff
 from nbtrack.widgets.compare import compare
-from nbtrack.widgets.notebook_diff import notebook_cells_diff
 from tests.capture.kernels import kernel_environment
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

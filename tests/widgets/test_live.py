@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import nbtrack
-from nbtrack.widgets.live import LiveCurves, group_name, metric_groups, show_live
+from nbtrack.api.views import group_name, metric_groups
+from nbtrack.widgets.live import LiveCurves, show_live
 
 
 class FrontEnd:

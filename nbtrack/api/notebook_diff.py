@@ -1,4 +1,5 @@
-"""Shaping environment and notebook differences of two runs for the compare view.
+"""Shaping environment and notebook differences of two runs for the comparison views (the compare
+widget and the shared report).
 
 The differences come from the pure differs: ``nbtrack.core.diff.environment_changes`` and
 ``cell_changes`` (which cells were added, removed or edited, by source) and
