@@ -33,6 +33,8 @@ env            sha256 (blob of the environment JSON), refs
 warning        kind, message, cells
 confusion      step, labels, matrix
 report         sha256 (blob of a replay's reproducibility report), verdict, refs
+curves         sha256 (blob of every metric's min/max envelope, written when the run finishes:
+               see ``core.series.MetricHistory.curves``), refs
 =============  ============================================================================
 """
 
@@ -324,10 +326,21 @@ def report(sha256: str, verdict: str, ts: float | None = None) -> ReportRecord:
     return {"t": "report", "ts": _now(ts), "sha256": sha256, "verdict": verdict, "refs": [sha256]}
 
 
+class CurvesRecord(TypedDict):
+    t: Literal["curves"]
+    ts: float
+    sha256: str
+    refs: list[str]
+
+
+def curves(sha256: str, ts: float | None = None) -> CurvesRecord:
+    return {"t": "curves", "ts": _now(ts), "sha256": sha256, "refs": [sha256]}
+
+
 CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "run": run_header, "metrics": metrics, "params": params, "note": note, "tags": tags, "artifact": artifact,
     "data": data, "heartbeat": heartbeat, "status": status, "cell": cell, "snapshot": snapshot, "env": env,
-    "warning": warning, "confusion": confusion, "report": report, "model": model,
+    "warning": warning, "confusion": confusion, "report": report, "model": model, "curves": curves,
 }
 KINDS = tuple(CONSTRUCTORS)
 # what someone other than the run's writer may add beside its log (notes and tags by anyone;
