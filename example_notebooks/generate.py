@@ -124,7 +124,7 @@ terminal: `nbtrack runs tag=quickstart`, `nbtrack show RUN`, `nbtrack diff RUN_A
 
 PYTORCH: list[Cell] = [
     md("""
-# PyTorch on the CPU: live loss curve, model artifact, data fingerprint
+# PyTorch on the CPU: live loss curve, model artifact, data version
 
 A small multilayer perceptron learns the 8×8 digits of scikit-learn's bundled `load_digits`
 (nothing is downloaded). It needs `torch` (`pip install "nbtrack[examples-torch]"`); the CPU build
@@ -143,8 +143,9 @@ data_path = "data/digits.npz"
 %nbtrack start "digits mlp (torch)" --tag torch --note "a 1-hidden-layer MLP on 8x8 digits"
 """),
     md("""
-The data set is written once to `data/digits.npz`; `nbtrack.track_data` records its content
-fingerprint, so a replay (or a colleague) can tell whether they trained on the same bytes.
+The data set is written once to `data/digits.npz`; `nbtrack.track_data` stores its content as a
+numbered data version (`digits@1`), so a replay (or a colleague) can tell whether they trained on
+the same bytes, and `nbtrack replay RUN --data recorded` can train on exactly those bytes again.
 """),
     code("""
 import os
@@ -158,7 +159,7 @@ if not os.path.exists(data_path):
     os.makedirs(os.path.dirname(data_path) or ".", exist_ok=True)
     X, y = load_digits(return_X_y=True)
     np.savez_compressed(data_path, X=(X / 16.0).astype("float32"), y=y.astype("int64"))
-fingerprint = nbtrack.track_data(data_path)
+version = nbtrack.track_data(data_path)
 data = np.load(data_path)
 print(f"{len(data['y'])} images from {data_path}")
 """),
@@ -334,7 +335,7 @@ TRAIN_WINE: list[Cell] = [
 # Wine classifier (the run that `04_replay.ipynb` reproduces)
 
 Reads the wine measurements from `data_path` (a CSV written by `04_replay.ipynb` from
-scikit-learn's bundled `load_wine`), records the file's fingerprint, and logs the 5-fold
+scikit-learn's bundled `load_wine`), stores the file as a data version, and logs the 5-fold
 cross-validated accuracy of a logistic regression. Deterministic: no random numbers.
 """),
     code("""
@@ -438,7 +439,7 @@ print("\\n".join(render(result.report)))
 ## 2. Re-target on new data
 
 The same notebook with one parameter changed. A different data set is reported as a
-difference (not a failure): the report shows the data fingerprints that changed and how the
+difference (not a failure): the report shows the data versions that changed and how the
 metrics moved.
 """),
     code("""

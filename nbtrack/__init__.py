@@ -93,6 +93,8 @@ _LAZY = {
     "compare": "nbtrack.widgets",
     "auto_live": "nbtrack.widgets",
     "replay": "nbtrack.replay",
+    "sweep": "nbtrack.sweeps",
+    "get_sweep": "nbtrack.sweeps",
     "report": "nbtrack.htmlreport",
 }
 

@@ -24,6 +24,7 @@ S3_ENV = {
 }
 BUCKET = "nbtrack-tests"
 ROOT = Path(__file__).resolve().parents[1]
+DASK = str(Path(sys.executable).parent / "dask")  # the `dask` command of this environment
 
 
 def free_port() -> int:
@@ -173,3 +174,62 @@ def start_store_server(work: Path, preexec_fn: Callable[[], None] | None = None)
     base = f"http://127.0.0.1:{port}/"
     wait_for_http(f"{base}api/status?token={token}", process)
     return StoreServer(base, token, store_dir, process)
+
+
+@dataclass
+class DaskCluster:
+    """A real `dask scheduler` and `dask worker` processes on loopback (each worker a nanny and
+    its worker process, single-threaded unless told)."""
+
+    address: str
+    scheduler: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]]
+    log_dir: Path
+    env: dict[str, str]
+
+    def add_worker(self, nthreads: int = 1) -> None:
+        index = len(self.workers)
+        log = open(self.log_dir / f"dask-worker-{index}.log", "wb")  # noqa: SIM115 - lives as long as the worker
+        self.workers.append(subprocess.Popen(
+            [DASK, "worker", self.address, "--nthreads", str(nthreads),
+             "--no-dashboard", "--name", f"w{index}", "--local-directory", str(self.log_dir / f"w{index}")],
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.log_dir,
+        ))
+
+    def wait_for_workers(self, count: int, timeout: float = 120.0) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="30s") as client:
+            client.wait_for_workers(count, timeout=timeout)
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            process.terminate()
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def start_dask_cluster(log_dir: Path, workers: int = 2, nthreads: int = 1,
+                       env: dict[str, str] | None = None) -> DaskCluster:
+    """A scheduler on a free loopback port and `workers` workers that import this checkout."""
+    port = free_port()
+    full_env = os.environ | {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"} | (env or {})
+    log = open(log_dir / "dask-scheduler.log", "wb")  # noqa: SIM115 - lives as long as the scheduler
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"],
+        stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=log_dir,
+    )
+    cluster = DaskCluster(f"tcp://127.0.0.1:{port}", scheduler, [], log_dir, full_env)
+    for _ in range(workers):
+        cluster.add_worker(nthreads)
+    try:
+        cluster.wait_for_workers(workers)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster

@@ -13,7 +13,7 @@ import { ToolbarButton, downloadIcon, notebookIcon, stopIcon } from '@jupyterlab
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import { compareWidget, MetricSeries } from './compare';
+import { chartPoints, compareWidget, MetricSeries } from './compare';
 import { DiffView } from './diff';
 import { runLabel } from './dom';
 import { downloadFile, downloadNotebook, reportFileName, saveAsNotebook, snapshotFileName } from './files';
@@ -211,7 +211,9 @@ export function registerCommands(ctx: ICommandContext): void {
       }
       await show(`compare-${ids.join('-')}`, async () => {
         const runs = await Promise.all(ids.map(id => requestAPI<IRunDetail>(`runs/${seg(id)}`)));
-        const series = await Promise.all(ids.map(id => requestAPI<MetricSeries>(`runs/${seg(id)}/metrics`)));
+        // each run's min/max envelope at the width the charts draw (a few thousand points, whatever the run logged)
+        const points = chartPoints();
+        const series = await Promise.all(ids.map(id => requestAPI<MetricSeries>(`runs/${seg(id)}/metrics?points=${points}`)));
         return compareWidget(runs, series) as MainAreaWidget;
       })().catch(fail('compare'));
     }

@@ -19,6 +19,11 @@ const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000
 
 export type MetricSeries = Record<string, { step: (number | null)[]; value: (number | null)[] }>;
 
+/** Buckets of the envelope a compare chart asks for: the main area's width in device pixels. */
+export function chartPoints(): number {
+  return Math.max(200, Math.min(8000, Math.ceil(window.innerWidth * (window.devicePixelRatio || 1))));
+}
+
 interface IRow {
   group: string;
   label: string;

@@ -7,24 +7,28 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.api.rows import FilterSpec, RunRow, rows
+from nbtrack.api.curves import metrics_frame, run_curves
+from nbtrack.api.rows import FilterSpec, RunRow, columns
 from nbtrack.core.identity import effective_status
-from nbtrack.core.series import decode_metrics
+from nbtrack.core.series import Curve
 from nbtrack.core.state import RunState
 from nbtrack.core.text import encodable
+from nbtrack.store.compaction import run_columns
 from nbtrack.store.store import MissingBlob, RunLog, Store, open_store
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 StoreLike = str | os.PathLike[str] | Store | None
 BASE_COLUMNS = ["id", "name", "status", "user", "host", "start", "duration", "tags", "params", "notes", "notebook",
-                "replay_of"]
+                "replay_of", "sweep"]
 
 
 def as_store(store: StoreLike) -> Store:
@@ -36,13 +40,23 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     columns (``params.lr``, ``metrics.loss.last``/``min``/``max``), ``start`` as UTC datetimes."""
     import pandas as pd
 
-    found = rows(as_store(store), filter)
-    flats = [{encodable(k): encodable(v) if isinstance(v, str) else v for k, v in row.flat.items()}
-             | {"start": row.started} for row in found]
-    columns = BASE_COLUMNS + sorted({k for flat in flats for k in flat} - set(BASE_COLUMNS) - {"metrics"})
-    frame = pd.DataFrame(flats, columns=columns)
+    found = columns(as_store(store), filter)
+    names = BASE_COLUMNS + sorted(set(found) - set(BASE_COLUMNS) - {"metrics"})
+    frame = pd.DataFrame({encodable(name): _encodable(found[name]) for name in names} if found else [],
+                         columns=[encodable(name) for name in names])
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame
+
+
+def _encodable(values: Sequence[Any]) -> Sequence[Any]:
+    """A column whose text UTF-8 can encode (`encodable`): checked at C speed, copied only when
+    some value holds a lone surrogate."""
+    text = [v for v in values if isinstance(v, str)]
+    try:
+        "".join(text).encode("utf-8")
+        return values
+    except UnicodeEncodeError:
+        return [encodable(v) if isinstance(v, str) else v for v in values]
 
 
 def get_run(run_id: str, store: StoreLike = None) -> Run:
@@ -115,21 +129,25 @@ class Run:
 
     @cached_property
     def metrics(self) -> pd.DataFrame:
-        """Every logged point: columns key, step, time, value (in logging order)."""
-        import pandas as pd
+        """Every logged point: columns key (categorical), step, time, value (float64), in logging
+        order; read by column from the log (``nbtrack.api.curves``)."""
+        return metrics_frame(self.records)
 
-        keys_col: list[str] = []
-        steps_col: list[float] = []
-        times_col: list[float] = []
-        values_col: list[float] = []
-        for record in self.records_of("metrics"):
-            keys, steps, times, columns = decode_metrics(record)
-            for key, values in zip(keys, columns):
-                keys_col.extend([encodable(key)] * len(values))
-                steps_col.extend(steps)
-                times_col.extend(times)
-                values_col.extend(values)
-        return pd.DataFrame({"key": keys_col, "step": steps_col, "time": times_col, "value": values_col})
+    def columns(self, keys: Iterable[str] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each metric (or those in `keys`) as float64 arrays: key -> (steps, times, values)."""
+        return run_columns(self.records, keys)
+
+    @property
+    def stored_curves(self) -> str | None:
+        """The blob of the metric envelopes the run stored when it finished (long runs only)."""
+        if "state" in self.__dict__:
+            return self.state.curves
+        return self.store.index.curves(self.id)  # without reading the log
+
+    def curves(self, points: int = 1000, keys: Iterable[str] | None = None) -> dict[str, Curve]:
+        """Each metric (or those in `keys`) as a chart `points` pixels wide draws it: at most two
+        points (the lowest and the highest) per pixel, with how many points were logged."""
+        return run_curves(self, max(1, int(points)), keys)
 
     def history(self) -> pd.DataFrame:
         """Metrics wide: one row per step, one column per key (last value logged at that step)."""

@@ -3,7 +3,7 @@ differences marked, confusion matrices, and the comparison of several runs.
 
 Pure shaping over the read API (no widgets, no IPython): the notebook widgets (``compare``,
 ``show_confusion_matrix``, ``show_live``) and the shared HTML report (``nbtrack.report``) show
-the same data from here. Long series are reduced with the min/max ``envelope``.
+the same data from here. Long series are drawn from their min/max envelope (``Run.curves``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from nbtrack.api.curves import envelope
 from nbtrack.api.notebook_diff import cells_section, environment_section
 from nbtrack.api.read import Run
 from nbtrack.core.confusion import class_metrics, row_rates
 from nbtrack.core.diff import dict_changes
-from nbtrack.core.downsample import envelope
 from nbtrack.core.series import decode_metrics
 
 MetricsSpec = str | Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None
@@ -70,20 +72,25 @@ def series_of(run: Run) -> dict[str, tuple[list[float], list[float]]]:
 
 def curves_section(runs: Sequence[Run], metrics: Sequence[str] | None = None, points: int = 1000,
                    series: Sequence[Mapping[str, tuple[list[float], list[float]]]] | None = None) -> dict[str, Any]:
-    """One chart per metric with one line per run (the run's index in `runs`), each reduced to
-    at most ``2 * points`` points; `count` is how many points the run logged. `series`: the
-    runs' ``series_of`` when already read."""
-    data = list(series) if series is not None else [series_of(run) for run in runs]
+    """One chart per metric with one line per run (the run's index in `runs`): the run's min/max
+    envelope `points` buckets wide (``Run.curves``: the envelope a long run stored when it finished),
+    so a line has at most ``2 * points`` points; `count` is how many points the run logged.
+    `series`: the runs' ``series_of`` when already read (reduced here)."""
+    if series is not None:
+        data = [{key: envelope(np.asarray(xs, dtype=float), np.zeros(len(ys)), np.asarray(ys, dtype=float), points)
+                 for key, (xs, ys) in one.items()} for one in series]
+    else:
+        data = [run.curves(points, metrics) for run in runs]
     keys = list(metrics) if metrics else sorted({k for one in data for k in one})
     charts = []
     for key in keys:
         lines = []
         for index, one in enumerate(data):
-            if key not in one:
+            curve = one.get(key)
+            if curve is None:
                 continue
-            xs, ys = envelope(*one[key], points)
-            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in xs], "value": ys,
-                          "count": len(one[key][1])})
+            lines.append({"run": index, "step": [int(x) if x.is_integer() else x for x in curve.step],
+                          "value": list(curve.value), "count": curve.count + curve.skipped})
         charts.append({"key": key, "lines": lines})
     return {"charts": charts}
 

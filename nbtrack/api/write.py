@@ -26,8 +26,10 @@ from nbtrack.core.identity import host_fields
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED, FINISHED, RUNNING
 from nbtrack.core.run import ActiveRun
+from nbtrack.core.sweep_state import ENV_SWEEP, run_header_fields
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import Store, open_store
+from nbtrack.store.sweeps import announce_run
 
 ENV_REPLAY_OF = "NBTRACK_REPLAY_OF"
 ENV_FLUSH = "NBTRACK_FLUSH_INTERVAL"
@@ -70,13 +72,16 @@ def start(
                           stacklevel=user_stacklevel())
             _active.finish(FINISHED)
         target = store if isinstance(store, Store) else open_store(store)
+        trial, trial_tags = run_header_fields(os.environ.get(ENV_SWEEP))  # a sweep's trial: its sweep
+        given = [str(t) for t in ([tags] if isinstance(tags, str) else tags)]
         fields = {
             "name": name or "",
-            "tags": [str(t) for t in ([tags] if isinstance(tags, str) else tags)],
+            "tags": given + [t for t in trial_tags if t not in given],
             "note": note,
             "cwd": os.getcwd(),
             "replay_of": os.environ.get(ENV_REPLAY_OF) or None,
             **host_fields(),
+            **trial,
             **lifecycle.header_fields(),
             **header,
         }
@@ -89,6 +94,8 @@ def start(
             hash_cache=_hash_cache(str(index_path(target.url).with_name("file-hashes.sqlite"))),
         )
         run.before_finish.append(_finishing)
+        if trial:
+            _announce_trial_run(target, trial, run.id)
         _active = run
         lifecycle.install_exit_handler(_finish_at_exit)
     environment.capture_for(run)
@@ -100,6 +107,14 @@ def start(
 
 def _finishing(run: ActiveRun) -> None:
     lifecycle.call(lifecycle.on_finish, run)
+
+
+def _announce_trial_run(target: Store, trial: dict[str, Any], run_id: str) -> None:
+    """A sweep's trial: tell the sweep which run this attempt is (never failing the start)."""
+    try:
+        announce_run(target, trial, run_id)
+    except Exception as exc:  # the worker finds the run from its header then
+        warnings.warn(f"nbtrack: could not tell sweep {trial['sweep']} about run {run_id}: {exc}", stacklevel=3)
 
 
 def user_stacklevel() -> int:

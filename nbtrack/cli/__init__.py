@@ -1,8 +1,8 @@
 """The ``nbtrack`` command: thin verbs over the same API the notebook uses.
 
 Each verb is defined once, in the module of its topic: ``runs`` (runs, show, diff),
-``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay``, ``report``, ``demo``,
-``data`` (data versions) and ``models`` (the model registry).
+``maintenance`` (reindex, fsck, gc), ``share`` (export, import, sync), ``replay``, ``report``, ``sweep``,
+``demo``, ``data`` (data versions) and ``models`` (the model registry).
 """
 
 from __future__ import annotations
@@ -12,7 +12,17 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from nbtrack.cli import data, demo, maintenance, models, replay, report, runs, share  # noqa: F401 - each registers its verbs
+from nbtrack.cli import (  # noqa: F401 - each registers its verbs
+    data,
+    demo,
+    maintenance,
+    models,
+    replay,
+    report,
+    runs,
+    share,
+    sweep,
+)
 from nbtrack.cli.format import printable, terminal_safe_output
 from nbtrack.cli.registry import COMMANDS
 from nbtrack.core.filters import FilterError

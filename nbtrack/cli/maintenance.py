@@ -1,5 +1,5 @@
-"""``nbtrack reindex``, ``nbtrack fsck`` and ``nbtrack gc``: upkeep of a store and of this
-machine's index of it."""
+"""``nbtrack reindex``, ``nbtrack fsck``, ``nbtrack gc`` and ``nbtrack compact``: upkeep of a store
+and of this machine's index of it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 from nbtrack.api import as_store
 from nbtrack.cli.format import printable
 from nbtrack.cli.registry import command
+from nbtrack.store.compaction import compact
 from nbtrack.store.maintenance import fsck, gc
 
 
@@ -19,7 +20,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("fsck", "verify every run log and blob of the store")
+@command("fsck", "verify every run log, blob and pack of the store")
 def cmd_fsck(args: argparse.Namespace) -> int:
     report = fsck(as_store(args.store))
     print("\n".join(printable(line) for line in report.lines()))  # (a stray file's name is anyone's text)
@@ -31,6 +32,15 @@ def cmd_fsck(args: argparse.Namespace) -> int:
 def cmd_gc(args: argparse.Namespace) -> int:
     report = gc(as_store(args.store), dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(report.removed_blobs)} blobs ({report.removed_bytes} bytes) and "
-          f"{len(report.removed_temp)} temporary files; {report.kept} blobs kept")
+    print(f"{verb} {len(report.removed_blobs)} blobs, {len(report.removed_packs)} unlisted packs "
+          f"({report.removed_bytes} bytes) and {len(report.removed_temp)} temporary files; {report.kept} blobs kept")
+    return 0
+
+
+@command("compact", "pack finished runs' summaries and metric columns for other machines to read")
+def cmd_compact(args: argparse.Namespace) -> int:
+    store = as_store(args.store)
+    store.index.refresh()
+    report = compact(store.index, store.backend, metrics=True)
+    print(report.line())
     return 0

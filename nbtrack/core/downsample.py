@@ -1,17 +1,23 @@
 """Downsampling long metric series for display, keeping their shape (min/max envelope).
 
 A chart a few hundred pixels wide cannot show 100,000 points; drawing every point only costs
-time. Both helpers split a series into buckets of consecutive points and keep, per bucket, the
+time. An envelope splits a series into buckets of consecutive points and keep, per bucket, the
 point with the lowest and the one with the highest value (in their original order), so spikes
 and the range of a noisy curve survive. The points kept are real logged points, never averages.
 Non-finite values (NaN, ±inf) are skipped: they cannot be drawn and JSON cannot carry them.
 
-- ``envelope(xs, ys, buckets)``: one-shot, for static figures.
+(The one-shot reduction of a stored run's columns is ``nbtrack.api.curves.envelope``, on numpy.)
+
 - ``Envelope``: incremental, for live charts. ``extend()`` returns a *delta* (points to drop from
   the end of what was sent, points to append) so a front end receives only what changed; when
   the series outgrows its capacity, adjacent buckets merge pairwise (bucket width doubles) and
   the delta says ``reset`` (send everything again: a bounded ``2 * capacity`` points, and only
-  ``log2(n / capacity)`` times over a whole run).
+  ``log2(n / capacity)`` times over a whole run). ``fold()`` adds points without a delta: a run's
+  writer keeps one envelope per metric that way and stores it when the run finishes
+  (``core.series.MetricHistory.curves``), so charts of long finished runs read a few thousand
+  points instead of millions.
+- ``regroup``: a stored envelope at a coarser resolution (its buckets merged in groups): the
+  same min and max as an envelope of the raw points with those bucket boundaries.
 """
 
 from __future__ import annotations
@@ -22,24 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Point = tuple[float, float, float]  # (step, time, value)
-
-
-def envelope(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:
-    """At most ``2 * buckets`` points of (xs, ys): each bucket's min and max, in order."""
-    n = min(len(xs), len(ys))
-    keep = [i for i in range(n) if math.isfinite(ys[i]) and math.isfinite(xs[i])]
-    if len(keep) <= 2 * buckets:
-        return [float(xs[i]) for i in keep], [float(ys[i]) for i in keep]
-    out: list[int] = []
-    size = len(keep) / buckets
-    for b in range(buckets):
-        chunk = keep[int(b * size): int((b + 1) * size)]
-        if not chunk:
-            continue
-        lo = min(chunk, key=ys.__getitem__)
-        hi = max(chunk, key=ys.__getitem__)
-        out.extend(sorted({lo, hi}))
-    return [float(xs[i]) for i in out], [float(ys[i]) for i in out]
 
 
 @dataclass
@@ -102,8 +90,12 @@ class Envelope:
     _reset: bool = True
 
     def extend(self, steps: Sequence[float], times: Sequence[float], values: Sequence[float]) -> Delta:
-        """Add points; returns what to send. Whole buckets of finite points are reduced with
-        C-level min/max/index over slices, so a long batch costs little per point."""
+        """Add points; returns what to send."""
+        return self._delta(self.fold(steps, times, values))
+
+    def fold(self, steps: Sequence[float], times: Sequence[float], values: Sequence[float]) -> int:
+        """Add points; returns how many were skipped (not finite). Whole buckets of finite points
+        are reduced with C-level min/max/index over slices, so a long batch costs little per point."""
         if not hasattr(values, "index"):  # numpy arrays and other sequences: slices need .index
             steps, times, values = list(steps), list(times), list(values)
         skipped, start, n = 0, 0, min(len(steps), len(times), len(values))
@@ -135,7 +127,7 @@ class Envelope:
                         skipped += 1
             start = end
         self.skipped += skipped
-        return self._delta(skipped)
+        return skipped
 
     def _put(self, bucket: _Bucket, last: _Bucket | None) -> None:
         if last is not None and last.count < self.width:
@@ -167,6 +159,15 @@ class Envelope:
     def points(self) -> list[Point]:
         return [p for bucket in self.buckets for p in bucket.points()]
 
+    def bucketed(self) -> tuple[list[int], list[Point]]:
+        """Every point kept, with the number of the bucket it is the min or max of."""
+        numbers, points = [], []
+        for i, bucket in enumerate(self.buckets):
+            for point in bucket.points():
+                numbers.append(i)
+                points.append(point)
+        return numbers, points
+
     def snapshot(self) -> Delta:
         """Everything, as a reset (for a front end that connects late)."""
         return Delta(True, 0, self.points(), self.skipped)
@@ -182,3 +183,24 @@ class Envelope:
         self._sent_buckets = len(self.buckets)
         self._sent_tail = len(self.buckets[-1].points()) if self.buckets else 0
         return delta
+
+
+def regroup(buckets: Sequence[float], values: Sequence[float], total: int, groups: int) -> list[int]:
+    """Indices of the points to keep when an envelope of `total` buckets (point i is the min or
+    max of bucket ``buckets[i]``) is drawn with `groups` buckets: per group of consecutive buckets,
+    its lowest and its highest point, in order. Everything when `groups` >= `total`."""
+    if groups >= total:
+        return list(range(len(values)))
+    kept: list[int] = []
+    start, n = 0, len(values)
+    while start < n:
+        group = int(buckets[start]) * groups // total
+        end = start
+        while end < n and int(buckets[end]) * groups // total == group:
+            end += 1
+        chunk = values[start:end]
+        low = start + min(range(len(chunk)), key=chunk.__getitem__)
+        high = start + max(range(len(chunk)), key=chunk.__getitem__)
+        kept.extend(sorted({low, high}))
+        start = end
+    return kept

@@ -26,6 +26,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 TEXT_FIELDS = ("id", "name", "user", "tags", "notes")
+# ASCII characters no text float() accepts can start with (digits, signs, ".", "inf", "nan" and
+# whitespace can; non-ASCII digits can too, so only ASCII is ruled out)
+_NOT_NUMBER_START = frozenset(chr(c) for c in range(33, 127)) - set("0123456789+-.iInN")
 
 
 class FilterError(ValueError):
@@ -59,12 +62,16 @@ def resolve(row: Mapping[str, Any], field: str) -> Any:
     return None
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """`value` as the number comparisons use (bools 0/1, numeric text parsed), None when it is
+    none (or NaN)."""
     if isinstance(value, bool):
         return float(value)
+    if isinstance(value, str) and value and value[0] in _NOT_NUMBER_START:
+        return None  # float() would fail: saves raising and catching for every name and id
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return None if math.isnan(number) else number
 
@@ -72,7 +79,7 @@ def _number(value: Any) -> float | None:
 def compare(actual: Any, op: str, expected: str) -> bool:
     if actual is None:
         return op == "!="
-    a, b = _number(actual), _number(expected)
+    a, b = number(actual), number(expected)
     if a is not None and b is not None:
         return _OPS[op](a, b)
     if isinstance(actual, float) and math.isnan(actual):
@@ -92,8 +99,13 @@ class Filter:
             return False
         if not self.words:
             return True
-        haystack = " ".join(_text(row.get(f)) for f in TEXT_FIELDS).lower()
-        return all(w in haystack for w in self.words)
+        text = haystack(row)
+        return all(w in text for w in self.words)
+
+
+def haystack(row: Mapping[str, Any]) -> str:
+    """The text free words are looked for in: the row's id, name, user, tags and notes, lower case."""
+    return " ".join(_text(row.get(f)) for f in TEXT_FIELDS).lower()
 
 
 def _text(value: Any) -> str:

@@ -15,7 +15,8 @@ run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, no
                kernel_id, kernel_name, replay_of, hash_seed (the kernel's ``PYTHONHASHSEED``,
                "random" when unset), heartbeat (seconds), format; parent (the id
                of the run this one belongs to: a search's candidate, an optuna trial); origin
-               (imported runs: {system, id, uri, ...} of the run it was imported from)
+               (imported runs: {system, id, uri, ...} of the run it was imported from); a
+               sweep's trial also sweep, trial, attempt (``core.sweep_state``)
 metrics        keys, n, step, time, values: base64 float64 arrays (see ``core.series``)
 params         values: {name: JSON value}
 note           text, user (annotations)
@@ -34,6 +35,8 @@ env            sha256 (blob of the environment JSON), refs
 warning        kind, message, cells
 confusion      step, labels, matrix
 report         sha256 (blob of a replay's reproducibility report), verdict, refs
+curves         sha256 (blob of every metric's min/max envelope, written when the run finishes:
+               see ``core.series.MetricHistory.curves``), refs
 =============  ============================================================================
 """
 
@@ -80,6 +83,9 @@ class RunHeader(TypedDict, total=False):
     hash_seed: str
     parent: str
     origin: dict[str, Any]
+    sweep: str
+    trial: int
+    attempt: str
 
 
 def run_header(run_id: str, heartbeat: float, fields: Mapping[str, Any], ts: float | None = None) -> RunHeader:
@@ -332,10 +338,21 @@ def report(sha256: str, verdict: str, ts: float | None = None) -> ReportRecord:
     return {"t": "report", "ts": _now(ts), "sha256": sha256, "verdict": verdict, "refs": [sha256]}
 
 
+class CurvesRecord(TypedDict):
+    t: Literal["curves"]
+    ts: float
+    sha256: str
+    refs: list[str]
+
+
+def curves(sha256: str, ts: float | None = None) -> CurvesRecord:
+    return {"t": "curves", "ts": _now(ts), "sha256": sha256, "refs": [sha256]}
+
+
 CONSTRUCTORS: dict[str, Callable[..., Any]] = {
     "run": run_header, "metrics": metrics, "params": params, "note": note, "tags": tags, "artifact": artifact,
     "data": data, "heartbeat": heartbeat, "status": status, "cell": cell, "snapshot": snapshot, "env": env,
-    "warning": warning, "confusion": confusion, "report": report, "model": model,
+    "warning": warning, "confusion": confusion, "report": report, "model": model, "curves": curves,
 }
 KINDS = tuple(CONSTRUCTORS)
 # what someone other than the run's writer may add beside its log (notes and tags by anyone;

@@ -39,7 +39,7 @@ from nbtrack.core.checks import check_name, too_deep
 from nbtrack.core.fingerprint import HashCache, fingerprint
 from nbtrack.core.records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, Record
 from nbtrack.core.redact import Redactor
-from nbtrack.core.series import Batch, MetricHistory, Row, encode_metrics, group_rows
+from nbtrack.core.series import CURVE_BUCKETS, Batch, MetricHistory, Row, encode_metrics, group_rows
 
 BACKLOG_ROWS = 50_000  # logged rows that wake the writer before its interval is up
 FINAL_RETRY_SECONDS = 10.0  # how long a finishing run keeps retrying writes the store refuses
@@ -248,6 +248,7 @@ class ActiveRun:
                 hook(self)
             except Exception as exc:  # a last snapshot failed: the run still finishes
                 self._report("finish-hook", f"nbtrack: a step before finishing run {self.id} failed: {exc!r}")
+        self.defer(self._curves)
         self.write(records.status(status, self.redactor.text(error) if error else None))
         self.status = status
         with self._cond:
@@ -272,6 +273,15 @@ class ActiveRun:
             self.finish(FAILED, error="".join(traceback.format_exception_only(exc_type, exc)).strip())
 
     # ---- the writer's side
+    def _curves(self) -> list[Record]:
+        """A finished run's metric envelopes as one blob, when some metric is longer than a chart
+        draws (a short run's points are as small as its envelope, and read as fast)."""
+        self.collect_metrics()  # rows logged since this write began (none can follow: finishing)
+        if self.history.longest() <= CURVE_BUCKETS:
+            return []
+        data = json.dumps(self.history.curves(), separators=(",", ":")).encode()
+        return [records.curves(self.store.put_blob(data))]
+
     @property
     def last_step(self) -> int | None:
         """The step of the latest ``log()`` (None before the first)."""

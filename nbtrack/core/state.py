@@ -6,8 +6,8 @@ are folded after the log's own records.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nbtrack.core.records import RUNNING, Record
@@ -22,11 +22,31 @@ class MetricSummary:
     step: float
     count: int
 
+    def to_json(self) -> dict[str, Any]:
+        return {"last": self.last, "min": self.min, "max": self.max, "step": self.step, "count": self.count}
+
     def add(self, step: float, value: float) -> None:
         self.last, self.step, self.count = value, step, self.count + 1
         if not math.isnan(value):
             self.min = value if math.isnan(self.min) else min(self.min, value)
             self.max = value if math.isnan(self.max) else max(self.max, value)
+
+    def extend(self, last_step: float, values: Sequence[float]) -> None:
+        """`add` every value of a column at once (`last_step`: the step of the last one)."""
+        if not values:
+            return
+        self.last, self.step, self.count = values[-1], last_step, self.count + len(values)
+        try:
+            low, high = min(values), max(values)  # C loops; NaN makes them unreliable: checked below
+        except TypeError:
+            low = high = math.nan
+        if math.isnan(low) or math.isnan(high) or math.isnan(sum(values)):
+            kept = [v for v in values if not math.isnan(v)]
+            if not kept:
+                return
+            low, high = min(kept), max(kept)
+        self.min = low if math.isnan(self.min) else min(self.min, low)
+        self.max = high if math.isnan(self.max) else max(self.max, high)
 
 
 @dataclass
@@ -58,16 +78,21 @@ class RunState:
     notebook: str | None = None
     kernel_id: str | None = None
     replay_of: str | None = None
+    sweep: str | None = None  # the sweep this run is a trial of
     parent: str | None = None
     origin: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    curves: str | None = None  # blob of the metrics' envelopes, stored when the run finished
     platform: str = ""
     cwd: str = ""
     cells: int = 0
     confusions: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The state as JSON values (for serialising: lists and dicts are shared, not copied)."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["metrics"] = {k: m.to_json() for k, m in self.metrics.items()}
+        return data
 
     def summary_fields(self) -> dict[str, Any]:
         """The fields run tables show, plus what liveness needs (kept in the index as JSON)."""
@@ -76,10 +101,10 @@ class RunState:
             "host": self.host, "boot_id": self.boot_id, "pid": self.pid, "started": self.started,
             "ended": self.ended, "last_seen": self.last_seen, "heartbeat": self.heartbeat,
             "tags": self.tags, "params": self.params,
-            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "metrics": {k: m.to_json() for k, m in self.metrics.items()},
             "notebook": self.notebook, "kernel_id": self.kernel_id, "replay_of": self.replay_of,
-            "parent": self.parent, "origin": self.origin,
-            "notes": [n["text"] for n in self.notes],
+            "parent": self.parent, "origin": self.origin, "sweep": self.sweep,
+            "notes": [n["text"] for n in self.notes], "curves": self.curves,
         }
 
     @classmethod
@@ -90,6 +115,7 @@ class RunState:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+_FIELDS = tuple(f.name for f in fields(RunState))
 Reducer = Callable[["RunState", Record, float], None]
 
 
@@ -108,7 +134,8 @@ def _run(state: RunState, r: Record, ts: float) -> None:
     state.id = r.get("id", state.id)
     state.name = r.get("name") or ""
     state.started = ts
-    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin"):
+    for key in ("user", "host", "boot_id", "platform", "cwd", "notebook", "kernel_id", "replay_of", "parent", "origin",
+                "sweep"):
         if r.get(key) is not None:
             setattr(state, key, r[key])
     state.pid = int(r.get("pid") or 0)
@@ -120,12 +147,13 @@ def _run(state: RunState, r: Record, ts: float) -> None:
 
 def _metrics(state: RunState, r: Record, ts: float) -> None:
     keys, steps, _times, columns = decode_metrics(r)
+    if not steps:
+        return
     for key, values in zip(keys, columns):
         summary = state.metrics.get(key)
-        for step, value in zip(steps, values):
-            if summary is None:
-                summary = state.metrics[key] = MetricSummary(value, math.nan, math.nan, step, 0)
-            summary.add(step, value)
+        if summary is None:
+            summary = state.metrics[key] = MetricSummary(values[0], math.nan, math.nan, steps[0], 0)
+        summary.extend(steps[len(steps) - 1], values)
 
 
 def _add_tags(state: RunState, tags: list[str]) -> None:
@@ -196,6 +224,7 @@ REDUCERS: dict[str, Reducer] = {  # one entry per kind of ``core.records``
     "cell": _count("cells"),
     "confusion": _count("confusions"),
     "report": _report,
+    "curves": lambda s, r, ts: setattr(s, "curves", r.get("sha256")),
     "heartbeat": lambda s, r, ts: None,  # liveness only (every record refreshes it)
 }
 

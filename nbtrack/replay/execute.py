@@ -4,12 +4,16 @@ papermill's own ``cwd`` changes the working directory of the whole process, whic
 when replays run in a server's worker threads; here the kernel is started in the folder and
 with the environment variables given (``Popen`` arguments), and nothing process-wide changes.
 A failure (a cell raising where the original did not, a dead kernel, a kernel that never
-started) is returned as text with the partial notebook, never raised.
+started) is returned as text with the partial notebook, never raised. Setting the `stop` event
+interrupts the kernel (SIGINT to its process group, as a notebook's stop button does): the
+running cell raises KeyboardInterrupt and execution ends there (sweeps stop pruned trials so).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,7 @@ class ReplayEngine(NBClientEngine):
         execution_timeout: int | None = None,
         kernel_env: Mapping[str, str] | None = None,
         kernel_cwd: str | None = None,
+        stop: threading.Event | None = None,
         **kwargs: Any,
     ) -> NotebookNode:
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
@@ -63,7 +68,30 @@ class ReplayEngine(NBClientEngine):
             launch["env"] = dict(kernel_env)
         if kernel_cwd is not None:
             launch["cwd"] = kernel_cwd
-        return PapermillNotebookClient(nb_man, **final_kwargs).execute(**launch)
+        client = PapermillNotebookClient(nb_man, **final_kwargs)
+        if stop is None:
+            return client.execute(**launch)
+        finished = threading.Event()
+        threading.Thread(target=_interrupt_on, args=(stop, finished, client), daemon=True).start()
+        try:
+            return client.execute(**launch)
+        finally:
+            finished.set()
+
+
+def _interrupt_on(stop: threading.Event, finished: threading.Event, client: Any) -> None:
+    """Interrupt `client`'s kernel once `stop` is set, again every second until execution ends (an
+    interrupt that lands between two cells interrupts nothing)."""
+    while not finished.is_set():
+        if not stop.wait(0.2):
+            continue
+        pid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pid", None)
+        if pid:
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGINT)
+            except (ProcessLookupError, PermissionError):
+                pass
+        finished.wait(1.0 if pid else 0.2)
 
 
 papermill_engines.register(ENGINE, ReplayEngine)
@@ -102,11 +130,14 @@ def execute(
     progress_bar: bool = False,
     start_timeout: int = 120,
     source_label: str | None = None,
+    stop: threading.Event | None = None,
 ) -> Execution:
-    """Run `nb` top to bottom, saving to `output_path` after every cell."""
+    """Run `nb` top to bottom, saving to `output_path` after every cell (`stop`: see above)."""
     total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     hook = _progress_hook(progress, total)
-    extra = {"on_cell_executed": hook} if hook else {}
+    extra: dict[str, Any] = {"on_cell_executed": hook} if hook else {}
+    if stop is not None:
+        extra["stop"] = stop
     output_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         executed = papermill.execute_notebook(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
 from nbtrack.core.records import FAILED
+from nbtrack.core.redact import Redactor
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
 from nbtrack.replay import envs
@@ -108,7 +109,7 @@ def _kernel_name(original: Run, nb: Any, environment: Mapping[str, Any]) -> str:
     return "python3"
 
 
-def _kernel_exists(name: str) -> bool:
+def kernel_exists(name: str) -> bool:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -118,9 +119,21 @@ def _kernel_exists(name: str) -> bool:
         return False
 
 
-def _store_location(store: str | os.PathLike[str] | Store | None, target: Store) -> str:
+def store_location(store: str | os.PathLike[str] | Store | None, target: Store) -> str:
+    """The store a kernel is told to use (``$NBTRACK_STORE``): the location as given (a URL keeps
+    its credentials), else the opened store's URL; a path made absolute."""
     location = os.fspath(store) if isinstance(store, (str, os.PathLike)) else target.url
     return location if "://" in location else os.path.abspath(location)
+
+
+def recent_runs(store: Store, since: float) -> Iterator[Run]:
+    """Runs started after `since` (epoch seconds, with 2 s of slack for clocks), newest first:
+    where the run a kernel just started is found (replays here, sweep trials too)."""
+    floor = new_run_id(since - 2.0)[:10]
+    for run_id in reversed(store.run_ids()):
+        if run_id[:10] < floor:
+            break
+        yield Run(store, run_id)
 
 
 def _started_in_cell(run: Run) -> Any:
@@ -133,27 +146,47 @@ def _find_replay_run(store: Store, original_id: str, notebook: Path, since: floa
     one writing our output notebook when several replays of one run ran at once; for a run a
     cell started (``nbtrack.start()`` in a loop), the one started at the same place: the same
     cell source, the same number of runs that cell had started before it."""
-    floor = new_run_id(since - 2.0)[:10]
-    found = []
-    for run_id in reversed(store.run_ids()):
-        if run_id[:10] < floor:
-            break
-        run = Run(store, run_id)
-        if run.state.replay_of == original_id:
-            found.append(run)
+    found = [run for run in recent_runs(store, since) if run.state.replay_of == original_id]
     mine = [r for r in found if r.state.notebook and os.path.abspath(r.state.notebook) == str(notebook)]
     if started_in_cell is not None:
         mine = [r for r in (mine or found) if _started_in_cell(r) == started_in_cell] or mine
     return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
 
 
+def failed_run(store: Store, header: Mapping[str, Any], error: str) -> str:
+    """Record a failed run with `header` for an execution that never started tracking (its kernel
+    never started, or died first); returns its id."""
+    fields = {"cwd": os.getcwd(), **host_fields(), **header}
+    run = ActiveRun(store, new_run_id(), fields, flush_interval=60.0, heartbeat=60.0)
+    run.finish(FAILED, error=error)
+    return run.id
+
+
 def _record_failure(store: Store, original: Run, notebook: Path, error: str) -> str:
     """A failed run linked to the original, for a replay that never started tracking."""
     header = {"name": original.state.name, "tags": list(original.state.tags), "replay_of": original.id,
-              "cwd": os.getcwd(), "notebook": str(notebook), **host_fields()}
-    run = ActiveRun(store, new_run_id(), header, flush_interval=60.0, heartbeat=60.0)
-    run.finish(FAILED, error=f"replay failed before tracking started: {error}")
-    return run.id
+              "notebook": str(notebook)}
+    return failed_run(store, header, f"replay failed before tracking started: {error}")
+
+
+def record_missing_params(store: Store, run: Run, parameters: Mapping[str, Any]) -> None:
+    """Add the injected `parameters` the kernel did not record itself (e.g. no parameters cell ran
+    under tracking) to `run`, as an annotation; secret-looking ones masked, as the kernel masks them."""
+    given = Redactor.from_environ().mapping(parameters)
+    missing = {k: v for k, v in given.items() if run.state.params.get(k) != v}
+    if missing:
+        store.annotate(run.id, records.params(missing))
+
+
+def recreated_kernel(environment: Mapping[str, Any], sources: list[str], allow_missing: bool,
+                     kernel_env: dict[str, str]) -> envs.Environment:
+    """A virtual environment of `environment`'s packages (``envs.recreate``), with `kernel_env`
+    made to run in it."""
+    recreated = envs.recreate(environment, sources, allow_missing)
+    for name in ("PYTHONPATH", "PYTHONHOME"):
+        kernel_env.pop(name, None)
+    kernel_env["VIRTUAL_ENV"] = str(recreated.folder)
+    return recreated
 
 
 def replay(
@@ -234,15 +267,12 @@ def replay(
     wanted: dict[str, str] | None = None  # a recreated environment holds only these on purpose
     if env == RECREATE:
         sources = [c.source for c in built.nb.cells if c.cell_type == "code"]
-        recreated = envs.recreate(environment, sources, allow_missing)
+        recreated = recreated_kernel(environment, sources, allow_missing, kernel_env)
         kernel_name, wanted = recreated.kernel_name, recreated.requirements
         notes += recreated.notes
-        for name in ("PYTHONPATH", "PYTHONHOME"):
-            kernel_env.pop(name, None)
-        kernel_env["VIRTUAL_ENV"] = str(recreated.folder)
     else:
         kernel_name = kernel or _kernel_name(original, built.nb, environment)
-        if not kernel and not _kernel_exists(kernel_name):
+        if not kernel and not kernel_exists(kernel_name):
             notes.append(f"the original kernel {kernel_name!r} is not installed here: using 'python3'")
             kernel_name = "python3"
         current_packages = envs.installed_packages(envs.kernel_python(kernel_name))
@@ -256,7 +286,7 @@ def replay(
     built.nb.metadata["nbtrack"] = {"replay_of": original.id, "order": order}
     prepared = prepare(built, next(iter(original.records_of("run")), {}),
                        lambda sha: original.store.get_json(sha), rng, os.environ)
-    kernel_env.update(NBTRACK_REPLAY_OF=original.id, NBTRACK_STORE=_store_location(store, target),
+    kernel_env.update(NBTRACK_REPLAY_OF=original.id, NBTRACK_STORE=store_location(store, target),
                       NBTRACK_NOTEBOOK=str(output), **prepared.env)
     cache = HashCache(index_path(target.url).with_name("file-hashes.sqlite"))
     before = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
@@ -280,9 +310,7 @@ def replay(
         replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
     )
     if replayed is not None and parameters:
-        missing = {k: v for k, v in parameters.items() if replayed.state.params.get(k) != v}
-        if missing:  # the kernel did not record them itself (e.g. no parameters cell ran under tracking)
-            target.annotate(replayed.id, records.params(missing))
+        record_missing_params(target, replayed, parameters)
     replay_env = replayed.environment() if replayed else None
     differences = environment_differences(environment, replay_env, current_packages)
     if wanted is not None:  # left out on purpose is no difference; a needed package missing is

@@ -33,12 +33,13 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from nbtrack.server.checkpoint import SaveCheckpointer
     from nbtrack.server.config import NBTrack
     from nbtrack.server.handlers import ROUTES
+    from nbtrack.server.sweep_handlers import ROUTES as SWEEP_ROUTES
 
     nbtrack = NBTrack(parent=serverapp, root_dir=str(serverapp.root_dir))
     web_app = serverapp.web_app
     web_app.settings["nbtrack"] = nbtrack
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
-    routes = ROUTES + _raw_store_routes()
+    routes = ROUTES + SWEEP_ROUTES + _raw_store_routes()
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes])
     if nbtrack.checkpoint_on_save:
         nbtrack.checkpointer = SaveCheckpointer(nbtrack.open_store, nbtrack.root_dir, serverapp.log)

@@ -84,4 +84,4 @@ class SaveCheckpointer:
 def running_runs_of(store: Store, root_dir: str, path: str) -> list[str]:
     """Ids of the running runs whose recorded notebook is the one at server path `path`."""
     matches = notebook_matcher(root_dir, path)
-    return [row.id for row in rows(store) if row.status == RUNNING and matches(row.notebook)]
+    return [row.id for row in rows(store, {"status": RUNNING}) if matches(row.notebook)]

@@ -43,6 +43,7 @@ MAX_REPORT_RUNS = 50
 MAX_NOTE = 100_000
 MAX_TAGS = 100
 MAX_TAG = 200
+MAX_CHART_POINTS = 20_000  # widest envelope a client may ask for (pixels)
 MAX_INT = 2**53  # query numbers past this are refused (a byte offset, a page offset)
 MAX_JSON_DEPTH = 64  # request bodies nest no deeper
 
@@ -223,7 +224,9 @@ class MetricsHandler(NBTrackHandler):
     async def get(self, run_id: str) -> None:
         keys = self.text_arg("keys")
         wanted = None if keys is None else [k.strip() for k in keys.split(",") if k.strip()]
-        self.reply(await self.work(lambda: payloads.metric_series(self.run(run_id), wanted)))
+        points = self.int_arg("points", None, minimum=1)  # a chart's width: its envelope
+        points = None if points is None else min(points, MAX_CHART_POINTS)
+        self.reply(await self.work(lambda: payloads.metric_series(self.run(run_id), wanted, points)))
 
 
 class CellsHandler(NBTrackHandler):

@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nbtrack.api import Run, rows
-from nbtrack.api.rows import iso
+from nbtrack.api.rows import iso, page
 from nbtrack.core.nbjson import cell_source
-from nbtrack.core.paging import page_rows
 from nbtrack.core.records import RUNNING
 from nbtrack.core.redact import Redactor
 from nbtrack.core.snapshot import strip_widgets, upgrade
@@ -32,11 +31,9 @@ def runs_page(
     """``GET runs``: one page of run summaries matching a filter (and a notebook)."""
     if not 0 < limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    found = rows(store, filter_text or None)
-    if notebook is not None:
-        found = [row for row in found if notebook(row.notebook)]
-    page, total = page_rows(found, sort, desc, offset, limit, view=lambda row: row.flat)
-    return {"total": total, "offset": offset, "runs": [row.to_json() for row in page]}
+    notebooks = None if notebook is None else [n for n in store.index.notebooks() if notebook(n)]
+    found = page(store, filter_text or None, sort, desc, offset, limit, notebooks)
+    return {"total": found.total, "offset": offset, "runs": [row.to_json() for row in found.rows]}
 
 
 def run_detail(run: Run) -> dict[str, Any]:
@@ -65,20 +62,15 @@ def _environment(run: Run) -> dict[str, Any] | None:
     return run.environment()
 
 
-def metric_series(run: Run, keys: Iterable[str] | None = None) -> dict[str, dict[str, list[float]]]:
+def metric_series(run: Run, keys: Iterable[str] | None = None, points: int | None = None) -> dict[str, dict[str, Any]]:
     """``GET runs/ID/metrics``: each metric's points in logging order (all metrics when `keys`
-    is None; unknown keys are left out)."""
-    frame = run.metrics
-    wanted = None if keys is None else set(keys)
-    series: dict[str, dict[str, list[float]]] = {}
-    for key, points in frame.groupby("key", sort=False):
-        if wanted is None or key in wanted:
-            series[str(key)] = {
-                "step": points["step"].tolist(),
-                "time": points["time"].tolist(),
-                "value": points["value"].tolist(),
-            }
-    return series
+    is None; unknown keys are left out); with `points`, each metric's min/max envelope for a
+    chart that many pixels wide (``Run.curves``: at most two points a pixel, plus ``count`` and
+    ``skipped``, the finite and non-finite points logged)."""
+    if points is not None:
+        return {key: curve.as_json() for key, curve in run.curves(points, keys).items()}
+    return {key: {"step": steps.tolist(), "time": times.tolist(), "value": values.tolist()}
+            for key, (steps, times, values) in run.columns(keys).items()}
 
 
 def artifact(run: Run, name: str) -> bytes:
@@ -217,7 +209,7 @@ def replay_folder(notebook: str | None, root_dir: str) -> str:
 
 def active(store: Store, kernel_id: str) -> dict[str, Any]:
     """``GET active``: the running run recorded from kernel `kernel_id`, and its latest metrics."""
-    running = [row for row in rows(store) if row.kernel_id == kernel_id and row.status == RUNNING]
+    running = [row for row in rows(store, {"status": RUNNING}) if row.kernel_id == kernel_id]
     if not running:
         return {"run": None, "latest": {}}
     found = max(running, key=lambda row: row.started)

@@ -35,7 +35,9 @@ Every write is bound to that user (``current_user``), the identity the server au
 
 An append skips the bytes the log already holds at N when they match (a retried append), and is
 refused with 409 when they differ or N is past the end. Keys are confined to the store's layout
-(``runs/``, ``notes/``, ``blobs/``, ``data/``, ``models/``, ``aliases/``, the marker).
+(``runs/``, ``notes/``, ``blobs/``, ``packs/``, ``data/``, ``models/``, ``aliases/``, the marker); a
+blob or a pack must hash to its key. Nothing is deleted over HTTP (``nbtrack gc`` runs where the
+store lives: unlisted packs and unreferenced blobs stay until then).
 """
 
 from __future__ import annotations
@@ -52,13 +54,14 @@ from nbtrack.server.attribution import request_writer
 from nbtrack.server.handlers import NBTrackHandler
 from nbtrack.store.attribution import read_stamp, sign_annotation, stamped_writer, write_stamp
 from nbtrack.store.backend import Backend, Writer
-from nbtrack.store.keys import RUNS, is_layout_prefix, kind_of, run_of
+from nbtrack.store.keys import RUNS, is_layout_prefix, kind_of, pack_of, run_of
 from nbtrack.store.local import LinkRefused
 
 KEY = r"(?P<key>.+)"
 NAMED = ("data-version", "model-version", "alias")  # numbered, write-once records
-READABLE = ("marker", "stamp", "note", "blob", *NAMED)
-WRITABLE = ("marker", "note", "blob", *NAMED)
+PACKS = ("pack-entry", "pack")  # write-once pack list entries, content-addressed packs
+READABLE = ("marker", "stamp", "note", "blob", "sweep", *PACKS, *NAMED)
+WRITABLE = ("marker", "note", "blob", "sweep", *PACKS, *NAMED)  # sweep: write-once sweep events
 NO_DELETES = ("the team store never deletes anything over HTTP (a blob may still be referenced by a run "
               "the client cannot see): run `nbtrack gc` where the store lives, e.g. "
               "`nbtrack --store FOLDER gc` on the server's machine")
@@ -145,7 +148,10 @@ def _checked(key: str, kinds: tuple[str, ...]) -> str:
 
 
 def _verify_blob(key: str, data: bytes) -> None:
-    if kind_of(key) == "blob" and hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[-1]:
+    """Content-addressed keys (blobs, packs) must name the hash of their bytes."""
+    pack = pack_of(key)
+    expected = pack[1] if pack else key.rsplit("/", 1)[-1] if kind_of(key) == "blob" else None
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise web.HTTPError(400, f"the bytes sent for {key} do not hash to its name")
 
 

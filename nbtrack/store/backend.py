@@ -93,6 +93,17 @@ class Backend(ABC):
         complete) instead of measuring them: the local folder then skips their stat calls."""
         return dict(self.log_sizes(prefix))
 
+    def log_listing_version(self, prefix: str) -> str | None:
+        """A cheap token that changes whenever a log is added under `prefix` or removed (None:
+        the backend cannot tell, list every time). While it stays the same, a reader only needs
+        to look at the logs it knows may still grow (`log_size`)."""
+        return None
+
+    def log_size(self, key: str) -> int | None:
+        """The size of one log (None: there is no such log)."""
+        prefix = key.split("/", 1)[0]
+        return self.log_sizes(prefix).get(key)
+
     def prefetch_logs(self, offsets: dict[str, int]) -> None:  # noqa: B027 - optional hook
         """A hint that the logs `offsets` (key -> offset) are about to be read: a remote backend
         fetches them at once (concurrently) and serves the next ``read_log`` of each from that."""

@@ -1,9 +1,15 @@
-"""The derived index: a machine-local SQLite table of run states, refreshed from the logs.
+"""The derived index: a machine-local SQLite database of run summaries, refreshed from the logs.
 
 It is never the source of truth: ``rebuild()`` recreates it from the store, and ``refresh()``
 reads only what was appended since the last look (per run: the offset just past the last intact
 frame, and the log size seen then). Refreshes from several processes on one machine are
 serialised by SQLite's write lock; the database is never put inside a (possibly shared) store.
+
+Each run is a ``runs`` row whose columns are its summary (``nbtrack.store.columns``), plus one
+``params``, ``metrics`` and ``tags`` row per param, metric and tag, so that filters, sorts and
+pages run in SQL (``nbtrack.store.query``) and only the rows asked for become Python objects.
+A running run's row keeps its reduced state, to continue reading its log from where it stopped;
+a finished run's state is read again from its log when someone asks for it (`state`).
 
 Being derived, it repairs itself: a file that is not an SQLite database, is damaged, or holds
 tables of another shape (found when it is opened, or by any later query) is moved aside (renamed
@@ -22,14 +28,20 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from nbtrack.core.filters import Filter
+from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
+from nbtrack.core.text import encodable
+from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
 from nbtrack.store.keys import kind_of, log_key, run_of
+from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
 
 
 class IndexedStore(Protocol):
@@ -41,22 +53,39 @@ class IndexedStore(Protocol):
     def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> Any: ...
     def annotation_counts(self) -> dict[str, int]: ...
 
-SCHEMA = """
+
+BOOK_COLUMNS = ("id", "cursor", "seen", "notes", "damaged", "state", "final", "pack")
+RUN_COLUMNS = [*BOOK_COLUMNS, *columns.SUMMARY_COLUMNS]
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     cursor INTEGER NOT NULL,      -- offset just past the last intact frame read
     seen INTEGER NOT NULL,        -- log size when last read
     notes INTEGER NOT NULL,       -- annotations applied
     damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
-    state TEXT NOT NULL,          -- RunState as JSON
-    summary TEXT NOT NULL,        -- RunState.summary_fields() as JSON: what tables read
-    final INTEGER NOT NULL        -- the writer recorded an end: its log will not grow
+    state TEXT,                   -- RunState as JSON while the run runs (NULL once final)
+    final INTEGER NOT NULL,       -- the writer recorded an end: its log will not grow
+    pack TEXT,                    -- the summary pack the row was read from (NULL: from the log)
+    {columns.SUMMARY_SCHEMA}
 );
+CREATE INDEX IF NOT EXISTS runs_start ON runs(start);
+CREATE INDEX IF NOT EXISTS runs_live ON runs(final) WHERE final = 0;
+CREATE INDEX IF NOT EXISTS runs_annotated ON runs(notes) WHERE notes > 0;
+CREATE TABLE IF NOT EXISTS params (
+    key TEXT NOT NULL, run TEXT NOT NULL, kind INTEGER NOT NULL, num REAL, fnum REAL, text TEXT, lower TEXT,
+    stext TEXT, PRIMARY KEY (key, run)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metrics (
+    key TEXT NOT NULL, run TEXT NOT NULL, last_v REAL, min_v REAL, max_v REAL, PRIMARY KEY (key, run)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_loose ON runs(final) WHERE final = 1 AND pack IS NULL;
+CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, ok INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-SCHEMA_VERSION = "3"
-RUN_COLUMNS = ["id", "cursor", "seen", "notes", "damaged", "state", "summary", "final"]
+TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
+SCHEMA_VERSION = "5"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
+_INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 _DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
                  "columns but", "values were supplied")
@@ -92,12 +121,12 @@ def _layout_problem(db: sqlite3.Connection) -> str | None:
     """Make `db` this index's layout: created when new, recreated when an older nbtrack layout;
     returns what is wrong instead when it holds anything else."""
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    foreign = tables - {"runs", "meta"}
+    foreign = {t for t in tables - set(TABLES) if not t.startswith("sqlite_")}
     if foreign:
         return f"it holds tables nbtrack does not write: {', '.join(sorted(foreign))}"
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-        db.executescript("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS meta;")
+        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     db.executescript(SCHEMA)
     columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
@@ -120,12 +149,28 @@ def _repairing(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+
+@dataclass
+class IndexRow:
+    """One run as the index stores it: its bookkeeping and its summary fields."""
+
+    id: str
+    cursor: int
+    seen: int
+    notes: int
+    damaged: int
+    final: bool
+    fields: dict[str, Any]
+    state: str | None = None  # RunState JSON, kept while the run is not final
+    pack: str | None = None
+
+
 class Index:
     def __init__(self, path: Path, store: IndexedStore) -> None:
         self.path = path
         self.store = store
         self._lock = threading.RLock()  # one connection, shared by the kernel's threads
-        self._parsed: dict[str, tuple[int, int, dict[str, Any]]] = {}  # id -> (seen, notes, summary)
+        self._problems: set[str] = set()  # reported once
         self._db, self._file = self._open()
 
     def _connect(self) -> sqlite3.Connection:
@@ -133,6 +178,7 @@ class Index:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
             problem = _layout_problem(db)
         except BaseException:
             db.close()
@@ -141,6 +187,7 @@ class Index:
             db.close()
             raise _ForeignLayout(problem)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (self.store.url,))
+        query.register_functions(db)
         return db
 
     def _open(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
@@ -174,7 +221,6 @@ class Index:
             if self._identity() == self._file:  # still the file this process opened: move it aside
                 self._move_aside(exc)  # (else another process did, and rebuilt it: just reopen)
             self._db, self._file = self._open()
-            self._parsed.clear()
 
     def _move_aside(self, exc: BaseException) -> None:
         aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
@@ -190,97 +236,266 @@ class Index:
     def close(self) -> None:
         self._db.close()
 
+    # ---- keeping up with the store
     @_repairing
     def refresh(self) -> int:
-        """Bring the index up to date with the store; returns how many runs changed."""
-        with self._lock:
-            final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
-        listed = self.store.backend.log_sizes_except("runs", final)
-        sizes = {run_of(key): size for key, size in listed.items() if kind_of(key) == "log"}  # never a stray file
-        notes = self.store.annotation_counts()
-        with self._lock:
-            return self._apply(sizes, notes)
+        """Bring the index up to date with the store; returns how many runs changed.
 
-    def _apply(self, sizes: dict[str, int | None], notes: dict[str, int]) -> int:
+        One listing of the store's logs, then only what changed is read. When the backend can
+        tell that no log was added or removed since the last listing (``log_listing_version``),
+        the listing is skipped: only the runs that may still grow are looked at. Packs come
+        first (``nbtrack.store.packs``): runs in a pack are not read from their logs. A refresh
+        that finds many loose finished runs packs them for the next machine."""
+        from nbtrack.store.compaction import compact, read_pack_list
+
+        backend = self.store.backend
+        version = backend.log_listing_version("runs")
+        changed = read_pack_list(self, backend)
+        changed += self._refresh(backend, version)
+        threshold = min_loose_runs()
+        if threshold and self.loose_count() >= threshold:
+            try:
+                compact(self, backend, min_runs=threshold)
+            except Exception as exc:  # a read-only store, a full bucket: the index is still right
+                if "pack" not in self._problems:
+                    self._problems.add("pack")
+                    warnings.warn(f"nbtrack could not write a pack of finished runs to {self.store.url}: {exc!r}",
+                                  RuntimeWarning, stacklevel=2)
+        return changed
+
+    def _refresh(self, backend: Backend, version: str | None) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'runs-listing'").fetchone()
+            full = version is None or row is None or row[0] != version
+            if full:
+                final = {log_key(r) for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 1")}
+            else:
+                live = [r for (r,) in self._db.execute("SELECT id FROM runs WHERE final = 0")]
+                annotated = dict(self._db.execute("SELECT id, notes FROM runs WHERE notes > 0").fetchall())
+        if full:
+            sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()
+                     if kind_of(key) == "log"}  # never a stray file
+        else:
+            sizes = {run_id: backend.log_size(log_key(run_id)) for run_id in live}
+        notes = self.store.annotation_counts()
+        gone: list[str] = []
+        if not full:  # runs annotated since (or no longer): read again; logs that vanished: gone
+            sizes.update((run_id, None) for run_id in set(notes) | set(annotated) if run_id not in sizes)
+            gone = [run_id for run_id in live if sizes[run_id] is None]
+            for run_id in gone:
+                del sizes[run_id]
+        with self._lock:
+            return self._apply(sizes, notes, gone, version if full else None, full)
+
+    def _apply(
+        self, sizes: dict[str, int | None], notes: dict[str, int], gone: list[str], version: str | None, full: bool
+    ) -> int:
+        """Read the runs whose size or annotations changed; `full`: `sizes` lists every run, and
+        runs missing from it are gone (else `gone` says which); `version` is the listing's."""
         db = self._db
+        if not self._stale(sizes, notes) and not (gone or full):
+            return 0  # nothing to write: no write transaction either
         db.execute("BEGIN IMMEDIATE")
         try:
-            known = {row[0]: row[1:] for row in db.execute("SELECT id, cursor, seen, notes, damaged FROM runs")}
-            stale = []
-            for run_id, size in sizes.items():
-                row = known.get(run_id)
-                n_notes = notes.get(run_id, 0)
-                if row is not None and size in (None, row[1]) and row[2] == n_notes:
-                    continue  # unchanged (None: a finished log, not even looked at)
-                stale.append((run_id, row, n_notes))
-            changed: list[tuple[str, int, int, int, int, str, str, int]] = []
+            stale = self._stale(sizes, notes)
+            if full:
+                gone = [run_id for (run_id,) in db.execute("SELECT id FROM runs") if run_id not in sizes]
+            changed = 0
             for start in range(0, len(stale), PREFETCH_BATCH):
                 batch = stale[start : start + PREFETCH_BATCH]
                 self.store.backend.prefetch_logs(
                     {log_key(r): (0 if row is None or row[2] != n else row[0]) for r, row, n in batch})
-                changed.extend(self._read(run_id, row, n_notes) for run_id, row, n_notes in batch)
-            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changed)
-            gone = [(run_id,) for run_id in known if run_id not in sizes]
-            db.executemany("DELETE FROM runs WHERE id = ?", gone)
+                self._write([self._read(run_id, row, n_notes) for run_id, row, n_notes in batch],
+                            [r for r, row, _n in batch if row is not None])
+                changed += len(batch)
+            self._delete(gone)
+            if changed or gone:
+                self._bump()
+            if version is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('runs-listing', ?)", (version,))
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse even that
                 db.execute("ROLLBACK")
             raise
-        return len(changed) + len(gone)
+        return changed + len(gone)
 
-    def _read(
-        self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int
-    ) -> tuple[str, int, int, int, int, str, str, int]:
-        if row is None or row[2] != n_notes:  # new run, or annotations changed: read it whole
+    def _stale(
+        self, sizes: dict[str, int | None], notes: dict[str, int]
+    ) -> list[tuple[str, tuple[int, int, int, int] | None, int]]:
+        """The runs of `sizes` whose log grew or whose annotations changed: (id, row, notes)."""
+        annotated = {r for (r,) in self._db.execute("SELECT id FROM runs WHERE notes > 0")}
+        # a finished log not looked at (size None) changes only by its annotations
+        ids = [r for r, size in sizes.items() if size is not None or r in notes or r in annotated]
+        book = "SELECT id, cursor, seen, notes, damaged FROM runs"
+        if len(ids) > 10_000:  # many: one scan is cheaper than looking each up
+            known = {row[0]: row[1:] for row in self._db.execute(book)}
+        else:
+            known = {row[0]: row[1:] for row in self._db.execute(
+                f"{book} WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+        stale = []
+        for run_id in sorted(ids):  # in id order: inserts append to the B-trees
+            size, row = sizes[run_id], known.get(run_id)
+            n_notes = notes.get(run_id, 0)
+            if row is not None and size in (None, row[1]) and row[2] == n_notes:
+                continue  # unchanged (None: a finished log, not even looked at)
+            stale.append((run_id, row, n_notes))
+        return stale
+
+    def _read(self, run_id: str, row: tuple[int, int, int, int] | None, n_notes: int) -> IndexRow:
+        state_text = None
+        if row is not None and row[2] == n_notes:
+            (state_text,) = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if state_text is None:  # new, annotated since, or final before: read it whole
             log = self.store.read_run(run_id, annotations=n_notes > 0)
             state, damaged = reduce(log.records), 0
         else:
+            assert row is not None
             cursor, _seen, _notes, damaged = row
-            (text,) = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
             log = self.store.read_run(run_id, offset=cursor)
-            state = reduce(log.records, RunState.from_json(json.loads(text)))
+            state = reduce(log.records, RunState.from_json(json.loads(state_text)))
         damaged += len(log.corrupt)  # a torn tail is a write in progress or cut short: not damage
         state.id = state.id or run_id
-        return (run_id, log.end, log.size, n_notes, damaged, json.dumps(state.to_json()),
-                json.dumps(state.summary_fields()), int(state.status != RUNNING))
+        final = state.status != RUNNING
+        return IndexRow(run_id, log.end, log.size, n_notes, damaged, final, state.summary_fields(),
+                        None if final else json.dumps(state.to_json()))
+
+    def _write(self, found: Iterable[IndexRow], replaced: Iterable[str] = ()) -> None:
+        """Insert (or replace) rows, with their params, metrics and tags rows (in a transaction)."""
+        self._delete(replaced, keep_runs=True)
+        rows = IndexRows()
+        for row in found:
+            fields = row.fields
+            rows.runs.append((row.id, row.cursor, row.seen, row.notes, row.damaged, row.state, int(row.final),
+                              row.pack, *columns.summary_row(fields)))
+            rows.params += columns.param_rows(row.id, fields["params"])
+            rows.metrics += columns.metric_rows(row.id, fields["metrics"])
+            rows.tags += columns.tag_rows(row.id, fields["tags"])
+        self._insert(rows)
+
+    def _bump(self) -> None:
+        self._db.execute("INSERT INTO meta VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
+
+    def _insert(self, rows: IndexRows) -> None:
+        db = self._db
+        for statement, values in ((_INSERT_RUN, rows.runs),
+                                  ("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params),
+                                  ("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics),
+                                  ("INSERT OR IGNORE INTO tags VALUES (?, ?)", rows.tags)):
+            try:
+                db.executemany(statement, values)
+            except UnicodeEncodeError:  # text with a lone surrogate (Python allows it, SQLite does not);
+                # the rows before it are in: replace them with the same values
+                db.executemany(statement.replace("INSERT INTO", "INSERT OR REPLACE INTO"),
+                               [tuple(encodable(v) if isinstance(v, str) else v for v in row) for row in values])
+
+    def _delete(self, run_ids: Iterable[str], keep_runs: bool = False) -> None:
+        """Remove runs' params, metrics and tags rows (and their runs rows unless `keep_runs`)."""
+        params, metrics, tags = [], [], []
+        for run_id in run_ids:
+            found = self._db.execute("SELECT params, metrics, tags FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None:
+                continue
+            params += [(key, run_id) for key in json.loads(found[0])]
+            metrics += [(key, run_id) for key in json.loads(found[1])]
+            tags += columns.tag_rows(run_id, json.loads(found[2]))
+            if not keep_runs:
+                self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._db.executemany("DELETE FROM params WHERE key = ? AND run = ?", params)
+        self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
+        self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
 
     @_repairing
     def rebuild(self) -> int:
         with self._lock:
-            self._db.execute("DELETE FROM runs")
+            self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
+                                   + "DELETE FROM meta WHERE key = 'runs-listing'; COMMIT;")
         return self.refresh()
 
+    # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
     @_repairing
-    def states(self) -> list[RunState]:
-        self.refresh()
+    def pack_seqs(self) -> set[int]:
+        """The pack list entries this index has read (or found unusable)."""
         with self._lock:
-            rows = self._db.execute("SELECT state FROM runs ORDER BY id").fetchall()
-        return [RunState.from_json(json.loads(text)) for (text,) in rows]
+            return {seq for (seq,) in self._db.execute("SELECT seq FROM packs")}
+
+    def add_pack(self, entry: Entry, rows: IndexRows | None) -> int:
+        """Record pack list entry `entry` (`rows`: its summary pack's rows; None: the pack is
+        unusable and its runs are read from their logs); returns how many runs it added."""
+        added = 0
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?, ?)",
+                           (entry.seq, entry.kind, entry.sha, int(rows is not None or entry.kind == "metrics")))
+                if entry.kind == "metrics":
+                    db.executemany("INSERT OR IGNORE INTO metric_packs VALUES (?, ?)",
+                                   [(r, entry.sha) for r in entry.runs])
+                elif rows is not None:
+                    ids = json.dumps([r[0] for r in rows.runs])
+                    have = {r[0]: (r[1], r[2]) for r in db.execute(
+                        "SELECT id, seen, notes FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+                    same = [(entry.sha, r[0]) for r in rows.runs if have.get(r[0]) == (r[2], r[3])]
+                    db.executemany("UPDATE runs SET pack = ? WHERE id = ? AND pack IS NULL", same)
+                    if have:  # insert only the runs this index does not have yet
+                        rows = rows.only({r[0] for r in rows.runs if r[0] not in have})
+                    self._insert(rows)
+                    added = len(rows.runs)
+                    self._bump()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return added
 
     @_repairing
-    def summaries(self) -> list[dict[str, Any]]:
-        """Every run's summary fields (see ``RunState.summary_fields``), oldest first: fresh
-        top-level dicts, parsed again only for runs that changed since this process last asked."""
+    def loose(self) -> IndexRows:
+        """The finished runs in no summary pack, oldest first, with their params, metrics and tags."""
+        with self._lock:
+            runs = self._db.execute("SELECT * FROM runs WHERE final = 1 AND pack IS NULL ORDER BY id").fetchall()
+            ids = json.dumps([r[0] for r in runs])
+            child = "WHERE run IN (SELECT value FROM json_each(?)) ORDER BY run, key"
+            return IndexRows(
+                runs, self._db.execute(f"SELECT * FROM params {child}", (ids,)).fetchall(),
+                self._db.execute(f"SELECT * FROM metrics {child}", (ids,)).fetchall(),
+                self._db.execute("SELECT tag, run FROM tags WHERE run IN (SELECT value FROM json_each(?))"
+                                 " ORDER BY run, tag", (ids,)).fetchall())
+
+    @_repairing
+    def loose_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
+
+    @_repairing
+    def metrics_loose(self) -> list[str]:
+        """Finished runs whose metric columns are in no metrics pack, oldest first."""
+        with self._lock:
+            return [r for (r,) in self._db.execute(
+                "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
+
+    @_repairing
+    def metrics_pack(self, run_id: str) -> str | None:
+        """The metrics pack holding run `run_id`'s metric columns, if any."""
+        with self._lock:
+            found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
+        return None if found is None else str(found[0])
+
+    @_repairing
+    def curves(self, run_id: str) -> str | None:
+        """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
         self.refresh()
         with self._lock:
-            versions = self._db.execute("SELECT id, seen, notes FROM runs ORDER BY id").fetchall()
-            parsed = self._parsed
-            stale = [
-                run_id for run_id, seen, notes in versions if parsed.get(run_id, (None, None))[:2] != (seen, notes)
-            ]
-            for start in range(0, len(stale), 500):
-                chunk = stale[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for run_id, seen, notes, text in self._db.execute(
-                    f"SELECT id, seen, notes, summary FROM runs WHERE id IN ({marks})", chunk
-                ):
-                    parsed[run_id] = (seen, notes, json.loads(text))
-            if len(parsed) > len(versions):
-                keep = {run_id for run_id, _seen, _notes in versions}
-                self._parsed = parsed = {k: v for k, v in parsed.items() if k in keep}
-            return [dict(parsed[run_id][2]) for run_id, _seen, _notes in versions]
+            found = self._db.execute("SELECT curves FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if found is None else found[0]
 
+    def forget_metrics_pack(self, sha: str) -> None:
+        """A metrics pack turned out damaged: its runs' metrics are read from their logs."""
+        with self._lock:
+            self._db.execute("DELETE FROM metric_packs WHERE sha = ?", (sha,))
+            self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
+
+    # ---- reading
     @_repairing
     def state(self, run_id: str) -> RunState:
         self.refresh()
@@ -288,4 +503,81 @@ class Index:
             row = self._db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(run_id)
-        return RunState.from_json(json.loads(row[0]))
+        if row[0] is not None:
+            return RunState.from_json(json.loads(row[0]))
+        state = self.store.read_run(run_id).state()  # a final run: its log says everything
+        state.id = state.id or run_id
+        return state
+
+    @_repairing
+    def states(self) -> list[RunState]:
+        """Every run's state, oldest first (a finished run's is read from its log: slow)."""
+        self.refresh()
+        with self._lock:
+            ids = [run_id for (run_id,) in self._db.execute("SELECT id FROM runs ORDER BY id")]
+        return [self.state(run_id) for run_id in ids]
+
+    @_repairing
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
+        return self.select()[0]
+
+    @_repairing
+    def select(
+        self,
+        spec: Filter | None = None,
+        sort: str | None = None,
+        desc: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        notebooks: Collection[str] | None = None,
+        now: float | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """(the summary fields of the runs matching `spec`, ordered by `sort` from `offset` on, at
+        most `limit`; how many match in all). `notebooks` keeps only runs recorded from those."""
+        self.refresh()
+        with self._lock:
+            return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
+
+    @_repairing
+    def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
+        """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
+        self.refresh()
+        with self._lock:
+            return query.table(self._db, self._moment(now), spec)
+
+    @_repairing
+    def column_use(
+        self, spec: Filter | None = None, now: float | None = None
+    ) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
+        """What the runs matching `spec` fill in (``nbtrack.store.query.column_use``)."""
+        self.refresh()
+        with self._lock:
+            return query.column_use(self._db, self._moment(now), spec)
+
+    @_repairing
+    def generation(self) -> int:
+        """A number that grows whenever the index changes (any process's refresh)."""
+        with self._lock:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return 0 if found is None else int(found[0])
+
+    def _moment(self, now: float | None) -> dict[str, Any]:
+        """What status and duration are computed from: the time, and this machine's running runs
+        whose process is gone (liveness needs the OS to say)."""
+        rows = self._db.execute(
+            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
+        ).fetchall()
+        dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
+        return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
+
+    @_repairing
+    def notebooks(self) -> list[str]:
+        """The distinct notebooks runs were recorded from."""
+        with self._lock:
+            return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
+
+    @_repairing
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])

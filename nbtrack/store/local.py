@@ -23,6 +23,7 @@ import builtins
 import contextlib
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ from nbtrack.store.backend import FILE_OWNER, Backend, ObjectInfo, Writer
 from nbtrack.store.keys import LOG_NAME
 
 TEMP_PREFIX = ".tmp-"
+SETTLED_SECONDS = 10.0  # a folder's modification time older than this is trusted to be final
 
 
 DRIVE_NOT_MOUNTED = (
@@ -203,14 +205,37 @@ class LocalBackend(Backend):
             fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return b""
-        with os.fdopen(fd, "rb") as fh:
-            if offset >= os.fstat(fd).st_size:  # (past the end: nothing, whatever the offset)
-                return b""
-            fh.seek(offset)
-            return fh.read()
+        try:
+            chunks: list[bytes] = []
+            while True:
+                chunk = os.pread(fd, 1 << 20, offset)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                offset += len(chunk)
+        finally:
+            os.close(fd)
 
     def log_sizes(self, prefix: str) -> dict[str, int]:
         return self.log_sizes_except(prefix, set())  # type: ignore[return-value]
+
+    def log_listing_version(self, prefix: str) -> str | None:
+        """The folder's modification time: adding or removing a run's folder changes it. A time
+        closer to now than `SETTLED_SECONDS` is not trusted (a folder changed again within the
+        same timestamp tick, or on a file server whose clock runs behind, would look unchanged)."""
+        try:
+            st = os.stat(self._path(prefix.rstrip("/")))
+        except (FileNotFoundError, NotADirectoryError):
+            return "absent"
+        if time.time() - st.st_mtime < SETTLED_SECONDS:
+            return None
+        return f"{st.st_ino}:{st.st_mtime_ns}"
+
+    def log_size(self, key: str) -> int | None:
+        try:
+            return os.stat(self._path(key)).st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def log_sizes_except(self, prefix: str, final: set[str]) -> dict[str, int | None]:
         base = self._path(prefix.rstrip("/"))

@@ -9,6 +9,7 @@ from typing import Any
 
 from nbtrack import api
 from nbtrack.api import Run, StoreLike, as_store, get_run
+from nbtrack.api.rows import page
 from nbtrack.core.run import ActiveRun
 
 RunSpec = str | Run | ActiveRun | Mapping[str, Any] | None
@@ -58,8 +59,7 @@ def stored_run(spec: RunSpec, store: StoreLike = None) -> Run:
 
 def latest_run(store: StoreLike = None) -> Run:
     target = as_store(store)
-    states = target.index.states()
-    if not states:
+    found = page(target, sort="start", desc=True, limit=1).rows
+    if not found:
         raise LookupError(f"no runs in the store {target.url}")
-    latest = max(states, key=lambda s: s.started)
-    return Run(target, latest.id)
+    return Run(target, found[0].id)

@@ -141,6 +141,9 @@ function render({ model, el: host }) {
   };
   model.on("change:data", draw);
   draw();
+  // the curves at the width the charts draw (device pixels): Python sends them again when it differs
+  const width = Math.ceil(root.clientWidth * (window.devicePixelRatio || 1));
+  if (width > 0 && model.get("data").curves) model.send({ type: "width", px: width });
   return () => { cleanup(); root.remove(); };
 }
 

@@ -3,9 +3,9 @@ summaries, environment differences, and the cell-by-cell diff of two notebooks.
 
 One light anywidget shows it all, on the same chart code as the live curves (uPlot: hover
 values, a legend naming the runs, zoom, the notebook's theme). What it shows is shaped in
-``nbtrack.api.views.comparison`` (long series reduced with the min/max ``envelope``, so a
-comparison of long runs stays a few hundred KB); the shared report shows the same. The view
-builds its DOM with ``textContent`` only.
+``nbtrack.api.views.comparison`` (long series drawn from the min/max envelope the store keeps
+for them, at the width the view draws, so a comparison of long runs stays a few hundred KB);
+the shared report shows the same. The view builds its DOM with ``textContent`` only.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import anywidget
 import traitlets
 
 from nbtrack.api import Run, StoreLike
-from nbtrack.api.views import comparison
+from nbtrack.api.views import comparison, curves_section
 from nbtrack.capture import colab
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
+
+CHART_POINTS = 1000  # the curves' buckets until the view says how wide it is
+MIN_POINTS, MAX_POINTS = 100, 8000
 
 
 class RunDiffView(anywidget.AnyWidget):
@@ -35,8 +38,25 @@ class Comparison:
     def __init__(self, runs: Sequence[Run], metrics: Sequence[str] | None = None) -> None:
         colab.enable_widgets()
         self.runs = list(runs)
-        self.data: dict[str, Any] = comparison(self.runs, metrics)
+        self.metrics = metrics
+        self.points = CHART_POINTS
+        self.data: dict[str, Any] = comparison(self.runs, metrics, CHART_POINTS)
         self.view = RunDiffView(data=self.data)
+        self.view.on_msg(self._on_front_end_message)
+
+    def _on_front_end_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """The view says how wide its charts are (device pixels): curves at that resolution."""
+        if not isinstance(content, dict) or content.get("type") != "width" or "curves" not in self.data:
+            return
+        width = content.get("px")
+        if not isinstance(width, int) or isinstance(width, bool):
+            return
+        width = max(MIN_POINTS, min(width, MAX_POINTS))
+        if abs(width - self.points) * 10 <= self.points:  # within 10%: what is shown will do
+            return
+        self.points = width
+        self.data = {**self.data, "curves": curves_section(self.runs, self.metrics, width)}
+        self.view.data = self.data
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -30,7 +30,6 @@ from nbtrack.capture import colab
 from nbtrack.core.downsample import Delta, Envelope
 from nbtrack.core.records import RUNNING
 from nbtrack.core.run import ActiveRun
-from nbtrack.core.series import Batch, MetricHistory, decode_metrics
 from nbtrack.widgets._common import CHART_STYLES, CHARTS, RunSpec, front_end, stored_run, stylesheet
 
 Series = tuple[Sequence[float], Sequence[float], Sequence[float]]  # steps, times, values
@@ -82,10 +81,18 @@ class LiveCurves(anywidget.AnyWidget):
         self._thread.start()
         return self
 
-    def load(self, history: Mapping[str, Series], t0: float) -> LiveCurves:
-        """Show finished series (key -> steps, times, values) once."""
+    def load(self, history: Mapping[str, Series], t0: float,
+             logged: Mapping[str, tuple[int, int]] | None = None) -> LiveCurves:
+        """Show finished series (key -> steps, times, values) once; `logged`: key -> (finite,
+        non-finite) points the series stand for, when they are an envelope of a longer run."""
         self._t0 = t0
         self._ingest(dict(history))
+        if logged:
+            with self._lock:
+                for key, (count, skipped) in logged.items():
+                    if key in self.envelopes:
+                        self.envelopes[key].count, self.envelopes[key].skipped = count, skipped
+                self._publish_snapshot()
         return self
 
     def _poll_loop(self) -> None:
@@ -204,13 +211,10 @@ def show_live(
     stored = stored_run(run, store)
     widget = LiveCurves(metrics, capacity=capacity, interval=interval, title=stored.name or stored.id)
     widget.status = stored.status
-    widget.load(_stored_history(stored.records_of("metrics")), stored.state.started)
+    # a finished run's envelope at the chart's resolution (stored when a long run finished): at most
+    # two points a bucket, all kept by an envelope twice as wide
+    widget.capacity = 2 * capacity
+    curves = stored.curves(capacity)
+    widget.load({k: (c.step, c.time, c.value) for k, c in curves.items()}, stored.state.started,
+                {k: (c.count, c.skipped) for k, c in curves.items()})
     return widget
-
-
-def _stored_history(records: list[dict[str, Any]]) -> Mapping[str, Series]:
-    history = MetricHistory()
-    for record in records:
-        keys, steps, times, columns = decode_metrics(record)
-        history.add([Batch(tuple(keys), steps, times, columns)])
-    return history.since({})

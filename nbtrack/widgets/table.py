@@ -1,14 +1,15 @@
 """The shared leaderboard: every run in the store, paged, sorted and filtered in the kernel.
 
-The front end only ever holds one page (``limit`` rows, 50 by default), so 10,000 runs cost
-the browser nothing; sorting, filtering (the ``nbtrack.core.filters`` language, e.g.
-``resnet loss<0.3 status=finished``) and paging run in the kernel through the same
-``page_rows`` the REST API uses. Columns come from the runs the filter keeps: the run's own
-fields, then its params, then its metrics (last value), most common first; the column chooser
-shows or hides any of them. A background thread looks at the store's index every
-`refresh_interval` seconds and reloads when any run appeared or changed: it compares what it
-showed with the index itself, because the index is shared by the machine's processes (the
-server behind the lab sidebar, the CLI) and another one may have brought it up to date first.
+The front end only ever holds one page (``limit`` rows, 50 by default), and so does the kernel:
+sorting, filtering (the ``nbtrack.core.filters`` language, e.g. ``resnet loss<0.3
+status=finished``) and paging run in SQL in the store's index through ``nbtrack.api.rows.page``,
+the same paged read the REST API uses, so 100,000 runs cost a page. Columns come from the runs the
+filter keeps (``rows.column_use``): the run's own fields, then its params, then its metrics (last
+value), most common first; the column chooser shows or hides any of them. A background thread
+looks at the store's index every `refresh_interval` seconds and reloads when any run appeared or
+changed: it compares the index's generation with the one it showed, because the index is shared
+by the machine's processes (the server behind the lab sidebar, the CLI) and another one may have
+brought it up to date first.
 A failed refresh is shown in the table and the next one tries again. Selecting runs and
 pressing Compare shows ``compare()`` below the table.
 """
@@ -18,8 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,10 +27,10 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from nbtrack.api import FilterSpec, StoreLike, as_store, rows
+from nbtrack.api import FilterSpec, StoreLike, as_store
+from nbtrack.api.rows import ColumnUse, both, column_use, page
 from nbtrack.capture import colab
-from nbtrack.core.filters import FilterError, predicate, resolve
-from nbtrack.core.paging import page_rows
+from nbtrack.core.filters import FilterError, resolve
 from nbtrack.widgets._common import front_end, stylesheet
 
 # The run's own columns: id, label, numeric. Name and id stay pinned on the left.
@@ -70,18 +70,12 @@ def format_cell(value: Any, column: str = "") -> str:
     return str(value)
 
 
-def table_columns(rows: Sequence[Mapping[str, Any]], choice: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
-    """The columns of `rows` (the runs a filter keeps): the run's own fields that have a value,
+def table_columns(use: ColumnUse, choice: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
+    """The columns of the runs a filter keeps (`use`): the run's own fields that have a value,
     then every param and metric (last value) that one of them has, most common first. The
     first `SHOWN_PARAMS` / `SHOWN_METRICS` are shown unless `choice` (column id -> shown) says
     otherwise; name and id are always shown."""
-    params: Counter[str] = Counter()
-    metrics: Counter[str] = Counter()
-    filled: set[str] = set()
-    for row in rows:
-        params.update(k for k, v in (row.get("params") or {}).items() if v is not None)
-        metrics.update((row.get("metrics") or {}).keys())
-        filled.update(c for c, _, _ in RUN_COLUMNS if row.get(c) not in (None, "", [], ()))
+    params, metrics, filled = use.params, use.metrics, use.filled
     choice = choice or {}
     columns: list[dict[str, Any]] = [
         {"id": c, "label": label, "numeric": numeric, "group": "run",
@@ -139,9 +133,10 @@ class RunTable(ipywidgets.VBox):
         self.compare_area = ipywidgets.Output()
         super().__init__([self.grid, self.compare_area])
         self._base_filter = None if isinstance(filter, str) else filter  # a mapping/callable
-        self._all: list[dict[str, Any]] = []
-        self._matching: list[dict[str, Any]] = []
-        self._seen: list[dict[str, Any]] | None = None  # the index's summaries last shown
+        self._spec: Any = None  # the base filter and the filter box together
+        self._use: ColumnUse | None = None  # what the kept runs fill in (the columns' source)
+        self._shown_generation = -1  # the index's generation last shown
+        self._running = False  # the page shows a running run (its duration moves)
         self._loaded = 0.0  # monotonic time of the last reload
         self._lock = threading.RLock()
         self.reload()
@@ -160,14 +155,13 @@ class RunTable(ipywidgets.VBox):
 
     # ---- data
     def reload(self) -> None:
-        """Re-read every run from the store's index, then re-filter and re-page."""
-        seen = self.store.index.summaries()
-        flats = [row.flat for row in rows(self.store, self._base_filter)]
+        """Look at the store's index again: count, re-filter, pick the columns and re-page."""
+        index = self.store.index
+        index.refresh()
         with self._lock:
-            self._seen = seen
+            self._shown_generation = index.generation()
             self._loaded = time.monotonic()
-            self._all = flats
-            self.grid.run_count = len(flats)
+            self.grid.run_count = page(self.store, self._base_filter, None, limit=0).total
             self.grid.updated = time.strftime("%H:%M:%S")
             self._apply_filter()
 
@@ -177,10 +171,10 @@ class RunTable(ipywidgets.VBox):
         next refresh tries again."""
         try:
             with self._lock:
-                running = any(r.get("status") == "running" for r in self._matching)
-                stale = force or (running and time.monotonic() - self._loaded >= RELOAD_RUNNING)
+                stale = force or (self._running and time.monotonic() - self._loaded >= RELOAD_RUNNING)
                 if not stale:
-                    stale = self.store.index.summaries() != self._seen
+                    self.store.index.refresh()
+                    stale = self.store.index.generation() != self._shown_generation
                 if stale:
                     self.reload()
                 self.grid.refresh_error = ""
@@ -194,15 +188,16 @@ class RunTable(ipywidgets.VBox):
 
     def _apply_filter(self) -> None:
         try:
-            keep = predicate(self.grid.filter_text)
+            spec = both(self._base_filter, self.grid.filter_text)
+            use = column_use(self.store, spec)
             self.grid.error = ""
         except FilterError as exc:
             self.grid.error = str(exc)
             return
         with self._lock:
-            self._matching = [row for row in self._all if keep(row)]
-            self.grid.total = len(self._matching)
-            self.grid.columns = table_columns(self._matching, self.grid.choice)
+            self._spec, self._use = spec, use
+            self.grid.total = use.total
+            self.grid.columns = table_columns(use, self.grid.choice)
             if self.grid.offset >= max(self.grid.total, 1):
                 self.grid.offset = 0
             self._page()
@@ -210,12 +205,15 @@ class RunTable(ipywidgets.VBox):
     def _page(self) -> None:
         grid = self.grid
         with self._lock:
-            page, _total = page_rows(self._matching, grid.sort, grid.desc, grid.offset, grid.limit)
-            shown = [c["id"] for c in grid.columns if c["shown"]]
+            shown = page(self.store, self._spec, grid.sort, grid.desc, grid.offset, grid.limit)
+            grid.total = shown.total
+            columns = [c["id"] for c in grid.columns if c["shown"]]
+            flats = [row.flat for row in shown.rows]
+            self._running = any(row.status == "running" for row in shown.rows)
             grid.rows = [
                 {"id": row["id"], "status": row.get("status", ""),
-                 "cells": {c: format_cell(resolve(row, c), c) for c in shown}}
-                for row in page
+                 "cells": {c: format_cell(resolve(row, c), c) for c in columns}}
+                for row in flats
             ]
 
     def _on_query_change(self, _change: Any) -> None:
@@ -227,7 +225,8 @@ class RunTable(ipywidgets.VBox):
 
     def _on_choice_change(self, _change: Any) -> None:
         with self._lock:
-            self.grid.columns = table_columns(self._matching, self.grid.choice)
+            if self._use is not None:
+                self.grid.columns = table_columns(self._use, self.grid.choice)
             self._page()
 
     def _refresh_loop(self) -> None:

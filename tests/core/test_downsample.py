@@ -9,7 +9,7 @@ from array import array
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbtrack.core.downsample import Envelope, envelope
+from nbtrack.core.downsample import Envelope
 
 
 def rebuild(shown: list[tuple[float, float, float]], delta: dict) -> list[tuple[float, float, float]]:
@@ -18,21 +18,6 @@ def rebuild(shown: list[tuple[float, float, float]], delta: dict) -> list[tuple[
     if delta["reset"]:
         return points
     return shown[: len(shown) - delta["drop"]] + points
-
-
-def test_envelope_keeps_extremes_and_bounds_size() -> None:
-    ys = [math.sin(i / 50) + (5.0 if i == 31_337 else 0.0) for i in range(100_000)]
-    xs = list(range(100_000))
-    out_x, out_y = envelope(xs, ys, 500)
-    assert len(out_y) <= 1000
-    assert max(out_y) == max(ys) and min(out_y) == min(ys)
-    assert 31_337 in out_x  # the spike survives
-    assert out_x == sorted(out_x)
-    assert all(ys[int(x)] == y for x, y in zip(out_x, out_y))  # real points, not averages
-
-
-def test_envelope_short_series_and_non_finite_values() -> None:
-    assert envelope([0, 1, 2], [1.0, math.nan, math.inf], 10) == ([0.0], [1.0])
 
 
 @settings(max_examples=60, deadline=None)

@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, str, dict[str, str], dict[str, Any] | None, int]] = [
     ("GET", "active", {"kernel": "k-1"}, None, 200),
     ("POST", "replay", {}, {"run": "zzzzzzzz"}, 404),
     ("GET", "replay/no-such-job", {}, None, 404),
+    ("GET", "sweeps", {}, None, 200),
+    ("GET", "sweeps/zzzzzzzz", {}, None, 404),  # no such sweep: the handler answered
 ]
 IDS = [f"{m} {r}" + (f"?{'&'.join(q)}" if q else "") for m, r, q, *_ in ROUTES]
 

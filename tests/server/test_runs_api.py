@@ -318,3 +318,18 @@ async def test_a_store_that_cannot_be_opened_answers_503_with_the_reason(jp_fetc
     answer = await jp_fetch("nbtrack", "api", "runs", raise_error=False)
     assert answer.code == 503
     assert "cannot open its store" in json_body(answer)["message"]
+
+
+async def test_metrics_envelope_at_a_chart_width(jp_fetch, store: Store):
+    """``?points=W``: the long run's stored envelope at W buckets, from its curves blob."""
+    run = nbtrack.start("long", store=store)
+    for step in range(5000):
+        nbtrack.log(step=step, loss=float(step % 97) + (50.0 if step == 4321 else 0.0))
+    nbtrack.finish()
+    curves = await get(jp_fetch, "runs", run.id, "metrics", points="100")
+    loss = curves["loss"]
+    assert loss["count"] == 5000 and loss["skipped"] == 0
+    assert 2 < len(loss["value"]) <= 200 and max(loss["value"]) == 4321 % 97 + 50.0 and min(loss["value"]) == 0.0
+    assert 4321 in loss["step"] and loss["step"] == sorted(loss["step"])
+    assert await status_of(jp_fetch, "runs", run.id, "metrics", points="0") == 400
+    assert await status_of(jp_fetch, "runs", run.id, "metrics", points="wide") == 400

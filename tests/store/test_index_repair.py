@@ -21,7 +21,7 @@ import nbtrack
 from nbtrack.cli import main
 from nbtrack.store import index as index_module
 from nbtrack.store import store as store_module
-from nbtrack.store.index import IndexUnavailable
+from nbtrack.store.index import SCHEMA_VERSION, IndexUnavailable
 from nbtrack.store.locate import index_path
 from nbtrack.store.store import open_store
 
@@ -67,7 +67,7 @@ def _foreign_tables(path: Path) -> None:
     path.unlink()
     db = sqlite3.connect(path)
     db.executescript("CREATE TABLE photos (id INTEGER, blob BLOB); INSERT INTO photos VALUES (1, x'00');"
-                     "PRAGMA user_version = 3;")
+                     f"PRAGMA user_version = {SCHEMA_VERSION};")
     db.close()
 
 
@@ -75,7 +75,8 @@ def _other_columns(path: Path) -> None:
     path.unlink()
     db = sqlite3.connect(path)  # our table names and version number, another shape
     db.executescript("CREATE TABLE runs (id TEXT PRIMARY KEY, data TEXT); CREATE TABLE meta (key, value);"
-                     "INSERT INTO runs VALUES ('x', '{}'); PRAGMA user_version = 3;")
+                     "INSERT INTO runs VALUES ('x', '{}'); "
+                     f"PRAGMA user_version = {SCHEMA_VERSION};")
     db.close()
 
 
@@ -148,7 +149,7 @@ def test_damage_found_by_a_query_after_opening_is_repaired_too(indexed: tuple[st
     db = sqlite3.connect(path)  # what opening checks still holds
     assert index_module._layout_problem(db) is None
     with pytest.raises(sqlite3.DatabaseError, match="malformed"):
-        db.execute("SELECT summary FROM runs").fetchall()
+        db.execute("SELECT name FROM runs").fetchall()
     db.close()
     with pytest.warns(RuntimeWarning, match=MOVED) as caught:
         frame = nbtrack.runs(store=store)

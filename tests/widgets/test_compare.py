@@ -153,3 +153,23 @@ def test_long_series_downsampled_and_missing_snapshots_explained(tmp_path: Path)
     assert [(line["count"], line["value"]) for line in test_acc["lines"]] == [(1, [0.5]), (1, [0.75])]
     assert comparison.data["cells"] == {"available": False, "reason": f"run {ids[0]} has no notebook snapshot"}
     assert comparison.data["environment"]["rows"] == []  # same process, same environment
+
+
+def test_the_view_gets_curves_at_the_width_it_draws(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    ids = []
+    for name in ("a", "b"):
+        with nbtrack.start(name, store=store) as run:
+            for i in range(10_000):
+                nbtrack.log(step=i, loss=(i % 89) / 89 + (3.0 if i == 7777 else 0.0))
+        ids.append(run.id)
+    comparison = compare(*ids, store=store)
+    wide = comparison.data["curves"]["charts"][0]["lines"][0]
+    comparison._on_front_end_message(comparison.view, {"type": "width", "px": 150}, [])
+    narrow = comparison.view.data["curves"]["charts"][0]["lines"][0]
+    assert len(narrow["step"]) <= 300 < len(wide["step"]) <= 2000
+    assert max(narrow["value"]) == max(wide["value"]) == 3.0 + 7777 % 89 / 89 and 7777 in narrow["step"]
+    assert narrow["count"] == wide["count"] == 10_000
+    for junk in ({"type": "width", "px": "wide"}, {"type": "width", "px": True}, {"type": "other"}, "width"):
+        comparison._on_front_end_message(comparison.view, junk, [])
+    assert comparison.view.data["curves"]["charts"][0]["lines"][0] == narrow
