@@ -25,12 +25,12 @@ NAME = "cell_overhead"
 TARGET_US = 100.0
 
 
-def _time_cells(shell: Any, n: int, offset: int) -> array:
+def _time_cells(shell: Any, n: int, offset: int, template: str = "x = {}") -> array:
     clock = time.perf_counter_ns
     samples = array("q", bytes(8 * n))
     run_cell = shell.run_cell
     for i in range(n):
-        code = f"x = {offset + i}"
+        code = template.format(offset + i)
         t0 = clock()
         run_cell(code, store_history=True)
         samples[i] = clock() - t0
@@ -53,11 +53,17 @@ def _case(cells: int) -> dict[str, Any]:
         loaded = _time_cells(shell, cells, cells)
         shell.run_cell('%nbtrack start "cell overhead"', store_history=True)
         tracked = _time_cells(shell, cells, 2 * cells)
+        # numpy's global generator in use: its state is read before every cell, and stored
+        # whenever a cell drew from it
+        shell.run_cell("import numpy.random", store_history=True)
+        tracked_numpy = _time_cells(shell, cells, 2 * cells)
+        tracked_draw = _time_cells(shell, cells, 2 * cells, "x = {} + numpy.random.rand()")
         t0 = time.perf_counter()
         shell.run_cell("%nbtrack stop", store_history=True)
         stop_s = time.perf_counter() - t0
         shell.run_cell("%unload_ext nbtrack", store_history=True)
         after = _time_cells(shell, cells, 3 * cells)
+        plain_draw = _time_cells(shell, cells, 3 * cells, "x = {} + numpy.random.rand()")
         from nbtrack.api import get_run
         from nbtrack.store.store import open_store
 
@@ -69,6 +75,9 @@ def _case(cells: int) -> dict[str, Any]:
         "tracked_median_ns": quantile(list(tracked), 0.5),
         "loaded_median_ns": quantile(list(loaded), 0.5),
         "tracked_p99_ns": quantile(list(tracked), 0.99),
+        "tracked_numpy_median_ns": quantile(list(tracked_numpy), 0.5),
+        "tracked_draw_median_ns": quantile(list(tracked_draw), 0.5),
+        "plain_draw_median_ns": quantile(list(plain_draw), 0.5),
         "plain_p99_ns": quantile(baseline, 0.99),
         "stop_s": stop_s,
         "recorded": recorded,
@@ -94,6 +103,11 @@ def measure(quick: bool = False) -> list[Row]:
             note=note,
         ),
         Row(NAME, "tracked cell (median)", "µs", tracked, floor=plain),
+        Row(NAME, "tracked cell, numpy.random imported (median)", "µs", pick(result, "tracked_numpy_median_ns", 1e-3),
+            floor=plain, note="numpy's global random state checked before each cell (unchanged)"),
+        Row(NAME, "tracked cell drawing numpy.random.rand() (median)", "µs",
+            pick(result, "tracked_draw_median_ns", 1e-3), floor=pick(result, "plain_draw_median_ns", 1e-3),
+            note="the state changed before every cell: read in full and stored"),
         Row(NAME, "loaded, no run (median)", "µs", pick(result, "loaded_median_ns", 1e-3), floor=plain,
             note="%load_ext nbtrack without a run: the hooks remember each cell"),
         Row(

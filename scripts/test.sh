@@ -24,6 +24,10 @@ fi
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test-integrations]" "torch==2.13.0"
 
+# The corpus notebooks replayed by tests/replay/test_fidelity_corpus.py, at the versions their
+# baseline was measured with (pins from benchmarks/corpus/requirements.txt).
+.venv/bin/python -m pip install -q $(grep -iE '^(numpy|scipy|pandas|matplotlib|scikit-learn|statsmodels|patsy|formulaic|pillow|fonttools|contourpy|threadpoolctl|joblib|tzdata)==' benchmarks/corpus/requirements.txt)
+
 .venv/bin/ruff check nbtrack tests benchmarks
 .venv/bin/mypy  # nbtrack/, as configured in pyproject.toml
 set +e

@@ -25,6 +25,27 @@ const VERDICT_WORDS: Record<string, string> = {
   failed: 'the replay stopped with an error.'
 };
 
+/** Why a cell or metric differs, in plain words (the causes of `nbtrack.core.causes`). */
+const CAUSE_WORDS: Record<string, string> = {
+  randomness: 'Randomness',
+  timing: 'Timing',
+  environment: 'Environment',
+  data: 'Data',
+  order: 'Order',
+  parameters: 'Parameters',
+  'original incomplete': 'Original incomplete',
+  'secret removed': 'Secret removed',
+  unknown: 'Unknown'
+};
+
+function causeText(cause?: string | null, detail?: string | null): string {
+  if (!cause) {
+    return '';
+  }
+  const word = CAUSE_WORDS[cause] ?? cause;
+  return detail ? `${word}: ${detail}` : word;
+}
+
 function block(title: string, count?: string): HTMLElement {
   const section = el('section', 'nbtrack-report-section');
   const head = el('h3', 'nbtrack-report-title', title);
@@ -61,7 +82,23 @@ function cellItem(cell: ICellComparison, onFullDiff: () => void): HTMLElement {
     el('span', `nbtrack-pill nbtrack-pill-${item.dataset.status}`, STATUS_WORDS[cell.status] ?? cell.status),
     el('code', 'nbtrack-report-cell-source', first)
   );
+  if (cell.cause) {
+    const pill = el('span', 'nbtrack-pill nbtrack-cause', CAUSE_WORDS[cell.cause] ?? cell.cause);
+    pill.dataset.cause = cell.cause.replace(/\s+/g, '-');
+    summary.insertBefore(pill, summary.lastChild);
+  }
   item.appendChild(summary);
+  if (cell.cause) {
+    item.appendChild(el('p', 'nbtrack-report-cause', `Cause: ${causeText(cell.cause, cell.cause_detail)}`));
+  }
+  if (cell.nondeterministic) {
+    item.appendChild(el('p', 'nbtrack-report-cause', 'It differed between two replays of the same notebook.'));
+  }
+  const variables = (cell.secrets ?? []).filter((v): v is string => !!v);
+  if ((cell.secrets ?? []).length) {
+    const how = variables.length ? ` (set ${variables.map(v => `$${v}`).join(', ')} to supply it to a replay)` : '';
+    item.appendChild(el('p', 'nbtrack-report-cause', `A secret was removed from this cell's source${how}.`));
+  }
   item.appendChild(el('pre', 'nbtrack-report-source', cell.source));
   for (const difference of cell.differences) {
     item.appendChild(el('pre', 'nbtrack-report-difference', difference));
@@ -197,6 +234,19 @@ export class ReplayView extends Widget {
     if (report.tolerance !== undefined) {
       fact('Tolerance', `${report.tolerance} (relative)`);
     }
+    if (report.rng) {
+      fact('Random state', report.rng === 'fresh' ? 'fresh (not restored)' : "the original's, before each cell");
+    }
+    if (report.hash_seed) {
+      fact('PYTHONHASHSEED', report.hash_seed);
+    }
+    if (report.determinism_checked) {
+      fact('Determinism', 'replayed twice; cells that differed between the two are marked');
+    }
+    const causes = Object.entries(report.causes ?? {});
+    if (causes.length) {
+      fact('Causes', causes.map(([c, n]) => `${n} ${CAUSE_WORDS[c] ?? c}`).join(', '));
+    }
     if (report.error) {
       fact('Error', report.error);
     }
@@ -229,8 +279,14 @@ export class ReplayView extends Widget {
     const metrics = report.metrics ?? [];
     section(
       'Metrics (final values)',
-      ['Metric', 'Original', 'Replay', 'Agreement'],
-      metrics.map(m => [m.key, formatValue(m.original), formatValue(m.replay), STATUS_WORDS[m.status] ?? m.status]),
+      ['Metric', 'Original', 'Replay', 'Agreement', 'Cause'],
+      metrics.map(m => [
+        m.key,
+        formatValue(m.original),
+        formatValue(m.replay),
+        STATUS_WORDS[m.status] ?? m.status,
+        causeText(m.cause, m.cause_detail)
+      ]),
       'No metrics were logged.',
       metrics.map(m => m.status)
     );

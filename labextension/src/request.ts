@@ -106,6 +106,10 @@ export interface ICellComparison {
   source: string;
   status: string;
   differences: string[];
+  cause?: string | null;
+  cause_detail?: string | null;
+  nondeterministic?: boolean | null;
+  secrets?: Array<string | null>;
 }
 
 export interface IReport {
@@ -113,13 +117,24 @@ export interface IReport {
   original: string;
   replay: string | null;
   cells: ICellComparison[];
-  metrics: Array<{ key: string; original: number | null; replay: number | null; status: string }>;
+  metrics: Array<{
+    key: string;
+    original: number | null;
+    replay: number | null;
+    status: string;
+    cause?: string | null;
+    cause_detail?: string | null;
+  }>;
   environment: Array<Record<string, unknown>>;
   data: Array<Record<string, unknown>>;
   order?: string;
   tolerance?: number;
   parameters?: Record<string, unknown>;
   error?: string | null;
+  rng?: string;
+  hash_seed?: string | null;
+  determinism_checked?: boolean;
+  causes?: Record<string, number>;
 }
 
 export interface IReplayJob {

@@ -29,6 +29,7 @@ from nbtrack.capture.kernel_view import Overlay, Ran, overlay, pair, rebuild
 from nbtrack.capture.notebook import Location, read_notebook
 from nbtrack.capture.outputs import Item, error_fields, to_nbformat
 from nbtrack.capture.params import INJECTED_TAG, PARAMETERS_TAG, is_papermill_injected, parse_parameters
+from nbtrack.capture.rng import CellRng, encode
 from nbtrack.core import records
 from nbtrack.core.cells import Execution, analyse, cell_key, cell_label, make_execution, saved_differs
 from nbtrack.core.nbjson import cell_source
@@ -55,6 +56,7 @@ class CellRun:
     items: list[Item]
     dropped: int
     outputs_known: bool = True  # False: ran before nbtrack was loaded (IPython's history only)
+    rng: CellRng | None = None  # the global random generators' state before it ran
 
 
 class Session:
@@ -80,6 +82,7 @@ class Session:
         self._injected: dict[str, Any] = {}  # papermill's injected values: they win
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        self._rng_blob: tuple[Any, str | None] = (None, None)  # (last Reading, its blob)
         run.defer(partial(self._begin, list(before), namespace or {}))
 
     # ---- the kernel's thread
@@ -158,11 +161,22 @@ class Session:
         started = cell.started if cell.started is not None else self.started
         ended = cell.ended if cell.ended is not None else started
         written: list[Record] = [records.cell(seq, cell.cell_id, cell.execution_count, source, started, ended,
-                                              _error_record(error), sha, blobs)]
+                                              _error_record(error), sha, blobs, rng=self._rng_sha(cell.rng))]
         params = self._params_of(entry, previous)
         if params:
             written.append(records.params(self.redactor.mapping(params), ended))
         return written
+
+    def _rng_sha(self, rng: CellRng | None) -> str | None:
+        """The blob of a cell's random state (each distinct state stored once)."""
+        if rng is None or (rng.before is None and not rng.imported):
+            return None
+        if rng.before is self._rng_blob[0] and not rng.imported:
+            return self._rng_blob[1]
+        sha = self.run.store.put_blob(encode(rng))
+        if not rng.imported:
+            self._rng_blob = (rng.before, sha)
+        return sha
 
     def _ran_before(self, key: str) -> Ran | None:
         """The cell that ran last before this one (the kernel's previous execution)."""

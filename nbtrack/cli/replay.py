@@ -47,6 +47,11 @@ def _add(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--yes", "-y", action="store_true",
                    help="replay a run that is not verifiably yours (someone else's code) without asking")
+    p.add_argument("--rng", choices=("restored", "fresh"), default="restored",
+                   help="restored (default): each cell starts from the original's random state; "
+                        "fresh: new random state, to test robustness to seeds")
+    p.add_argument("--check-determinism", action="store_true",
+                   help="replay twice and mark the cells that differ between the two replays")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     batch = p.add_argument_group("batch replay (instead of RUN)")
@@ -90,7 +95,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result = replay(original, parameters, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
                         cwd=args.cwd, out=args.out, tolerance=args.tolerance, allow_missing=args.allow_missing,
                         store=store, yes=True,
-                        progress_bar=not args.no_progress and not args.json,
+                        progress_bar=not args.no_progress and not args.json, rng=args.rng,
+                        check_determinism=args.check_determinism,
                         log=lambda message: print(f"nbtrack: {printable(message)}", file=sys.stderr))
     except EnvironmentBuildError as exc:
         print(f"nbtrack: {printable(str(exc))}", file=sys.stderr)

@@ -12,7 +12,8 @@ write-once objects beside the log (``Store.annotate``).
 kind           fields
 =============  ============================================================================
 run            id, name, tags, note, user, host, boot_id, pid, platform, cwd, notebook,
-               kernel_id, kernel_name, replay_of, heartbeat (seconds), format; parent (the id
+               kernel_id, kernel_name, replay_of, hash_seed (the kernel's ``PYTHONHASHSEED``,
+               "random" when unset), heartbeat (seconds), format; parent (the id
                of the run this one belongs to: a search's candidate, an optuna trial); origin
                (imported runs: {system, id, uri, ...} of the run it was imported from); a
                sweep's trial also sweep, trial, attempt (``core.sweep_state``)
@@ -27,7 +28,8 @@ model          name, version, content (a model version registered from this run;
 heartbeat      (nothing else)
 status         status, error (for failed runs)
 cell           one cell execution: seq, cell_id, execution_count, source, started, duration,
-               ok, error, outputs (blob), refs
+               ok, error, outputs (blob), rng (blob of the random generators' state before
+               it ran, ``capture.rng``; absent when unknown), refs
 snapshot       manifest (blob), reason, source, path, refs: a notebook stored cell by cell
 env            sha256 (blob of the environment JSON), refs
 warning        kind, message, cells
@@ -78,6 +80,7 @@ class RunHeader(TypedDict, total=False):
     kernel_id: str
     kernel_name: str
     replay_of: str
+    hash_seed: str
     parent: str
     origin: dict[str, Any]
     sweep: str
@@ -233,7 +236,11 @@ def status(value: str, error: str | None = None, ts: float | None = None) -> Sta
     return record
 
 
-class CellRecord(TypedDict):
+class _CellRng(TypedDict, total=False):
+    rng: str
+
+
+class CellRecord(_CellRng):
     t: Literal["cell"]
     ts: float
     seq: int
@@ -249,13 +256,18 @@ class CellRecord(TypedDict):
 
 
 def cell(seq: int, cell_id: str | None, execution_count: int | None, source: str, started: float, ended: float,
-         error: dict[str, Any] | None, outputs: str | None, blobs: Sequence[str] = ()) -> CellRecord:
+         error: dict[str, Any] | None, outputs: str | None, blobs: Sequence[str] = (),
+         rng: str | None = None) -> CellRecord:
     """One cell execution: its source as it ran, timing, error (ename, evalue, traceback) and the
     blob of its outputs (nbformat v4 output dicts; `blobs`: the blobs those outputs reference,
-    see ``core.outputs.externalize``)."""
-    return {"t": "cell", "ts": ended, "seq": seq, "cell_id": cell_id, "execution_count": execution_count,
-            "source": source, "started": started, "duration": max(ended - started, 0.0), "ok": error is None,
-            "error": error, "outputs": outputs, "refs": _refs(outputs, *blobs)}
+    see ``core.outputs.externalize``); `rng`: the blob of the random state before it ran."""
+    record: CellRecord = {
+        "t": "cell", "ts": ended, "seq": seq, "cell_id": cell_id, "execution_count": execution_count,
+        "source": source, "started": started, "duration": max(ended - started, 0.0), "ok": error is None,
+        "error": error, "outputs": outputs, "refs": _refs(outputs, rng, *blobs)}
+    if rng:
+        record["rng"] = rng
+    return record
 
 
 class SnapshotRecord(TypedDict):

@@ -27,8 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbtrack.core.images import alike
 from nbtrack.core.nbjson import multiline
 from nbtrack.core.outputs import is_own, merge_streams
+from nbtrack.core.snapshot import without_widget_views
 
 IDENTICAL, WITHIN, DIFFERENT = "identical", "within tolerance", "different"
 NOT_RUN, NO_ORIGINAL = "not run", "no original"  # cells outside the verdict or failing it
@@ -37,7 +39,6 @@ EXIT_CODES = {REPRODUCED: 0, REPRODUCED_WITHIN: 0, DIFFERS: 1, FAILED: 3}
 DEFAULT_TOLERANCE = 1e-6
 ABS_ZERO = 1e-12  # numbers this close to zero count as zero (a relative tolerance cannot)
 
-_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _RICH_ORDER = ("text/plain", "text/markdown", "text/html", "text/latex", "application/json", "image/svg+xml")
 _OBJECT_REPR = re.compile(r"^<[\w.]+ object(?: at [^>]*)?>$")
 
@@ -49,6 +50,7 @@ _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
 _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
     (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "<address>"),
+    (re.compile(r"(?:[\w.:~-]*[/\\])*ipykernel_\d+[/\\]\d+\.py"), "<cell file>"),  # names the kernel's pid
     (
         re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\s?UTC)?"),
         "<datetime>",
@@ -61,6 +63,11 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
         "<datetime>",
     ),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "<date>"),
+    (  # dates without a time: "Sun, 29 Nov 2026", "29 November 2026", "Nov 29, 2026"
+        re.compile(rf"\b(?:{_DAY},?\s+)?(?:\d{{1,2}}\s+{_MONTH}\.?,?\s+\d{{4}}|{_MONTH}\.?\s+\d{{1,2}},?\s+\d{{4}})\b"),
+        "<date>",
+    ),
+    (re.compile(r"\b\d[\d,]*\s+loops?(?=\s+each\b|,\s+best\b)"), "<n> loops"),  # %timeit's loop count
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b|\[\d+:\d{2}(?:<[\d:?]+)?"), "<time>"),
     (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?(?:it|s|items?|B|kB|MB)/s\b"), "<rate>"),
     (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?{_UNIT}(?![\w/])"), "<duration>"),
@@ -119,8 +126,9 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
     last_stream: str | None = None
     # widget views and nbtrack's own displays are no results; between two results, stdout and
     # stderr are each read whole, however they were interleaved in time
-    outputs = merge_streams([dict(o) for o in outputs
-                             if _WIDGET_MIME not in (o.get("data") or {}) and not is_own(dict(o))])
+    # widget views as the store keeps them, on both sides: their text and fallback image
+    outputs = merge_streams([o for o in (without_widget_views(dict(o)) for o in outputs if not is_own(dict(o)))
+                             if o is not None])
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream":
@@ -136,8 +144,6 @@ def comparable_outputs(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
             last_stream = name
             continue
         data = output.get("data") or {}
-        if _WIDGET_MIME in data:
-            continue  # a live view: nothing to compare, and no break between streams
         last_stream = None
         if kind in ("execute_result", "display_data"):
             rich = _rich_text(data)
@@ -184,14 +190,42 @@ def text_difference(original: str, replayed: str, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+_IMAGE_LINE = re.compile(r"^\[(image/[\w.+-]+)\] sha256 (\w+)$", re.MULTILINE)
+
+
+def _images(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """digest -> base64 data of the raster images among `outputs`."""
+    found = {}
+    for output in outputs:
+        for mime, value in (output.get("data") or {}).items():
+            if mime.startswith("image/") and mime != "image/svg+xml":
+                found[_digest(value)] = multiline(value)
+    return found
+
+
+def _images_alike(a: str, b: str, images_a: Mapping[str, str], images_b: Mapping[str, str]) -> bool:
+    """The two texts differ only in images that look the same pixel by pixel."""
+    if _IMAGE_LINE.sub("<image>", a) != _IMAGE_LINE.sub("<image>", b):
+        return False
+    pairs = zip(_IMAGE_LINE.findall(a), _IMAGE_LINE.findall(b))
+    return all(x == y or (x[0] == y[0] and x[1] in images_a and y[1] in images_b
+                          and alike(images_a[x[1]], images_b[y[1]]) is True) for x, y in pairs)
+
+
 def compare_outputs(
     original: Sequence[Mapping[str, Any]], replayed: Sequence[Mapping[str, Any]], tolerance: float
 ) -> tuple[str, list[str]]:
-    """Status of a cell's outputs and the texts of its differences."""
+    """Status of a cell's outputs and the texts of its differences (images whose bytes differ
+    are compared pixel by pixel, ``core.images``, before they count as different)."""
     texts_a, texts_b = comparable_outputs(original), comparable_outputs(replayed)
+    images_a = images_b = None
     statuses, differences = [], []
     for a, b in zip(texts_a, texts_b):
         status = compare_text(a, b, tolerance)
+        if status == DIFFERENT and "] sha256 " in a:
+            images_a = _images(original) if images_a is None else images_a
+            images_b = _images(replayed) if images_b is None else images_b
+            status = WITHIN if _images_alike(a, b, images_a, images_b) else DIFFERENT
         statuses.append(status)
         if status == DIFFERENT:
             differences.append(text_difference(a, b))
@@ -212,10 +246,22 @@ class CellComparison:
     differences: list[str] = field(default_factory=list)
     cell_id: str | None = None
     execution_count: int | None = None  # in the original
+    cause: str | None = None  # why it differs (``core.causes``), for a different cell
+    cause_detail: str | None = None
+    nondeterministic: bool | None = None  # differed between two replays (None: not checked)
+    secrets: list[str | None] = field(default_factory=list)  # variables supplying its redacted secrets
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "cell_id": self.cell_id, "execution_count": self.execution_count,
-                "source": self.source, "status": self.status, "differences": list(self.differences)}
+                "source": self.source, "status": self.status, "differences": list(self.differences),
+                "cause": self.cause, "cause_detail": self.cause_detail, "nondeterministic": self.nondeterministic,
+                "secrets": list(self.secrets)}
+
+    @classmethod
+    def from_dict(cls, c: Mapping[str, Any]) -> CellComparison:
+        return cls(c["index"], c["source"], c["status"], list(c.get("differences") or []), c.get("cell_id"),
+                   c.get("execution_count"), c.get("cause"), c.get("cause_detail"), c.get("nondeterministic"),
+                   list(c.get("secrets") or []))
 
 
 def compare_metrics(
@@ -274,6 +320,9 @@ class Report:
     order: str = "notebook"
     tolerance: float = DEFAULT_TOLERANCE
     error: str | None = None
+    rng: str = "restored"  # "restored": the original's random state before each cell, or "fresh"
+    hash_seed: str | None = None  # the replay kernel's PYTHONHASHSEED
+    determinism_checked: bool = False  # replayed twice (``--check-determinism``)
 
     @property
     def verdict(self) -> str:
@@ -289,12 +338,22 @@ class Report:
             "tolerance": self.tolerance, "parameters": dict(self.parameters), "error": self.error,
             "cells": [c.to_dict() for c in self.cells], "metrics": list(self.metrics),
             "environment": list(self.environment), "data": list(self.data),
+            "rng": self.rng, "hash_seed": self.hash_seed, "determinism_checked": self.determinism_checked,
+            "causes": self.causes(),
         }
+
+    def causes(self) -> dict[str, int]:
+        """How many differing cells and metrics have each cause."""
+        counts: dict[str, int] = {}
+        for cause in [c.cause for c in self.cells if c.status == DIFFERENT] + \
+                [m.get("cause") for m in self.metrics if m.get("status") == DIFFERENT]:
+            counts[cause or "unknown"] = counts.get(cause or "unknown", 0) + 1
+        return counts
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
-        cells = [CellComparison(c["index"], c["source"], c["status"], list(c.get("differences") or []),
-                                c.get("cell_id"), c.get("execution_count")) for c in data.get("cells", [])]
+        cells = [CellComparison.from_dict(c) for c in data.get("cells", [])]
         return cls(data.get("original", ""), data.get("replay"), cells, list(data.get("metrics", [])),
                    list(data.get("environment", [])), list(data.get("data", [])), dict(data.get("parameters") or {}),
-                   data.get("order", "notebook"), float(data.get("tolerance", DEFAULT_TOLERANCE)), data.get("error"))
+                   data.get("order", "notebook"), float(data.get("tolerance", DEFAULT_TOLERANCE)), data.get("error"),
+                   data.get("rng", "restored"), data.get("hash_seed"), bool(data.get("determinism_checked")))

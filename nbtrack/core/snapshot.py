@@ -60,16 +60,22 @@ def strip_widgets(nb: dict[str, Any]) -> dict[str, Any]:
             for output in outputs:
                 if is_own(output):
                     continue
-                data = output.get("data")
-                if isinstance(data, dict) and (WIDGET_VIEW in data or WIDGET_STATE in data):
-                    data = {k: v for k, v in data.items() if k not in (WIDGET_VIEW, WIDGET_STATE)}
-                    if not data:
-                        continue
-                    output = {**output, "data": data}
-                kept.append(output)
+                output = without_widget_views(output)
+                if output is not None:
+                    kept.append(output)
             cell = {**cell, "outputs": kept}
         cells.append(cell)
     return {**nb, "metadata": metadata, "cells": cells}
+
+
+def without_widget_views(output: dict[str, Any]) -> dict[str, Any] | None:
+    """`output` without widget views and state (its other representations stay: the widget's
+    text, a figure's fallback image); None when nothing else is left."""
+    data = output.get("data")
+    if isinstance(data, dict) and (WIDGET_VIEW in data or WIDGET_STATE in data):
+        data = {k: v for k, v in data.items() if k not in (WIDGET_VIEW, WIDGET_STATE)}
+        return {**output, "data": data} if data else None
+    return output
 
 
 def upgrade(nb: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from nbtrack.capture.rng import CellRng, ImportWatch, RngWatch, numpy_import_state
 from nbtrack.capture.session import CellRun, Session
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
@@ -47,6 +48,9 @@ class CellRecorder:
         self.seen: OrderedDict[int, CellRun] = OrderedDict()  # execution count -> cell, since load
         self._with_outputs: deque[int] = deque()  # counts of the cells in `seen` that keep outputs
         self.starts_in_cell = 0  # runs started by the running cell
+        self._rng_watch = RngWatch()
+        self._rng: CellRng | None = None  # the random state before the running cell (in a run)
+        self._imports = ImportWatch(self._imported)
 
     def install(self) -> None:
         if self.installed or self.failed:
@@ -54,6 +58,7 @@ class CellRecorder:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self._tee.install()
+        self._imports.install()
         self.installed = True
         if self._info is None:  # loaded by a running cell: it is the cell running now
             info = _running_cell(self.shell)
@@ -70,6 +75,7 @@ class CellRecorder:
             except ValueError:
                 pass
         self._tee.remove()
+        self._imports.remove()
         self.installed = False
 
     # ---- the hot path
@@ -80,6 +86,7 @@ class CellRecorder:
             self._count_at_pre = self.shell.execution_count
             self._buffer = OutputBuffer(self.max_output_bytes)
             self.starts_in_cell = 0
+            self._rng = CellRng(self._rng_watch.read()) if self.session is not None else None
             self._tee.ensure_streams()
         except Exception as exc:
             self.fail(exc)
@@ -99,7 +106,12 @@ class CellRecorder:
         except Exception as exc:
             self.fail(exc)
         finally:
-            self._info = self._buffer = None
+            self._info = self._buffer = self._rng = None
+
+    def _imported(self) -> None:
+        """A library was imported by the running cell: its freshly seeded state is replayed too."""
+        if self._rng is not None:
+            self._rng.imported.update(numpy_import_state())
 
     def _remember(self, cell: CellRun, keep_outputs: bool) -> None:
         count = cell.execution_count
@@ -136,6 +148,7 @@ class CellRecorder:
             error=error,
             items=buffer.items if buffer is not None else [],
             dropped=buffer.dropped if buffer is not None else 0,
+            rng=self._rng if info is self._info else None,
         )
 
     def current_cell(self) -> CellRun | None:

@@ -86,7 +86,8 @@ class KernelTracker:
         location = locate(self.shell.user_ns, kid, sources)
         location.kernel_name = location.kernel_name or kernel_name_for()
         self._location = location
-        fields: dict[str, Any] = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name}
+        fields: dict[str, Any] = {"notebook": location.path, "kernel_id": kid, "kernel_name": location.kernel_name,
+                                  "hash_seed": os.environ.get("PYTHONHASHSEED") or "random"}
         if current is not None:
             fields["started_in_cell"] = {"cell": cell_key(None, current.source), "index": self.recorder.starts_in_cell}
             self.recorder.starts_in_cell += 1

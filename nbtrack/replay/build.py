@@ -48,6 +48,7 @@ class Original:
     outputs: list[dict[str, Any]] | None  # None: the cell did not run in the original
     execution_count: int | None = None
     cell_id: str | None = None
+    rng: str | None = None  # blob of the random state before it ran (``capture.rng``)
 
 
 @dataclass
@@ -87,12 +88,19 @@ def notebook_order(snapshot: NotebookNode, records: Sequence[Mapping[str, Any]],
     """The snapshot top to bottom; each cell compared with its outputs in the snapshot (or with
     its last recorded execution when the snapshot shows it unexecuted)."""
     last_by_id = {r["cell_id"]: r for r in records if r.get("cell_id")}
+    by_source: dict[str, list[Mapping[str, Any]]] = {}
+    for r in sorted((r for r in records if r.get("t", "cell") == "cell"), key=lambda r: r.get("seq", 0)):
+        by_source.setdefault(str(r.get("source") or ""), []).append(r)
+    occurrences: dict[str, int] = {}
     nb = copy.deepcopy(snapshot)
     origins: list[Original | None] = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             origins.append(None)
             continue
+        same = by_source.get(cell.source) or []
+        nth = occurrences[cell.source] = occurrences.get(cell.source, -1) + 1
+        ran_as = last_by_id.get(cell.get("id")) or (same[nth] if len(same) > nth else same[-1] if same else None)
         outputs: list[dict[str, Any]] | None = list(cell.get("outputs") or [])
         count = cell.get("execution_count")
         record = last_by_id.get(cell.get("id"))
@@ -100,7 +108,8 @@ def notebook_order(snapshot: NotebookNode, records: Sequence[Mapping[str, Any]],
             outputs, count = _record_outputs(record, load), record.get("execution_count")
         elif (count is None and not outputs) or _was_running(cell):
             outputs = None  # it did not run, or had not finished when the run did: nothing to compare
-        origins.append(Original(cell.source, outputs, count, cell.get("id")))
+        rng = ran_as.get("rng") if ran_as is not None and ran_as.get("source") == cell.source else None
+        origins.append(Original(cell.source, outputs, count, cell.get("id"), rng))
     return BuiltNotebook(nb, origins)
 
 
@@ -136,7 +145,8 @@ def executed_order(snapshot: NotebookNode, records: Sequence[Mapping[str, Any]],
         template = by_id.get(record.get("cell_id")) or by_source.get(source)
         cells.append(_fresh_cell(template, source, record.get("cell_id") or (template or {}).get("id")))
         outputs = _record_outputs(record, load)
-        origins.append(Original(source, outputs, record.get("execution_count"), record.get("cell_id")))
+        origins.append(Original(source, outputs, record.get("execution_count"), record.get("cell_id"),
+                                record.get("rng")))
     _unique_ids(cells)
     nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(dict(snapshot.metadata)))
     nb.cells = cells
@@ -253,6 +263,37 @@ def wrap_in_tracking(built: BuiltNotebook, name: str) -> bool:
     )
     _unique_ids(built.nb.cells)
     return True
+
+
+RESTORE_SOURCE = '__import__("nbtrack.replay.restore").replay.restore.install(get_ipython())'
+
+
+def add_rng_restore(built: BuiltNotebook) -> None:
+    """A first cell that restores the original's random state before each cell
+    (``nbtrack.replay.restore``; its states come from ``$NBTRACK_REPLAY_RNG``)."""
+    cell = nbformat.v4.new_code_cell(RESTORE_SOURCE)
+    cell.metadata["tags"] = [REPLAY_TAG]
+    built.nb.cells.insert(0, cell)
+    built.origins.insert(0, None)
+    _unique_ids(built.nb.cells)
+
+
+def rng_states(built: BuiltNotebook, load: Callable[[str], Any]) -> dict[str, Any]:
+    """The random state to restore before each replayed cell, by ``capture.rng.rng_key``."""
+    from nbtrack.capture.rng import rng_key
+
+    seen: dict[str, int] = {}
+    states: dict[str, Any] = {}
+    for cell, origin in zip(built.nb.cells, built.origins):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        occurrence = seen[cell.source] = seen.get(cell.source, -1) + 1
+        if origin is not None and origin.rng:
+            try:
+                states[rng_key(cell.source, occurrence)] = load(origin.rng)
+            except (KeyError, ValueError, OSError):
+                continue
+    return states
 
 
 def build(

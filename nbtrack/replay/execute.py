@@ -147,6 +147,9 @@ def execute(
         )
         return Execution(executed, None)
     except papermill.PapermillExecutionError as exc:
+        saved = _saved(output_path, nb)
+        if _ran_to_the_end(saved):  # papermill also raises for cells tagged raises-exception
+            return Execution(saved, None)
         return Execution(
             _saved(output_path, nb),
             f"In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}",
@@ -166,6 +169,20 @@ def _saved(path: Path, fallback: NotebookNode) -> NotebookNode:
         return remove_error_markers(nbformat.read(path, as_version=4))
     except (OSError, ValueError):
         return fallback
+
+
+def _ran_to_the_end(nb: NotebookNode) -> bool:
+    """Every code cell ran, and every error sits in a cell tagged ``raises-exception`` (nbclient
+    runs on past those; papermill's final check raises for them all the same)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.get("execution_count") is None:
+            return False
+        raised = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if raised and "raises-exception" not in cell.get("metadata", {}).get("tags", []):
+            return False
+    return True
 
 
 def _failed_index(path: Path) -> int | None:

@@ -162,12 +162,22 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
     lines.append(
         "cells: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) if report.cells else "cells: none compared"
     )
+    lines.append(f"random state: {report.rng}" + (f", PYTHONHASHSEED={report.hash_seed}" if report.hash_seed else "")
+                 + (", replayed twice (determinism check)" if report.determinism_checked else ""))
     for cell in report.cells:
+        variables = sorted({v for v in cell.secrets if v})
+        if cell.secrets and cell.status in (IDENTICAL, WITHIN):
+            lines.append(f"  cell {cell.index + 1}: a secret was removed from its source"
+                         + (f" (supplied by ${', $'.join(variables)})" if variables else ""))
         if cell.status in (IDENTICAL, NO_ORIGINAL):
             continue
         first = printable(cell.source.strip().splitlines()[0] if cell.source.strip() else "")[:70]
         count = f" [In {cell.execution_count}]" if cell.execution_count is not None else ""
         lines.append(f"  cell {cell.index + 1}{count} {cell.status}: {first}")
+        if cell.cause:
+            lines.append(f"      cause: {cell.cause} ({printable(cell.cause_detail or '')})")
+        if cell.nondeterministic:
+            lines.append("      differed between two replays")
         for difference in cell.differences[:3]:
             lines += ["      " + printable(line) for line in difference.splitlines()]
     if report.metrics:
@@ -176,6 +186,7 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
         lines.append(f"  {'':{width}}  {'original':>14}  {'replay':>14}")
         lines += [
             f"  {printable(m['key']):{width}}  {_value(m['original']):>14}  {_value(m['replay']):>14}  {m['status']}"
+            + (f"  cause: {m['cause']} ({printable(m.get('cause_detail') or '')})" if m.get("cause") else "")
             for m in report.metrics
         ]
     if report.environment:
@@ -202,6 +213,9 @@ def render(report: Report, notes: Sequence[str] = ()) -> list[str]:
             lines.append(f"  read: {read}" + ("; --data recorded replays on the stored version"
                                               if read == "current" and item.get("version") and
                                               item["status"] == "different" else ""))
+    causes = report.causes()
+    if causes:
+        lines.append("causes: " + ", ".join(f"{n} {cause}" for cause, n in sorted(causes.items(), key=lambda x: -x[1])))
     lines.append(f"verdict: {report.verdict}")
     return [printable(line, keep_newlines=True) for line in lines]  # (package versions, notes: recorded text)
 

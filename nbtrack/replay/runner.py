@@ -35,7 +35,8 @@ from nbtrack.replay import envs
 from nbtrack.replay.build import build
 from nbtrack.replay.data import MODES as DATA_MODES
 from nbtrack.replay.data import RECORDED, recorded_data
-from nbtrack.replay.execute import Progress, execute
+from nbtrack.replay.execute import Execution, Progress, execute
+from nbtrack.replay.fidelity import RESTORED, Preparation, attribute, compare_runs, prepare
 from nbtrack.replay.report import (
     compare_cells,
     data_checks,
@@ -205,6 +206,8 @@ def replay(
     yes: bool = False,
     progress_bar: bool = False,
     log: Log | None = None,
+    rng: str = RESTORED,
+    check_determinism: bool = False,
 ) -> ReplayResult:
     """Re-execute `run`'s notebook (papermill), tracked as a new run with ``replay_of`` = `run`,
     and compare it with the original (see ``nbtrack.core.reproduce``).
@@ -219,6 +222,9 @@ def replay(
     cell. A run that is not verifiably the caller's (`owner_warning`: someone else wrote its log
     or a snapshot, or the store cannot tell, as on a bucket) raises `ReplayRefused` saying who
     wrote what, unless ``yes=True``.
+    `rng` is ``restored`` (the original's random state before each cell) or ``fresh``;
+    `check_determinism` replays twice (the second into a scratch store) and marks the cells that
+    differ between the two. Every difference gets a cause (``nbtrack.replay.fidelity``).
     """
     say = log or (lambda message: None)
     if env not in (CURRENT, RECREATE):
@@ -278,8 +284,10 @@ def replay(
         say(note)
     built.nb.metadata["kernelspec"] = {**built.nb.metadata.get("kernelspec", {}), "name": kernel_name}
     built.nb.metadata["nbtrack"] = {"replay_of": original.id, "order": order}
+    prepared = prepare(built, next(iter(original.records_of("run")), {}),
+                       lambda sha: original.store.get_json(sha), rng, os.environ)
     kernel_env.update(NBTRACK_REPLAY_OF=original.id, NBTRACK_STORE=store_location(store, target),
-                      NBTRACK_NOTEBOOK=str(output))
+                      NBTRACK_NOTEBOOK=str(output), **prepared.env)
     cache = HashCache(index_path(target.url).with_name("file-hashes.sqlite"))
     before = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
     for path, found in before.items():
@@ -288,9 +296,14 @@ def replay(
             say(f"data {path}: {'not found here' if found is None else 'differs from the original'}")
 
     started = time.time()
-    execution = execute(built.nb, output, kernel_name=kernel_name, cwd=folder, env=kernel_env,
-                        progress=progress, progress_bar=progress_bar,
-                        source_label=f"nbtrack run {original.id} ({order} order)")
+    try:
+        execution = execute(built.nb, output, kernel_name=kernel_name, cwd=folder, env=kernel_env,
+                            progress=progress, progress_bar=progress_bar,
+                            source_label=f"nbtrack run {original.id} ({order} order)")
+        second = _second_execution(built, output, kernel_name, folder, kernel_env, original.id) \
+            if check_determinism else None
+    finally:
+        prepared.cleanup()
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
     replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
     replay_id = (
@@ -316,6 +329,43 @@ def replay(
         order=order,
         tolerance=tolerance,
         error=execution.error or (None if replayed else "the replay did not start a tracked run"),
+        rng=rng,
+        hash_seed=prepared.hash_seed,
+        determinism_checked=second is not None,
     )
+    _attribute(report, built, prepared, execution, second, tolerance, replayed)
     store_report(target, replay_id, report)
     return ReplayResult(replay_id, report, output, original.id, notes)
+
+
+def _second_execution(built: Any, output: Path, kernel_name: str, folder: Path, kernel_env: Mapping[str, str],
+                      original_id: str) -> tuple[Execution, dict[str, float]]:
+    """The same notebook executed again, tracked into a scratch store (not the user's); its
+    executed notebook and final metrics."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nbtrack-determinism-") as scratch:
+        again = output.with_name(output.stem + ".second.ipynb")
+        env = {**kernel_env, "NBTRACK_STORE": os.path.join(scratch, "store"),
+               "NBTRACK_INDEX_DIR": os.path.join(scratch, "index"), "NBTRACK_NOTEBOOK": str(again)}
+        execution = execute(built.nb, again, kernel_name=kernel_name, cwd=folder, env=env,
+                            source_label=f"nbtrack run {original_id} (determinism check)")
+        again.unlink(missing_ok=True)
+        metrics: dict[str, float] = {}
+        if os.path.isdir(env["NBTRACK_STORE"]):
+            scratch_store = as_store(env["NBTRACK_STORE"])
+            ids = scratch_store.run_ids()
+            if ids:
+                metrics = final_metrics(Run(scratch_store, ids[-1]).state)
+            scratch_store.close()
+    return execution, metrics
+
+
+def _attribute(report: Report, built: Any, prepared: Preparation, execution: Execution,
+               second: tuple[Execution, dict[str, float]] | None, tolerance: float, replayed: Run | None) -> None:
+    cells = metrics = None
+    if second is not None:
+        cells = compare_runs(execution.nb, second[0].nb, tolerance)
+        ours = final_metrics(replayed.state if replayed else None)
+        metrics = {row["key"] for row in compare_metrics(ours, second[1], tolerance) if not row["agree"]}
+    attribute(report, built, prepared, cells, metrics)

@@ -58,24 +58,30 @@ def test_parameter_override_changes_the_result_and_is_recorded(seeded_run: tuple
     assert result.report.verdict == DIFFERS and result.exit_code == 1
     assert result.report.parameters == {"n_estimators": 2, "seed": 3}
     metric = result.report.metrics[0]
-    assert metric["key"] == "test_acc" and not metric["agree"]
+    assert metric["key"] == "test_acc" and not metric["agree"] and metric["cause"] == "parameters"
     assert cell_status(result.report, "model = RandomForestClassifier") == DIFFERENT
+    assert {c.cause for c in result.report.cells if c.status == DIFFERENT} == {"parameters"}
     executed = nbformat.read(_folder / "override.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "n_estimators = 2" in injected[0].source
 
 
-def test_unseeded_random_number_is_reported_as_differing(tmp_path: Path) -> None:
+def test_unseeded_draws_reproduce_with_the_original_random_state_and_differ_fresh(tmp_path: Path) -> None:
     store = tmp_path / "store"
     run_id = execute_original("replay_unseeded", tmp_path, store)
-    result = replay(run_id, store=store)
-    report = result.report
-    assert report.verdict == DIFFERS and result.exit_code == 1
-    assert cell_status(report, "random.random()") == DIFFERENT
+    restored = replay(run_id, store=store).report
+    assert restored.verdict == REPRODUCED and restored.rng == "restored"
+    assert cell_status(restored, "random.random()") == IDENTICAL
+    assert {m["key"]: m["agree"] for m in restored.metrics} == {"draw": True}
+    assert restored.hash_seed == "0"  # the original's was random: a fixed one, recorded
+    fresh = replay(run_id, store=store, rng="fresh")
+    report = fresh.report
+    assert report.verdict == DIFFERS and fresh.exit_code == 1
     assert cell_status(report, "print('constant', 42)") == IDENTICAL
     differing = [c for c in report.cells if c.status == DIFFERENT]
     assert len(differing) == 1 and "draw" in differing[0].differences[0]
-    assert {m["key"]: m["agree"] for m in report.metrics} == {"draw": False}
+    assert differing[0].cause == "randomness"
+    assert [(m["key"], m["agree"], m["cause"]) for m in report.metrics] == [("draw", False, "randomness")]
 
 
 def test_executed_order_reproduces_what_top_to_bottom_does_not(tmp_path: Path) -> None:
@@ -101,7 +107,10 @@ def test_a_snapshot_without_its_start_cell_is_wrapped_in_tracking(tmp_path: Path
     assert "%nbtrack start" not in "".join(c.source for c in nbtrack.get_run(run_id, store).notebook().cells)
     result = replay(run_id, store=store)
     executed = nbformat.read(result.output_path, as_version=4)
-    assert executed.cells[0].metadata["tags"] == ["nbtrack-replay"] and "%nbtrack start" in executed.cells[0].source
+    added = [c for c in executed.cells if c.metadata.get("tags") == ["nbtrack-replay"]]
+    assert executed.cells[: len(added) - 1] == added[:-1]  # at the top (random state restore, start)
+    assert "%nbtrack start" in added[-2].source and added[-1] == executed.cells[-1]
+    assert "restore" in added[0].source and not added[0].outputs  # the restore shows nothing
     assert result.report.verdict == REPRODUCED, result.report.to_dict()
     replayed = nbtrack.get_run(result.run_id, store)
     assert replayed.state.replay_of == run_id and replayed.name == "rerun"
@@ -159,3 +168,55 @@ def test_api_refuses_someone_elses_run_without_confirmation(seeded_run: tuple[st
     monkeypatch.setenv("NBTRACK_USER", "someone else")
     with pytest.raises(ReplayRefused, match="recorded by tester"):
         replay(run_id, store=store, yes=False)
+
+
+def execute_cells(sources: list[str], folder: Path, store: Path, raises: int | None = None) -> str:
+    """A notebook of `sources` (cell `raises` tagged raises-exception) run by papermill under
+    tracking, as a user would; returns the run id."""
+    import papermill
+
+    from tests.replay.originals import newest_run
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if raises is not None:
+        nb.cells[raises].metadata["tags"] = ["raises-exception"]
+    source, output = folder / "cells.in.ipynb", folder / "cells.ipynb"
+    nbformat.write(nb, source)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NBTRACK_STORE", str(store))
+        patch.setenv("NBTRACK_NOTEBOOK", str(output))
+        try:
+            papermill.execute_notebook(str(source), str(output), kernel_name="python3", cwd=str(folder),
+                                       progress_bar=False)
+        except papermill.PapermillExecutionError:
+            assert raises is not None  # papermill raises for a tagged cell too, after running them all
+    return newest_run(store)
+
+
+def test_a_cell_tagged_raises_exception_raises_again_and_the_replay_reproduces(tmp_path: Path) -> None:
+    run_id = execute_cells(['%load_ext nbtrack\n%nbtrack start "raises"', "raise ValueError('on purpose')",
+                            "print('after the raise')", "%nbtrack stop"], tmp_path, tmp_path / "store", raises=1)
+    report = replay(run_id, store=tmp_path / "store").report
+    assert report.verdict == REPRODUCED and report.error is None, report.to_dict()
+    assert cell_status(report, "print('after the raise')") == IDENTICAL
+
+
+def test_a_redacted_secret_is_named_in_the_report_and_supplied_by_its_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store"
+    run_id = execute_cells(['%load_ext nbtrack\n%nbtrack start "secret"', 'api_key = "sk-live-4f9a8b7c6d5e4f3a2b1c"',
+                            "print('key length', len(api_key))", "%nbtrack stop"], tmp_path, store)
+    monkeypatch.delenv("API_KEY", raising=False)
+    report = replay(run_id, store=store).report
+    assert report.verdict == DIFFERS
+    differing = [c for c in report.cells if c.status == DIFFERENT]
+    assert [(c.source, c.cause) for c in differing] == [("print('key length', len(api_key))", "secret removed")]
+    assert "$API_KEY" in (differing[0].cause_detail or "")  # removed from the cell before, used here
+    assert [c.secrets for c in report.cells if c.source.startswith("api_key")] == [["API_KEY"]]
+    assert "set $API_KEY" in "\n".join(render(report))
+    monkeypatch.setenv("API_KEY", "sk-live-4f9a8b7c6d5e4f3a2b1c")
+    supplied = replay(run_id, store=store)
+    assert supplied.report.verdict == REPRODUCED, supplied.report.to_dict()
+    assert "sk-live" not in json.dumps(nbtrack.get_run(supplied.run_id, store).cells)  # redacted again

@@ -50,6 +50,11 @@ def result(plain: str, **more: str) -> dict:
         ),
         ("epoch done in 12.5s", "epoch done in 9.1s"),
         ("id 123e4567-e89b-12d3-a456-426614174000", "id 00000000-1111-2222-3333-444444444444"),
+        ("Date:                Sun, 29 Nov 2026   Prob", "Date:                Mon, 07 Dec 2026   Prob"),
+        ("as of 2026-11-29 (Nov 29, 2026)", "as of 2027-01-03 (Jan 3, 2027)"),
+        ("1.2 ms ± 45.6 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)",
+         "980 µs ± 5 µs per loop (mean ± std. dev. of 7 runs, 100 loops each)"),
+        ("/tmp/ipykernel_4123/2519.py:3: UserWarning: careful", "/tmp/ipykernel_977/2519.py:3: UserWarning: careful"),
     ],
 )
 def test_what_changes_between_executions_is_not_a_difference(a: str, b: str) -> None:
@@ -73,13 +78,60 @@ def test_numbers_within_relative_tolerance() -> None:
     assert compare_text("0.0 and 1e-15", "1e-16 and 0.0", 1e-6) == WITHIN
 
 
-def test_outputs_merge_streams_resolve_carriage_returns_and_skip_widgets() -> None:
-    widget = {"output_type": "display_data", "metadata": {},
-              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "LiveCurve()"}}
-    original = [stream("a\n"), stream("b\n"), widget, stream("step 1\rstep 2\n")]
-    replayed = [stream("a\nb\n"), stream("step 2\n")]
+def widget_view(model_id: str, own: bool = False) -> dict:
+    """A widget's display as papermill writes it: the full bundle (its plain-text repr, a
+    fallback image, the view with a model id that is new in every kernel)."""
+    view = {"version_major": 2, "version_minor": 0, "model_id": model_id}
+    metadata = {"nbtrack": {"own": "live"}} if own else {}
+    return {"output_type": "display_data", "metadata": metadata,
+            "data": {"text/plain": "Canvas(toolbar=Toolbar())", "image/png": "iVBORw0KGgo=",
+                     "application/vnd.jupyter.widget-view+json": view}}
+
+
+def test_widgets_compare_as_the_store_keeps_them_on_both_sides() -> None:
+    from nbtrack.core.snapshot import strip_widgets
+
+    # the original as the store keeps it: streams merged between displays, widget views and
+    # nbtrack's own chart stripped (the widget's text and fallback image stay)
+    cells = [{"cell_type": "code", "source": "show()", "metadata": {}, "execution_count": 1, "outputs": [
+        stream("a\nb\n"), widget_view("8f1c0a9e2b3d4c5e6f708192a3b4c5d6"), widget_view("0a0b", own=True),
+        stream("step 1\rstep 2\n")]}]
+    original = strip_widgets({"cells": cells, "metadata": {}})["cells"][0]["outputs"]
+    assert all("application/vnd.jupyter.widget-view+json" not in (o.get("data") or {}) for o in original)
+    # the replay as papermill wrote it: streams in pieces, another model id, the own chart
+    replayed = [stream("a\n"), stream("b\n"), widget_view("77aa66bb55cc44dd33ee22ff11009988"),
+                widget_view("0c0d", own=True), stream("step 1\r"), stream("step 2\n")]
     assert comparable_outputs(original) == comparable_outputs(replayed)
     assert compare_outputs(original, replayed, 1e-6) == (IDENTICAL, [])
+    assert compare_outputs(original, [stream("a\nb\n"), stream("step 2\n")], 1e-6)[0] == DIFFERENT  # widget gone
+
+
+def png(size: tuple[int, int], dots: int = 0) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, "white")
+    for i in range(dots):
+        image.putpixel((i % size[0], i // size[0]), (0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1 + dots % 2)  # other bytes for the same pixels
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def figure(data: str) -> dict:
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": data, "text/plain": "<Figure size 640x480 with 1 Axes>"}}
+
+
+def test_images_with_other_bytes_compare_by_pixels_within_a_tolerance() -> None:
+    blank, one_dot, many = png((100, 100)), png((100, 100), 1), png((100, 100), 2000)
+    assert compare_outputs([figure(blank)], [figure(blank)], 1e-6)[0] == IDENTICAL
+    assert compare_outputs([figure(blank)], [figure(one_dot)], 1e-6)[0] == WITHIN  # 0.01% of the pixels
+    assert compare_outputs([figure(blank)], [figure(many)], 1e-6)[0] == DIFFERENT  # 20%
+    assert compare_outputs([figure(blank)], [figure(png((100, 90)))], 1e-6)[0] == DIFFERENT
+    assert compare_outputs([figure(blank)], [figure("bm90IGFuIGltYWdl")], 1e-6)[0] == DIFFERENT
 
 
 def test_rich_outputs_compare_their_real_representation() -> None:

@@ -88,7 +88,10 @@ def test_replay_of_someone_elses_run_asks_first_and_reports_plainly(browser: Bro
     difference = different.locator(".nbtrack-report-difference").inner_text()
     assert "-trained 4" in difference and "+trained 3" in difference
     metric = report.locator(".nbtrack-table tr", has_text="loss").inner_text().split("\t")
-    assert metric == ["loss", "0.25", "0.3333", "different"], metric
+    assert metric[:4] == ["loss", "0.25", "0.3333", "different"], metric
+    assert metric[4].startswith("Parameters: as cell "), metric
+    assert different.locator(".nbtrack-cause").inner_text() == "Parameters"
+    assert "Cause: Parameters: the replay set steps=3" in different.inner_text()
     assert report.locator(".nbtrack-report-section", has_text="Data").locator(".nbtrack-none").inner_text() == \
         "No datasets were tracked."
     text = report.inner_text()
