@@ -4,7 +4,7 @@ a virtual environment recreated from the run's recorded packages.
 A recreated environment holds only what the notebook needs, at the recorded versions:
 
 * the distributions providing the modules the notebook's code cells import;
-* the kernel (``ipykernel``) and what nbtrack needs inside a kernel (``nbformat``, and
+* the kernel (``ipykernel``) and what nbtrack needs inside a kernel (``nbformat``, ``numpy``, and
   ``ipywidgets``/``anywidget`` for live views when the original had them);
 * every recorded version as a constraint, so their dependencies come at the recorded versions too;
 * nbtrack itself, copied from the running installation (pure Python), so the replay records with
@@ -36,7 +36,7 @@ from nbtrack.core.reproduce import normalise_package
 
 ENV_DIR = "NBTRACK_ENV_DIR"
 MARKER = "nbtrack-env.json"
-KERNEL_PACKAGES = ("ipykernel", "nbformat")
+KERNEL_PACKAGES = ("ipykernel", "nbformat", "numpy")  # numpy: nbtrack shapes curves with it in the kernel
 LIVE_VIEW_PACKAGES = ("ipywidgets", "anywidget")
 DATA_PACKAGES = ("pyfastcdc",)  # nbtrack.track_data's content-defined chunks (nbtrack[data])
 MODULE_ALIASES = {
