@@ -573,7 +573,8 @@ class Index:
 
     @_repairing
     def notebooks(self) -> list[str]:
-        """The distinct notebooks runs were recorded from."""
+        """The distinct notebooks runs were recorded from (as of now: the index is refreshed)."""
+        self.refresh()
         with self._lock:
             return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
 
