@@ -40,8 +40,19 @@ from nbtrack.core.state import RunState, reduce
 from nbtrack.core.text import encodable
 from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
+from nbtrack.store.index_schema import (
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    TABLES,
+    ForeignLayout,
+    IndexUnavailable,
+    damaged,
+    layout_problem,
+)
 from nbtrack.store.keys import kind_of, log_key, run_of
 from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
+
+__all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "IndexUnavailable", "IndexedStore"]
 
 
 class IndexedStore(Protocol):
@@ -54,85 +65,10 @@ class IndexedStore(Protocol):
     def annotation_counts(self) -> dict[str, int]: ...
 
 
-BOOK_COLUMNS = ("id", "cursor", "seen", "notes", "damaged", "state", "final", "pack")
-RUN_COLUMNS = [*BOOK_COLUMNS, *columns.SUMMARY_COLUMNS]
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    cursor INTEGER NOT NULL,      -- offset just past the last intact frame read
-    seen INTEGER NOT NULL,        -- log size when last read
-    notes INTEGER NOT NULL,       -- annotations applied
-    damaged INTEGER NOT NULL,     -- damaged stretches seen (not counting a live torn tail)
-    state TEXT,                   -- RunState as JSON while the run runs (NULL once final)
-    final INTEGER NOT NULL,       -- the writer recorded an end: its log will not grow
-    pack TEXT,                    -- the summary pack the row was read from (NULL: from the log)
-    {columns.SUMMARY_SCHEMA}
-);
-CREATE INDEX IF NOT EXISTS runs_start ON runs(start);
-CREATE INDEX IF NOT EXISTS runs_live ON runs(final) WHERE final = 0;
-CREATE INDEX IF NOT EXISTS runs_annotated ON runs(notes) WHERE notes > 0;
-CREATE TABLE IF NOT EXISTS params (
-    key TEXT NOT NULL, run TEXT NOT NULL, kind INTEGER NOT NULL, num REAL, fnum REAL, text TEXT, lower TEXT,
-    stext TEXT, PRIMARY KEY (key, run)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS metrics (
-    key TEXT NOT NULL, run TEXT NOT NULL, last_v REAL, min_v REAL, max_v REAL, PRIMARY KEY (key, run)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS runs_loose ON runs(final) WHERE final = 1 AND pack IS NULL;
-CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, ok INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
-TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
-SCHEMA_VERSION = "5"
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-_DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-_DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
-                 "columns but", "values were supplied")
 BUSY_SECONDS = 60.0  # how long to wait for another process's write to the index
 T = TypeVar("T")
-
-
-class IndexUnavailable(OSError):
-    """This machine's index cannot be opened or written (its folder is read-only, or locked)."""
-
-    @classmethod
-    def at(cls, where: object, exc: BaseException) -> IndexUnavailable:
-        locked = "locked" in str(exc)
-        advice = "another process holds it: try again when that is done" if locked else "make that folder writable"
-        return cls(f"nbtrack cannot use its index {where} ({exc}); {advice}, or set $NBTRACK_INDEX_DIR to a "
-                   "writable folder on a local disk")
-
-
-class _ForeignLayout(sqlite3.DatabaseError):
-    """A sound SQLite file that holds something else than this index."""
-
-
-def _damaged(exc: sqlite3.Error) -> bool:
-    """Whether `exc` says the file is no sound index: damaged, not a database at all, or tables
-    of another shape (a schema mismatch shows as an SQL error on a table or column)."""
-    if isinstance(exc, _ForeignLayout):
-        return True
-    name = getattr(exc, "sqlite_errorname", "")
-    return name.startswith(_DAMAGE_CODES) or any(word in str(exc).lower() for word in _DAMAGE_WORDS)
-
-
-def _layout_problem(db: sqlite3.Connection) -> str | None:
-    """Make `db` this index's layout: created when new, recreated when an older nbtrack layout;
-    returns what is wrong instead when it holds anything else."""
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    foreign = {t for t in tables - set(TABLES) if not t.startswith("sqlite_")}
-    if foreign:
-        return f"it holds tables nbtrack does not write: {', '.join(sorted(foreign))}"
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    db.executescript(SCHEMA)
-    columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
-    if columns != RUN_COLUMNS:
-        return f"its runs table has other columns: {', '.join(columns)}"
-    return None
 
 
 def _repairing(method: Callable[..., T]) -> Callable[..., T]:
@@ -147,7 +83,6 @@ def _repairing(method: Callable[..., T]) -> Callable[..., T]:
         return method(self, *args, **kwargs)
 
     return wrapper
-
 
 
 @dataclass
@@ -179,13 +114,13 @@ class Index:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
-            problem = _layout_problem(db)
+            problem = layout_problem(db)
         except BaseException:
             db.close()
             raise
         if problem is not None:
             db.close()
-            raise _ForeignLayout(problem)
+            raise ForeignLayout(problem)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (self.store.url,))
         query.register_functions(db)
         return db
@@ -196,7 +131,7 @@ class Index:
         try:
             db = self._connect()
         except sqlite3.Error as exc:
-            if not _damaged(exc):
+            if not damaged(exc):
                 raise IndexUnavailable.at(self.path, exc) from exc
             self._move_aside(exc)
             try:
@@ -213,7 +148,7 @@ class Index:
         return st.st_dev, st.st_ino
 
     def _repair(self, exc: sqlite3.Error) -> None:
-        if not _damaged(exc):
+        if not damaged(exc):
             raise IndexUnavailable.at(self.path, exc) from exc
         with self._lock:
             with contextlib.suppress(sqlite3.Error):

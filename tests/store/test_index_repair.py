@@ -20,6 +20,7 @@ import pytest
 import nbtrack
 from nbtrack.cli import main
 from nbtrack.store import index as index_module
+from nbtrack.store import index_schema
 from nbtrack.store import store as store_module
 from nbtrack.store.index import SCHEMA_VERSION, IndexUnavailable
 from nbtrack.store.locate import index_path
@@ -147,7 +148,7 @@ def test_damage_found_by_a_query_after_opening_is_repaired_too(indexed: tuple[st
     store, path = indexed
     _damage_rows(path)
     db = sqlite3.connect(path)  # what opening checks still holds
-    assert index_module._layout_problem(db) is None
+    assert index_schema.layout_problem(db) is None
     with pytest.raises(sqlite3.DatabaseError, match="malformed"):
         db.execute("SELECT name FROM runs").fetchall()
     db.close()
