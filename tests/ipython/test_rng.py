@@ -43,7 +43,8 @@ def test_state_is_stored_when_it_changed_and_restores_the_same_draws(shell: Inte
     assert rng["z = 3"] != rng["second = random.random()"]
     state = json.loads(store.get_blob(rng["second = random.random()"]))
     assert set(state) == {"before", "imported"} and "random" in state["before"]
-    assert set(restore(state["before"])) == {"random"} | ({"numpy"} if "numpy" in state["before"] else set())
+    # every generator captured is restored (numpy and torch too when earlier tests imported them)
+    assert set(restore(state["before"])) == set(state["before"]) >= {"random"}
     import random
 
     assert random.random() == shell.user_ns["second"]
