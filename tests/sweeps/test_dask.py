@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import papermill
 import pytest
 
@@ -112,10 +113,16 @@ def test_batch_replay_on_the_cluster_names_the_run_that_did_not_reproduce(dask_c
                "--tag", "guard", "--cwd", str(tmp_path), "--json")
     assert made.returncode == 0, made.stderr
     assert SweepRecord(open_store(url), progress_of(made)["id"]).state().session["executor"] == "dask"
-    out = tmp_path / "unseeded.ipynb"  # random.random() unseeded: a replay draws another number
+    # a draw from the OS's entropy: no generator state a replay could restore, so it draws another number
+    source = nbformat.read(ROOT / "tests" / "notebooks" / "replay_unseeded.ipynb", as_version=4)
+    for cell in source.cells:
+        cell.source = cell.source.replace("random.random()", "random.SystemRandom().random()")
+    planted_notebook = tmp_path / "unseeded-source.ipynb"
+    nbformat.write(source, planted_notebook)
+    out = tmp_path / "unseeded.ipynb"
     os.environ.update(NBTRACK_STORE=url, NBTRACK_NOTEBOOK=str(out))
     try:
-        papermill.execute_notebook(str(ROOT / "tests" / "notebooks" / "replay_unseeded.ipynb"), str(out),
+        papermill.execute_notebook(str(planted_notebook), str(out),
                                    kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
     finally:
         del os.environ["NBTRACK_STORE"], os.environ["NBTRACK_NOTEBOOK"]
