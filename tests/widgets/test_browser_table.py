@@ -143,6 +143,7 @@ def test_run_table_and_compare(browser: Browser, lab_server: LabServer) -> None:
     assert re.fullmatch(r"5 of \d+ runs", table.locator(".nbw-table-count").inner_text())
     # a refresh that fails says so in the table, and the table recovers
     runs = lab_server.store / "runs"
+    before_outage = len(browser.console_errors)
     runs.rename(lab_server.store / "runs.away")
     runs.write_text("the store's folder is gone")
     try:
@@ -153,6 +154,11 @@ def test_run_table_and_compare(browser: Browser, lab_server: LabServer) -> None:
         runs.unlink()
         (lab_server.store / "runs.away").rename(runs)
     page.wait_for_selector(f"{TABLE} .nbw-table-refresh-error", state="hidden", timeout=20_000)
+    # the sidebar's own polls met the same outage (the server answers 500 while the store is
+    # gone): those requests, and only those, may have failed during it
+    during = browser.console_errors[before_outage:]
+    assert all("status of 500" in e for e in during), during
+    del browser.console_errors[before_outage:]
 
     # selection; the hostile name is text (no <img>, no dialog)
     filter_table(browser, f"img tag={tag}")
