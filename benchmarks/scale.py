@@ -331,7 +331,10 @@ def _bucket_rows(sizes: tuple[int, ...], notes: list[str]) -> list[Row]:
                     rows[-1].mlflow = mlf
             if len(fresh) >= 2:
                 (a, ta), (b, tb) = sorted(fresh.items())[:2]
+                # per run: the growth between the two sizes; when two small sizes fall within noise of
+                # each other (no growth at all), the larger one's average instead
                 slope = (tb - ta) / (b - a)
+                slope = slope if slope > 0 else tb / b
                 at = tb + slope * (LOCAL_RUNS - b)
                 rows.append(Row(NAME, f"fresh machine ready, {LOCAL_RUNS:,} runs (extrapolated)", "s", at,
                                 target="< 60 s", met=lt(at, 60.0),
