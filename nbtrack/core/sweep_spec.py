@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.core.checks import check_identifier
+from nbtrack.core.values import read_number
 
 GRID, RANDOM, OPTUNA = "grid", "random", "optuna"
 SEARCHES = (GRID, RANDOM, OPTUNA)
@@ -54,12 +55,7 @@ def parse_value(text: str) -> Any:
     """A parameter value as papermill's ``-p`` reads it: int, float, True/False/None, else text."""
     if text in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[text]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    return read_number(text)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,16 @@ def number(value: Any) -> float | None:
         return None
 
 
+def read_number(text: str) -> int | float | str:
+    """`text` as an int, else a float, when it reads as one; else `text` itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def numbers(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     out = {}
     for key, value in values.items():

@@ -14,6 +14,7 @@ from typing import Any
 
 from xgboost.callback import TrainingCallback
 
+from nbtrack.core.values import read_number
 from nbtrack.integrations.scope import TrainingRun, guarded
 
 SECTIONS = ("learner_train_param", "learner_model_param", "tree_train_param", "generic_param")
@@ -31,21 +32,12 @@ def _resolved_params(booster: Any) -> dict[str, Any]:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key in SECTIONS and isinstance(value, dict):
-                    found.update({k: _number(v) for k, v in value.items() if isinstance(v, str)})
+                    found.update({k: read_number(v) for k, v in value.items() if isinstance(v, str)})
                 else:
                     walk(value)
 
     walk(config.get("learner", {}))
     return found
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 class NbtrackCallback(TrainingCallback):
