@@ -102,6 +102,7 @@ class Execution:
     nb: NotebookNode  # the executed notebook, partial when execution stopped
     error: str | None  # why execution stopped early, or None
     failed_cell: int | None = None  # index of the cell that stopped it
+    crashed: bool = False  # the kernel died or never started (not a cell's fault)
 
 
 def _progress_hook(progress: Progress | None, total: int) -> Callable[..., None] | None:
@@ -155,10 +156,11 @@ def execute(
             f"In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}",
             _failed_index(output_path),
         )
-    except Exception as exc:  # dead kernel, kernel that never started, ...
+    except Exception as exc:  # dead kernel, kernel that never started, cell timeout, ...
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return Execution(
-            _saved(output_path, nb), f"{type(exc).__name__}: {text}".rstrip(": "), _failed_index(output_path)
+            _saved(output_path, nb), f"{type(exc).__name__}: {text}".rstrip(": "), _failed_index(output_path),
+            crashed=isinstance(exc, RuntimeError),  # nbclient's DeadKernelError, jupyter_client's start failures
         )
 
 

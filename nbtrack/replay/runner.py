@@ -27,7 +27,7 @@ from nbtrack.core.checks import check_identifier
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
-from nbtrack.core.records import FAILED
+from nbtrack.core.records import CRASHED, FAILED
 from nbtrack.core.redact import Redactor
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
@@ -153,20 +153,20 @@ def _find_replay_run(store: Store, original_id: str, notebook: Path, since: floa
     return (mine or sorted(found, key=lambda r: r.id))[0] if (mine or found) else None
 
 
-def failed_run(store: Store, header: Mapping[str, Any], error: str) -> str:
-    """Record a failed run with `header` for an execution that never started tracking (its kernel
-    never started, or died first); returns its id."""
+def failed_run(store: Store, header: Mapping[str, Any], error: str, status: str = FAILED) -> str:
+    """Record a run with `header` and `status` (failed, or crashed when its kernel never started or
+    died first) for an execution that never started tracking; returns its id."""
     fields = {"cwd": os.getcwd(), **host_fields(), **header}
     run = ActiveRun(store, new_run_id(), fields, flush_interval=60.0, heartbeat=60.0)
-    run.finish(FAILED, error=error)
+    run.finish(status, error=error)
     return run.id
 
 
-def _record_failure(store: Store, original: Run, notebook: Path, error: str) -> str:
+def _record_failure(store: Store, original: Run, notebook: Path, error: str, status: str = FAILED) -> str:
     """A failed run linked to the original, for a replay that never started tracking."""
     header = {"name": original.state.name, "tags": list(original.state.tags), "replay_of": original.id,
               "notebook": str(notebook)}
-    return failed_run(store, header, f"replay failed before tracking started: {error}")
+    return failed_run(store, header, f"replay failed before tracking started: {error}", status)
 
 
 def record_missing_params(store: Store, run: Run, parameters: Mapping[str, Any]) -> None:
@@ -306,9 +306,9 @@ def replay(
         prepared.cleanup()
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
     replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
-    replay_id = (
-        replayed.id if replayed else _record_failure(target, original, output, execution.error or "no run started")
-    )
+    failure = CRASHED if execution.crashed else FAILED
+    replay_id = replayed.id if replayed else _record_failure(
+        target, original, output, execution.error or "no run started", failure)
     if replayed is not None and parameters:
         record_missing_params(target, replayed, parameters)
     replay_env = replayed.environment() if replayed else None

@@ -128,7 +128,8 @@ def _attempt(task: TrialTask, store: Store, record: SweepRecord, attempt_id: str
     if run is None:
         header = {"name": task.name, "tags": [*task.tags, sweep_tag(task.sweep)], "sweep": task.sweep,
                   "trial": task.trial, "attempt": attempt_id}
-        run = Run(store, failed_run(store, header, f"the trial failed before tracking started: {execution.error}"))
+        run = Run(store, failed_run(store, header, f"the trial failed before tracking started: {execution.error}",
+                                    CRASHED if execution.crashed else FAILED))
     else:
         record_missing_params(store, run, task.params)
     status = _status(execution, run, watcher.stopped_as)
@@ -157,7 +158,7 @@ def _status(execution: Execution, run: Run, stopped_as: str | None) -> str:
         return stopped_as
     if execution.error is None:
         return FINISHED
-    return CRASHED if effective_status(run.state) == CRASHED else FAILED
+    return CRASHED if execution.crashed or effective_status(run.state) == CRASHED else FAILED
 
 
 def _folder(task: TrialTask) -> Path:

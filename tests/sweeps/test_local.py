@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,32 @@ def test_a_notebook_without_parameters_cell_or_tracking_is_still_one_run_per_tri
     trials = progress_of(result)["trials"]
     assert [t["metrics"] for t in trials] == [{"y": 20.0}, {"y": 30.0}]
     assert [nbtrack.get_run(t["run"], local_store).name for t in trials] == ["plain <b> #0", "plain <b> #1"]
+
+
+def test_a_kernel_that_dies_before_it_starts_is_a_crash_and_the_trial_runs_again(local_store: Store,
+                                                                                 tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch):
+    # a kernelspec whose first start exits at once (as a kernel that lost a port race does), then works
+    marker, launcher = tmp_path / "died-once", tmp_path / "flaky_kernel.py"
+    launcher.write_text("import os, sys\n"
+                        f"if not os.path.exists({str(marker)!r}):\n"
+                        f"    open({str(marker)!r}, 'w').close()\n"
+                        "    sys.exit(1)\n"
+                        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n")
+    spec = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+                                                  "display_name": "flaky", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    result = cli("--store", local_store.url, "sweep", str(NOTEBOOK), "-g", "epochs=1", "--kernel", "flaky",
+                 "--workers", "1", "--json", "--no-progress", "--cwd", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    [trial] = progress_of(result)["trials"]
+    assert trial["status"] == "finished"
+    assert [a["status"] for a in trial["attempts"]] == ["crashed", "finished"]
+    assert "Kernel died" in trial["attempts"][0]["error"]
+    assert nbtrack.get_run(trial["attempts"][0]["run"], local_store).status == "crashed"
+    assert "retrying" in result.stderr
 
 
 def test_env_recreate_runs_each_trial_in_a_virtual_environment_of_the_starting_packages(
