@@ -2,7 +2,9 @@
 replay, so a notebook that never seeds anything draws the same numbers again.
 
 Covered: Python's ``random``, numpy's legacy global ``RandomState`` (``np.random.rand``, and
-every library drawing from it: scikit-learn without ``random_state``), torch's CPU generator and,
+every library drawing from it: scikit-learn without ``random_state``), numpy's unseeded
+generators (``default_rng()``, ``PCG64()``, ``SeedSequence()``, ``RandomState()``: their entropy,
+see `Entropy`), torch's CPU generator and,
 once CUDA is initialised, its CUDA generators. Only libraries the kernel has already imported are
 read (``sys.modules``): nothing here imports numpy or torch. numpy seeds its global generator
 from OS entropy when ``numpy.random`` is first imported, often in the very cell that then draws
@@ -21,6 +23,8 @@ import ctypes
 import importlib.abc
 import importlib.machinery
 import json
+import os
+import random as _random
 import struct
 import sys
 from array import array
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NUMPY_RANDOM = "numpy.random"
+NUMPY_BIT_GENERATOR = "numpy.random.bit_generator"
 ENV_STATES = "NBTRACK_REPLAY_RNG"  # the replay kernel's file of states, by cell key
 
 
@@ -87,6 +92,10 @@ class _Raw:
         inst = getattr(module, "_inst", None)
         if inst is None:
             return module.getstate()
+        return self.python_generator(inst)
+
+    def python_generator(self, inst: Any) -> Any:
+        """A ``random.Random``'s state, as `python_random` gives it."""
         if self.python is None:
             self.python = self._check_python(inst)
         if not self.python or _HEAD is None:
@@ -133,7 +142,7 @@ def _gauss_offset(cls: Any) -> int | None:
     if sys.byteorder != "little" or _HEAD is None:
         return None
     try:
-        probe = cls(12345)
+        probe = cls(sys.modules[NUMPY_RANDOM].MT19937(12345))  # seeded: draws no entropy (see `Entropy`)
         probe.standard_normal()  # leaves a cached Gaussian: has_gauss = 1
         _, _, _, has_gauss, gauss = probe.get_state(legacy=True)
         bitgen = probe._bit_generator
@@ -154,6 +163,50 @@ def _gauss_offset(cls: Any) -> int | None:
 
 
 _HEAD = object.__basicsize__ if object.__basicsize__ == 16 else None  # a standard 64-bit build
+
+
+class Entropy:
+    """numpy's unseeded generators (``default_rng()``, ``PCG64()``, ``SeedSequence()``,
+    ``RandomState()``) take 128 bits of OS entropy from ``numpy.random.bit_generator.randbits``.
+    While installed, they take them from a generator of nbtrack's own, seeded from the OS (again
+    in a forked child): as unpredictable from one kernel to the next, but its state is read
+    before each cell with the others ("entropy"), so a replay gives the same unseeded generators
+    the same seeds. One per process (the patch is process-wide); only once numpy is imported."""
+
+    def __init__(self) -> None:
+        self.source = _random.Random(os.urandom(32))
+        self._os: Callable[[int], int] | None = None  # numpy's own randbits, while ours is installed
+        os.register_at_fork(after_in_child=self.reseed)
+
+    @property
+    def installed(self) -> bool:
+        return self._os is not None
+
+    def reseed(self) -> None:
+        self.source.seed(os.urandom(32))
+
+    def _draw(self, bits: int) -> int:
+        return self.source.getrandbits(bits)
+
+    def install(self) -> bool:
+        """Take over numpy's entropy when ``numpy.random`` is imported; True when ours is in place."""
+        module = sys.modules.get(NUMPY_BIT_GENERATOR)
+        current = getattr(module, "randbits", None)
+        if current is None:
+            return False
+        if current != self._draw:
+            self._os = current
+            vars(module)["randbits"] = self._draw
+        return True
+
+    def remove(self) -> None:
+        module = sys.modules.get(NUMPY_BIT_GENERATOR)
+        if self._os is not None and module is not None and getattr(module, "randbits", None) == self._draw:
+            vars(module)["randbits"] = self._os
+        self._os = None
+
+
+ENTROPY = Entropy()
 
 
 class RngWatch:
@@ -177,6 +230,8 @@ class RngWatch:
             numpy = self._raw.numpy_random(rand)
             if numpy is not None:
                 states["numpy"] = numpy
+        if NUMPY_BIT_GENERATOR in sys.modules and ENTROPY.install():
+            states["entropy"] = self._raw.python_generator(ENTROPY.source)
         if "torch" in sys.modules:
             torch = _torch_state()
             if torch is not None:
@@ -187,7 +242,7 @@ class RngWatch:
 
 
 def _jsonable(name: str, state: Any) -> Any:
-    if name == "random":
+    if name in ("random", "entropy"):
         if state[0] == "raw":  # index (int32), then the 624 words
             _, raw, gauss = state
             keys = array("I", raw[4:]).tolist()
@@ -224,6 +279,8 @@ def restore(states: Mapping[str, Any]) -> list[str]:
         try:
             if name == "random" and "random" in sys.modules:
                 sys.modules["random"].setstate((state["version"], tuple(state["state"]), state["gauss"]))
+            elif name == "entropy" and ENTROPY.install():
+                ENTROPY.source.setstate((state["version"], tuple(state["state"]), state["gauss"]))
             elif name == "numpy" and NUMPY_RANDOM in sys.modules:
                 _restore_numpy(state)
             elif name == "torch" and "torch" in sys.modules:
@@ -315,8 +372,14 @@ class ImportWatch:
 
 
 def numpy_import_state() -> dict[str, Any]:
+    """numpy's global state right after its import, with nbtrack's entropy (installed here)."""
+    states: dict[str, Any] = {}
     state = _numpy_state()
-    return {"numpy": state} if state is not None else {}
+    if state is not None:
+        states["numpy"] = state
+    if ENTROPY.install():
+        states["entropy"] = ENTROPY.source.getstate()
+    return states
 
 
 def rng_key(source: str, occurrence: int) -> str:

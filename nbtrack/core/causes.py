@@ -11,8 +11,9 @@ Causes, tried in this order (the first with evidence wins):
 * ``timing``: the cell measures time (``time.time()``, ``%timeit``, ``perf_counter``, progress
   bars) or prints durations, and the difference is in numbers or a figure;
 * ``randomness``: the cell differed between two replays (``--check-determinism``), or draws from
-  a generator the restore does not cover (``default_rng()``, ``SeedSequence()``, ``uuid4``,
-  ``secrets``, ``os.urandom``), or draws while its original random state was not restored;
+  a generator the restore may not cover (``uuid4``, ``secrets``, ``os.urandom``; numpy's
+  unseeded generators when the original was tracked without their entropy), or draws while its
+  original random state was not restored;
 * ``data``: a dataset the original tracked has another fingerprint now;
 * ``environment``: a package the notebook imports (or Python) has another version;
 * ``unknown``: none of the above, as a last resort.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from nbtrack.capture.rng import CellRng, ImportWatch, RngWatch, numpy_import_state
+from nbtrack.capture.rng import ENTROPY, CellRng, ImportWatch, RngWatch, numpy_import_state
 from nbtrack.capture.session import CellRun, Session
 from nbtrack.core.outputs import DEFAULT_MAX_OUTPUT_BYTES
 from nbtrack.core.records import RUNNING
@@ -76,6 +76,7 @@ class CellRecorder:
                 pass
         self._tee.remove()
         self._imports.remove()
+        ENTROPY.remove()
         self.installed = False
 
     # ---- the hot path

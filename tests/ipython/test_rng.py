@@ -69,3 +69,31 @@ def test_tracking_never_imports_numpy_or_torch(tmp_path: Path) -> None:
                           env={"NBTRACK_STORE": str(tmp_path / "store"), "PATH": "/usr/bin:/bin",
                                "HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_unseeded_numpy_entropy_comes_from_a_restorable_source_reseeded_in_forked_children() -> None:
+    import os
+
+    import numpy.random
+
+    from nbtrack.capture.rng import ENTROPY
+
+    assert ENTROPY.install()
+    try:
+        state = ENTROPY.source.getstate()
+        first = numpy.random.default_rng().integers(1 << 62)
+        ENTROPY.source.setstate(state)
+        assert numpy.random.default_rng().integers(1 << 62) == first  # restorable: the same seed again
+        ENTROPY.source.setstate(state)
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # a forked worker (multiprocessing, joblib) must not repeat its parent's seeds
+            os.write(write, str(numpy.random.default_rng().integers(1 << 62)).encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(child, 0)
+        in_child = int(os.read(read, 100))
+        assert numpy.random.default_rng().integers(1 << 62) == first != in_child
+    finally:
+        ENTROPY.remove()
+    assert numpy.random.bit_generator.randbits != ENTROPY._draw  # numpy's own source is back

@@ -84,6 +84,21 @@ def test_unseeded_draws_reproduce_with_the_original_random_state_and_differ_fres
     assert [(m["key"], m["agree"], m["cause"]) for m in report.metrics] == [("draw", False, "randomness")]
 
 
+def test_unseeded_numpy_generators_reproduce_and_differ_fresh(tmp_path: Path) -> None:
+    # default_rng(), PCG64(), RandomState() without a seed, in the notebook and inside a function
+    store = tmp_path / "store"
+    run_id = execute_original("replay_unseeded_numpy", tmp_path, store)
+    restored = replay(run_id, store=store).report
+    assert restored.verdict == REPRODUCED, "\n".join(render(restored))
+    assert {m["key"]: m["agree"] for m in restored.metrics} == {"score": True}
+    fresh = replay(run_id, store=store, rng="fresh").report
+    differing = {c.source.splitlines()[0] for c in fresh.cells if c.status == DIFFERENT}
+    assert differing == {"noise = np.random.default_rng().normal(size=3)",
+                         "print('pcg64', np.random.Generator(np.random.PCG64()).integers(1_000_000))",
+                         "score = float(jitter(4).sum())"}
+    assert {c.cause for c in fresh.cells if c.status == DIFFERENT} == {"randomness"}
+
+
 def test_executed_order_reproduces_what_top_to_bottom_does_not(tmp_path: Path) -> None:
     store = tmp_path / "store"
     # start, total = 0, total += 10, total += 10 again (the cell was re-run), log, stop
