@@ -8,7 +8,8 @@ at any moment: unsaved edits, autosave lag). The saved file only fills in what d
 Executed cells are paired with the file's code cells:
 
 1. by frontend cell id (JupyterLab, Notebook 7, Colab send it);
-2. else by identical source;
+2. else by identical source (among several file cells with that source, the one whose saved
+   execution count is the one it ran with: papermill saves each cell as it runs);
 3. else by position: an executed cell left over between two paired cells takes the unpaired
    code cell between their places in the file when it is the only one there, else the first
    one there that resembles it (an edited cell whose new source was never saved: papermill,
@@ -63,8 +64,10 @@ def _same(a: str, b: str) -> bool:
     return a.strip() == b.strip()
 
 
-def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran]) -> dict[str, int]:
-    """Ran key -> index into `file_cells` (code cells as (id, source), in file order)."""
+def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran],
+         counts: Sequence[int | None] = ()) -> dict[str, int]:
+    """Ran key -> index into `file_cells` (code cells as (id, source), in file order; `counts`:
+    their saved execution counts, when known)."""
     paired: dict[str, int] = {}
     taken: set[int] = set()
     ids = {cid: i for i, (cid, _) in enumerate(file_cells) if cid}
@@ -76,12 +79,14 @@ def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran]) -> di
     for cell in ran:
         if cell.key in paired:
             continue
-        for index, (cid, source) in enumerate(file_cells):
-            if index not in taken and _same(source, cell.source) and not (cell.cell_id and cid and cid != cell.cell_id
-                                                                            and cell.cell_id in ids):
-                paired[cell.key] = index
-                taken.add(index)
-                break
+        same = [index for index, (cid, source) in enumerate(file_cells)
+                if index not in taken and _same(source, cell.source)
+                and not (cell.cell_id and cid and cid != cell.cell_id and cell.cell_id in ids)]
+        if same:
+            ran_as = cell.execution_count
+            counted = [i for i in same if ran_as is not None and i < len(counts) and counts[i] == ran_as]
+            paired[cell.key] = index = (counted or same)[0]
+            taken.add(index)
     order = list(ran)
     for position, cell in enumerate(order):
         if cell.key in paired or (cell.cell_id and cell.cell_id not in ids and ids):
@@ -117,7 +122,9 @@ def overlay(notebook: dict[str, Any], ran: Iterable[Ran], saved_at: float | None
     code_at = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     file_cells = [(c.get("id") if isinstance(c.get("id"), str) else None, cell_source(c))
                   for c in (cells[i] for i in code_at)]
-    paired = pair(file_cells, ran)
+    counts = [c.get("execution_count") if isinstance(c.get("execution_count"), int) else None
+              for c in (cells[i] for i in code_at)]
+    paired = pair(file_cells, ran, counts)
     saved: dict[str, str] = {}
     tags: dict[str, tuple[str, ...]] = {}
     for cell in ran:

@@ -99,6 +99,17 @@ def test_unseeded_numpy_generators_reproduce_and_differ_fresh(tmp_path: Path) ->
     assert {c.cause for c in fresh.cells if c.status == DIFFERENT} == {"randomness"}
 
 
+def test_two_cells_with_the_same_source_keep_their_own_outputs(tmp_path: Path) -> None:
+    # papermill tells the kernel no cell ids: the two `total` cells are told apart by what ran when
+    store = tmp_path / "store"
+    run_id = execute_original("replay_same_source", tmp_path, store)
+    snapshot = nbtrack.get_run(run_id, store).notebook()
+    shown = [(c.execution_count, c.outputs[0]["data"]["text/plain"]) for c in snapshot.cells if c.source == "total"]
+    assert shown == [(3, "1"), (5, "11")]
+    report = replay(run_id, store=store).report
+    assert report.verdict == REPRODUCED, "\n".join(render(report))
+
+
 def test_executed_order_reproduces_what_top_to_bottom_does_not(tmp_path: Path) -> None:
     store = tmp_path / "store"
     # start, total = 0, total += 10, total += 10 again (the cell was re-run), log, stop
