@@ -11,27 +11,20 @@ pages run in SQL (``nbtrack.store.query``) and only the rows asked for become Py
 A running run's row keeps its reduced state, to continue reading its log from where it stopped;
 a finished run's state is read again from its log when someone asks for it (`state`).
 
-Being derived, it repairs itself: a file that is not an SQLite database, is damaged, or holds
-tables of another shape (found when it is opened, or by any later query) is moved aside (renamed
-``<name>.damaged-<time>``), a warning says so once, and a fresh index is rebuilt from the logs.
-An index nbtrack cannot use at all (a read-only or locked folder) raises `IndexUnavailable`
-with what to do about it; a sound index is never moved aside for that.
+Being derived, it repairs itself (``nbtrack.store.index_file``): a damaged file is moved aside and
+the index rebuilt from the logs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import os
 import sqlite3
-import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
@@ -40,49 +33,16 @@ from nbtrack.core.state import RunState, reduce
 from nbtrack.core.text import encodable
 from nbtrack.store import columns, query
 from nbtrack.store.backend import Backend
-from nbtrack.store.index_schema import (
-    RUN_COLUMNS,
-    SCHEMA_VERSION,
-    TABLES,
-    ForeignLayout,
-    IndexUnavailable,
-    damaged,
-    layout_problem,
-)
+from nbtrack.store.index_file import IndexedStore, IndexFile, repairing
+from nbtrack.store.index_schema import RUN_COLUMNS, SCHEMA_VERSION, TABLES, IndexUnavailable
 from nbtrack.store.keys import kind_of, log_key, run_of
 from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
 
 __all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "IndexUnavailable", "IndexedStore"]
 
 
-class IndexedStore(Protocol):
-    """What the index reads of the store it is handed (``nbtrack.store.store.Store``)."""
-
-    url: str
-    backend: Backend
-
-    def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> Any: ...
-    def annotation_counts(self) -> dict[str, int]: ...
-
-
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-BUSY_SECONDS = 60.0  # how long to wait for another process's write to the index
-T = TypeVar("T")
-
-
-def _repairing(method: Callable[..., T]) -> Callable[..., T]:
-    """Run `method`; if the index turns out damaged, repair it and run `method` once more."""
-
-    @functools.wraps(method)
-    def wrapper(self: Index, *args: Any, **kwargs: Any) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            self._repair(exc)
-        return method(self, *args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -100,79 +60,9 @@ class IndexRow:
     pack: str | None = None
 
 
-class Index:
-    def __init__(self, path: Path, store: IndexedStore) -> None:
-        self.path = path
-        self.store = store
-        self._lock = threading.RLock()  # one connection, shared by the kernel's threads
-        self._problems: set[str] = set()  # reported once
-        self._db, self._file = self._open()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
-            problem = layout_problem(db)
-        except BaseException:
-            db.close()
-            raise
-        if problem is not None:
-            db.close()
-            raise ForeignLayout(problem)
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (self.store.url,))
-        query.register_functions(db)
-        return db
-
-    def _open(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
-        """A connection to a sound index (the file moved aside first if it is not one), and the
-        identity of the file it opened."""
-        try:
-            db = self._connect()
-        except sqlite3.Error as exc:
-            if not damaged(exc):
-                raise IndexUnavailable.at(self.path, exc) from exc
-            self._move_aside(exc)
-            try:
-                db = self._connect()
-            except sqlite3.Error as again:
-                raise IndexUnavailable.at(self.path, again) from again
-        return db, self._identity()
-
-    def _identity(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino
-
-    def _repair(self, exc: sqlite3.Error) -> None:
-        if not damaged(exc):
-            raise IndexUnavailable.at(self.path, exc) from exc
-        with self._lock:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            if self._identity() == self._file:  # still the file this process opened: move it aside
-                self._move_aside(exc)  # (else another process did, and rebuilt it: just reopen)
-            self._db, self._file = self._open()
-
-    def _move_aside(self, exc: BaseException) -> None:
-        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
-        try:
-            for suffix in ("", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
-        except OSError as failed:
-            raise IndexUnavailable.at(self.path, failed) from exc
-        warnings.warn(f"nbtrack: the index {self.path} was unusable ({exc}); moved it aside to {aside.name} "
-                      "and rebuilt it from the store's logs", RuntimeWarning, stacklevel=4)
-
-    def close(self) -> None:
-        self._db.close()
-
+class Index(IndexFile):
     # ---- keeping up with the store
-    @_repairing
+    @repairing
     def refresh(self) -> int:
         """Bring the index up to date with the store; returns how many runs changed.
 
@@ -340,7 +230,7 @@ class Index:
         self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
         self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
 
-    @_repairing
+    @repairing
     def rebuild(self) -> int:
         with self._lock:
             self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
@@ -348,7 +238,7 @@ class Index:
         return self.refresh()
 
     # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
-    @_repairing
+    @repairing
     def pack_seqs(self) -> set[int]:
         """The pack list entries this index has read (or found unusable)."""
         with self._lock:
@@ -384,7 +274,7 @@ class Index:
                 raise
         return added
 
-    @_repairing
+    @repairing
     def loose(self) -> IndexRows:
         """The finished runs in no summary pack, oldest first, with their params, metrics and tags."""
         with self._lock:
@@ -397,26 +287,26 @@ class Index:
                 self._db.execute("SELECT tag, run FROM tags WHERE run IN (SELECT value FROM json_each(?))"
                                  " ORDER BY run, tag", (ids,)).fetchall())
 
-    @_repairing
+    @repairing
     def loose_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
 
-    @_repairing
+    @repairing
     def metrics_loose(self) -> list[str]:
         """Finished runs whose metric columns are in no metrics pack, oldest first."""
         with self._lock:
             return [r for (r,) in self._db.execute(
                 "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
 
-    @_repairing
+    @repairing
     def metrics_pack(self, run_id: str) -> str | None:
         """The metrics pack holding run `run_id`'s metric columns, if any."""
         with self._lock:
             found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
         return None if found is None else str(found[0])
 
-    @_repairing
+    @repairing
     def curves(self, run_id: str) -> str | None:
         """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
         self.refresh()
@@ -431,7 +321,7 @@ class Index:
             self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
 
     # ---- reading
-    @_repairing
+    @repairing
     def state(self, run_id: str) -> RunState:
         self.refresh()
         with self._lock:
@@ -444,7 +334,7 @@ class Index:
         state.id = state.id or run_id
         return state
 
-    @_repairing
+    @repairing
     def states(self) -> list[RunState]:
         """Every run's state, oldest first (a finished run's is read from its log: slow)."""
         self.refresh()
@@ -452,12 +342,12 @@ class Index:
             ids = [run_id for (run_id,) in self._db.execute("SELECT id FROM runs ORDER BY id")]
         return [self.state(run_id) for run_id in ids]
 
-    @_repairing
+    @repairing
     def summaries(self) -> list[dict[str, Any]]:
         """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
         return self.select()[0]
 
-    @_repairing
+    @repairing
     def select(
         self,
         spec: Filter | None = None,
@@ -474,14 +364,14 @@ class Index:
         with self._lock:
             return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
 
-    @_repairing
+    @repairing
     def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
         """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
         self.refresh()
         with self._lock:
             return query.table(self._db, self._moment(now), spec)
 
-    @_repairing
+    @repairing
     def column_use(
         self, spec: Filter | None = None, now: float | None = None
     ) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
@@ -490,7 +380,7 @@ class Index:
         with self._lock:
             return query.column_use(self._db, self._moment(now), spec)
 
-    @_repairing
+    @repairing
     def generation(self) -> int:
         """A number that grows whenever the index changes (any process's refresh)."""
         with self._lock:
@@ -506,14 +396,14 @@ class Index:
         dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
         return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
 
-    @_repairing
+    @repairing
     def notebooks(self) -> list[str]:
         """The distinct notebooks runs were recorded from (as of now: the index is refreshed)."""
         self.refresh()
         with self._lock:
             return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
 
-    @_repairing
+    @repairing
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])

@@ -19,8 +19,7 @@ import pytest
 
 import nbtrack
 from nbtrack.cli import main
-from nbtrack.store import index as index_module
-from nbtrack.store import index_schema
+from nbtrack.store import index_file, index_schema
 from nbtrack.store import store as store_module
 from nbtrack.store.index import SCHEMA_VERSION, IndexUnavailable
 from nbtrack.store.locate import index_path
@@ -242,7 +241,7 @@ def test_a_locked_index_is_one_clear_error_and_is_not_moved(
     indexed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, path = indexed
-    monkeypatch.setattr(index_module, "BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(index_file, "BUSY_SECONDS", 0.3)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
     try:
