@@ -26,6 +26,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from nbtrack.core.bulk import gc_paused
 from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
@@ -43,6 +44,8 @@ __all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "IndexUnavailable", "IndexedSt
 
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
 _INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+_FINAL = RUN_COLUMNS.index("final")
+FINAL_GENERATION = "final-generation"  # grows whenever a finished run's row is written or a row removed
 
 
 @dataclass
@@ -75,8 +78,9 @@ class Index(IndexFile):
 
         backend = self.store.backend
         version = backend.log_listing_version("runs")
-        changed = read_pack_list(self, backend)
-        changed += self._refresh(backend, version)
+        with gc_paused():  # rows by the hundred thousand on a fresh machine
+            changed = read_pack_list(self, backend)
+            changed += self._refresh(backend, version)
         threshold = min_loose_runs()
         if threshold and self.loose_count() >= threshold:
             try:
@@ -198,11 +202,13 @@ class Index(IndexFile):
             rows.tags += columns.tag_rows(row.id, fields["tags"])
         self._insert(rows)
 
-    def _bump(self) -> None:
-        self._db.execute("INSERT INTO meta VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
+    def _bump(self, counter: str = "generation") -> None:
+        self._db.execute("INSERT INTO meta VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1", (counter,))
 
     def _insert(self, rows: IndexRows) -> None:
         db = self._db
+        if any(row[_FINAL] for row in rows.runs):
+            self._bump(FINAL_GENERATION)
         for statement, values in ((_INSERT_RUN, rows.runs),
                                   ("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params),
                                   ("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics),
@@ -226,6 +232,7 @@ class Index(IndexFile):
             tags += columns.tag_rows(run_id, json.loads(found[2]))
             if not keep_runs:
                 self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                self._bump(FINAL_GENERATION)
         self._db.executemany("DELETE FROM params WHERE key = ? AND run = ?", params)
         self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
         self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
@@ -234,7 +241,8 @@ class Index(IndexFile):
     def rebuild(self) -> int:
         with self._lock:
             self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
-                                   + "DELETE FROM meta WHERE key = 'runs-listing'; COMMIT;")
+                                   + "DELETE FROM meta WHERE key = 'runs-listing';"
+                                   + f"UPDATE meta SET value = value + 1 WHERE key = '{FINAL_GENERATION}'; COMMIT;")
         return self.refresh()
 
     # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
@@ -365,11 +373,24 @@ class Index(IndexFile):
             return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
 
     @repairing
-    def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
-        """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
-        self.refresh()
+    def table(
+        self, spec: Filter | None = None, now: float | None = None, final: bool | None = None, refresh: bool = True
+    ) -> dict[str, list[Any]]:
+        """The runs matching `spec` by column (``nbtrack.store.query.table``); `final`: only the
+        finished runs (True) or only the others (False); `refresh=False`: as the index is now."""
+        if refresh:
+            self.refresh()
         with self._lock:
-            return query.table(self._db, self._moment(now), spec)
+            return query.table(self._db, self._moment(now), spec, final)
+
+    @repairing
+    def table_version(self) -> tuple[str, int]:
+        """(this index file's uuid, a number that grows whenever a finished run's row is written
+        or any row removed): what a copy of the finished runs' `table` is valid for."""
+        with self._lock:
+            found = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('uuid', ?)",
+                                          (FINAL_GENERATION,)).fetchall())
+        return str(found.get("uuid", "")), int(found.get(FINAL_GENERATION) or 0)
 
     @repairing
     def column_use(
@@ -391,7 +412,7 @@ class Index(IndexFile):
         """What status and duration are computed from: the time, and this machine's running runs
         whose process is gone (liveness needs the OS to say)."""
         rows = self._db.execute(
-            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
+            f"SELECT id, pid FROM runs WHERE status = '{RUNNING}' AND boot_id = ? AND pid != 0", (boot_id(),)
         ).fetchall()
         dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
         return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
