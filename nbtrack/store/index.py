@@ -32,8 +32,9 @@ from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
 from nbtrack.core.text import encodable
-from nbtrack.store import columns, query
+from nbtrack.store import columns, query, watermark
 from nbtrack.store.backend import Backend
+from nbtrack.store.compaction import concurrently
 from nbtrack.store.index_file import IndexedStore, IndexFile, repairing
 from nbtrack.store.index_schema import RUN_COLUMNS, SCHEMA_VERSION, TABLES, IndexUnavailable
 from nbtrack.store.keys import kind_of, log_key, run_of
@@ -64,6 +65,8 @@ class IndexRow:
 
 
 class Index(IndexFile):
+    _listed_at: float | None = None  # when this process's last refresh listed the store
+
     # ---- keeping up with the store
     @repairing
     def refresh(self) -> int:
@@ -78,9 +81,11 @@ class Index(IndexFile):
 
         backend = self.store.backend
         version = backend.log_listing_version("runs")
+        started = time.time()
         with gc_paused():  # rows by the hundred thousand on a fresh machine
             changed = read_pack_list(self, backend)
             changed += self._refresh(backend, version)
+        self._listed_at = started
         threshold = min_loose_runs()
         if threshold and self.loose_count() >= threshold:
             try:
@@ -93,6 +98,12 @@ class Index(IndexFile):
         return changed
 
     def _refresh(self, backend: Backend, version: str | None) -> int:
+        with self._lock:
+            start = watermark.listing_start(self._db) if version is None else None
+        if start is not None:
+            listed = backend.log_sizes_after("runs", start[0])
+            if listed is not None:
+                return self._refresh_after(backend, start[0], start[1], listed)
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'runs-listing'").fetchone()
             full = version is None or row is None or row[0] != version
@@ -114,7 +125,32 @@ class Index(IndexFile):
             for run_id in gone:
                 del sizes[run_id]
         with self._lock:
-            return self._apply(sizes, notes, gone, version if full else None, full)
+            changed = self._apply(sizes, notes, gone, version if full else None, full)
+            if full:
+                watermark.listed_fully(self._db)
+            return changed
+
+    def _refresh_after(self, backend: Backend, through: str, open_runs: list[str], listed: dict[str, int]) -> int:
+        """`_refresh` from a listing of the logs after the watermark `through` (``store.watermark``):
+        runs at or before it are in packs, but for the entry's `open_runs` and this index's
+        running runs, looked at one by one."""
+        with self._lock:
+            db = self._db
+            live = [r for (r,) in db.execute("SELECT id FROM runs WHERE final = 0 AND id <= ?", (through,))]
+            later = [r for (r,) in db.execute("SELECT id FROM runs WHERE id > ?", (through,))]
+            known = {r for (r,) in db.execute("SELECT id FROM runs WHERE id IN (SELECT value FROM json_each(?))",
+                                              (json.dumps(open_runs),))}
+            annotated = [r for (r,) in db.execute("SELECT id FROM runs WHERE notes > 0")]
+        sizes: dict[str, int | None] = {run_of(key): size for key, size in listed.items() if kind_of(key) == "log"}
+        looked = [*live, *(r for r in open_runs if r not in known)]
+        sizes.update(zip(looked, concurrently(lambda r: backend.log_size(log_key(r)), looked)))
+        gone = [r for r in live if sizes[r] is None] + [r for r in later if r not in sizes]
+        for run_id in [r for r in looked if sizes[r] is None]:
+            del sizes[run_id]
+        notes = self.store.annotation_counts()
+        sizes.update((run_id, None) for run_id in set(notes) | set(annotated) if run_id not in sizes)
+        with self._lock:
+            return self._apply(sizes, notes, gone, None, False)
 
     def _apply(
         self, sizes: dict[str, int | None], notes: dict[str, int], gone: list[str], version: str | None, full: bool
@@ -242,7 +278,9 @@ class Index(IndexFile):
         with self._lock:
             self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
                                    + "DELETE FROM meta WHERE key = 'runs-listing';"
-                                   + f"UPDATE meta SET value = value + 1 WHERE key = '{FINAL_GENERATION}'; COMMIT;")
+                                   + f"UPDATE meta SET value = value + 1 WHERE key = '{FINAL_GENERATION}';")
+            watermark.forget(self._db)
+            self._db.execute("COMMIT")
         return self.refresh()
 
     # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
@@ -261,11 +299,10 @@ class Index(IndexFile):
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?, ?)",
-                           (entry.seq, entry.kind, entry.sha, int(rows is not None or entry.kind == "metrics")))
-                if entry.kind == "metrics":
-                    db.executemany("INSERT OR IGNORE INTO metric_packs VALUES (?, ?)",
-                                   [(r, entry.sha) for r in entry.runs])
-                elif rows is not None:
+                           (entry.seq, entry.kind, entry.sha, int(rows is not None or entry.kind != "summaries")))
+                if entry.kind != "metrics":  # (an unreadable entry may have been a summary entry)
+                    watermark.adopt(db, entry.through, entry.open, rows is not None)
+                if entry.kind == "summaries" and rows is not None:
                     ids = json.dumps([r[0] for r in rows.runs])
                     have = {r[0]: (r[1], r[2]) for r in db.execute(
                         "SELECT id, seen, notes FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
@@ -296,37 +333,16 @@ class Index(IndexFile):
                                  " ORDER BY run, tag", (ids,)).fetchall())
 
     @repairing
+    def coverage(self) -> tuple[str, tuple[str, ...]]:
+        """The watermark and open runs of a summary pack of every loose run, written now
+        (``nbtrack.store.watermark.coverage``)."""
+        with self._lock:
+            return watermark.coverage(self._db, self._listed_at)
+
+    @repairing
     def loose_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
-
-    @repairing
-    def metrics_loose(self) -> list[str]:
-        """Finished runs whose metric columns are in no metrics pack, oldest first."""
-        with self._lock:
-            return [r for (r,) in self._db.execute(
-                "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
-
-    @repairing
-    def metrics_pack(self, run_id: str) -> str | None:
-        """The metrics pack holding run `run_id`'s metric columns, if any."""
-        with self._lock:
-            found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
-        return None if found is None else str(found[0])
-
-    @repairing
-    def curves(self, run_id: str) -> str | None:
-        """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
-        self.refresh()
-        with self._lock:
-            found = self._db.execute("SELECT curves FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if found is None else found[0]
-
-    def forget_metrics_pack(self, sha: str) -> None:
-        """A metrics pack turned out damaged: its runs' metrics are read from their logs."""
-        with self._lock:
-            self._db.execute("DELETE FROM metric_packs WHERE sha = ?", (sha,))
-            self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
 
     # ---- reading
     @repairing

@@ -39,10 +39,9 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_loose ON runs(final) WHERE final = 1 AND pack IS NULL;
 CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, ok INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
+TABLES = ("runs", "params", "metrics", "tags", "packs", "meta")
 SCHEMA_VERSION = "7"  # raise it whenever SCHEMA or columns.SUMMARY_COLUMNS change
 DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
