@@ -19,6 +19,7 @@ import contextlib
 import marshal
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def _save(path: Path, version: tuple[str, int], found: Columns) -> None:
 
     packed = {name: ("f8", np.ascontiguousarray(values, dtype=np.float64).tobytes())
               if isinstance(values, np.ndarray) else ("list", list(values)) for name, values in found.items()}
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         temporary.write_bytes(marshal.dumps((FORMAT, version, packed)))
         os.replace(temporary, path)
