@@ -40,6 +40,7 @@ from nbtrack.api import (
     track_data,
 )
 from nbtrack.api import write as _write
+from nbtrack.core.lazy import lazy_exports
 from nbtrack.core.run import ActiveRun
 from nbtrack.store.store import open_store
 
@@ -99,13 +100,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 def _attach_kernel() -> None:

@@ -149,7 +149,8 @@ def _replay_all(args: argparse.Namespace, store: Any, location: str, executor: A
         return 2
     print(f"nbtrack: replaying {len(runs)} runs on {executor.name} ({executor.slots()} at once)", file=sys.stderr)
     tasks = [ReplayTask(location, run.id, order=args.order, kernel=args.kernel, env=args.env, data=args.data,
-                        allow_missing=args.allow_missing, tolerance=args.tolerance) for run in runs]
+                        allow_missing=args.allow_missing, tolerance=args.tolerance, rng=args.rng,
+                        check_determinism=args.check_determinism) for run in runs]
 
     def progress(row: Any, done: int, total: int) -> None:
         if not args.no_progress and not args.json:

@@ -72,6 +72,9 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?(?:it|s|items?|B|kB|MB)/s\b"), "<rate>"),
     (re.compile(rf"(?<![\w.])(?:{_NUMBER_TEXT})\s?{_UNIT}(?![\w/])"), "<duration>"),
 ]
+# an SVG's element ids and the references to them (matplotlib salts its ids with a value drawn
+# afresh in every process unless ``svg.hashsalt`` is set)
+_SVG_ID = re.compile(r'(\bid="|\bhref="#|url\(#)([^")]+)')
 _OWN_WARNING = re.compile(r"^[^\n]*Warning: nbtrack\b[^\n]*\n(?:[ \t]+[^\n]*\n)?", re.MULTILINE)
 _RUN_ID = re.compile(r"\b[0-9][0-9a-hjkmnp-tv-z]{15}\b")
 _NUMBER = re.compile(rf"(?<![\w.]){_NUMBER_TEXT}(?![\w])|\bnan\b|\b-?inf\b", re.IGNORECASE)
@@ -93,6 +96,17 @@ def normalise(text: str) -> str:
     return _RUN_ID.sub(lambda m: "<run id>" if _looks_like_run_id(m.group()) else m.group(), text)
 
 
+def svg_canonical(svg: str) -> str:
+    """`svg` with its element ids renamed in the order they first appear (``id0``, ``id1``, ...)
+    and every reference renamed alike: two drawings that differ only in their ids compare equal."""
+    names: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        return match.group(1) + names.setdefault(match.group(2), f"id{len(names)}")
+
+    return _SVG_ID.sub(rename, svg)
+
+
 def _resolve_carriage_returns(text: str) -> str:
     lines = []
     for line in text.split("\n"):
@@ -110,6 +124,8 @@ def _rich_text(data: Mapping[str, Any]) -> str | None:
     for mime in _RICH_ORDER:
         if mime in data:
             value = multiline(data[mime]) if mime != "application/json" else repr(data[mime])
+            if mime == "image/svg+xml":
+                value = svg_canonical(value)
             if mime == "text/plain" and _OBJECT_REPR.match(value.strip()) and len(data) > 1:
                 continue  # `<IPython.core.display.HTML object>`: compare the real representation
             text = f"[{mime}]\n{value}"

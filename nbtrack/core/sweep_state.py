@@ -20,6 +20,9 @@ cancel     anyone (``nbtrack sweep --cancel``, Ctrl-C): user, reason
 end        a driver that is done with its session: session, status
 =========  ==============================================================================
 
+Through a team server every event also carries ``by``: the user the server authenticated (it
+replaces whatever the client wrote there), which readers trust over ``user``.
+
 Every trial run's header carries ``sweep``, ``trial`` and ``attempt`` (from ``$NBTRACK_SWEEP``)
 and the tag ``sweep:<id>``, so run tables filter on ``sweep=ID``. Pure Python.
 """
@@ -44,6 +47,7 @@ DONE = (FINISHED, FAILED, CRASHED, PRUNED)  # trials that ran to an end
 CREATED, CANCELLING, INTERRUPTED = "created", "cancelling", "interrupted"
 STOPPED = "stopped"  # the reason of a stop that is not pruning (a second Ctrl-C)
 _ORDER = ("sweep", "launch", "attempt", "started", "result", "stop", "cancel", "end")
+EVENT_KINDS = frozenset(_ORDER)
 
 
 def event(kind: str, ts: float | None = None, **fields: Any) -> dict[str, Any]:
@@ -211,7 +215,9 @@ def _sweep(state: SweepState, r: Mapping[str, Any]) -> None:
     state.notebook = dict(r.get("notebook") or {})
     state.spec = Spec.from_json(r.get("spec") or {})
     state.settings = dict(r.get("settings") or {})
-    state.user, state.host, state.created = str(r.get("user", "")), str(r.get("host", "")), float(r["ts"])
+    # `by`: the writer a team server authenticated, over what the client said
+    state.user = str(r.get("by") or r.get("user", ""))
+    state.host, state.created = str(r.get("host", "")), float(r["ts"])
     if state.spec.search != OPTUNA:
         state.trials = {i: Trial(i, params) for i, params in enumerate(state.spec.trials())}
 

@@ -12,10 +12,11 @@ function; so the package itself is callable and calls `replay`.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import Any
+
+from nbtrack.core.lazy import lazy_exports
 
 # Loaded on first use: the CLI imports this package for its command, and papermill/nbformat
 # take seconds to import.
@@ -30,11 +31,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbtrack.replay' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _CallablePackage(types.ModuleType):

@@ -8,7 +8,8 @@ Every write is bound to that user (``current_user``), the identity the server au
 * the first append to a new log stamps its creator (``runs/<id>/stamp``, which no client can
   write); after that only the creator appends to it, finished or not (403 for anyone else);
 * every annotation is signed with its writer (``by``, whatever the client sent) and may only
-  hold the kinds others may add (notes, tags, snapshots, reports, params);
+  hold the kinds others may add (notes, tags, snapshots, reports, params); every sweep event
+  is signed alike and must be one of the sweep event kinds;
 * nothing is ever deleted through these routes (403): a blob some run still refers to, the
   store marker, a run. ``nbtrack gc`` runs where the store lives (``nbtrack --store FOLDER gc``
   on the server's machine), where it can see every run that refers to a blob;
@@ -52,7 +53,7 @@ from tornado import web
 
 from nbtrack.server.attribution import request_writer
 from nbtrack.server.handlers import NBTrackHandler
-from nbtrack.store.attribution import read_stamp, sign_annotation, stamped_writer, write_stamp
+from nbtrack.store.attribution import read_stamp, sign_annotation, sign_sweep_event, stamped_writer, write_stamp
 from nbtrack.store.backend import Backend, Writer
 from nbtrack.store.keys import RUNS, is_layout_prefix, kind_of, pack_of, run_of
 from nbtrack.store.local import LinkRefused
@@ -237,9 +238,10 @@ class ObjectHandler(_BodyHandler):
         data = self.body
         kind = kind_of(_checked(key, WRITABLE))
         _verify_blob(key, data)
-        if kind == "note":
+        sign = {"note": sign_annotation, "sweep": sign_sweep_event}.get(str(kind))
+        if sign is not None:
             try:
-                data = sign_annotation(data, self.writer)
+                data = sign(data, self.writer)
             except ValueError as exc:
                 raise web.HTTPError(400, f"{key}: {exc}") from None
         created = await self.guarded(self.backend.write_once, key, data)

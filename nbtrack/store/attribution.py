@@ -28,6 +28,7 @@ from typing import Any
 from nbtrack.core import framing
 from nbtrack.core.records import ANNOTATION_KINDS
 from nbtrack.core.state import reduce
+from nbtrack.core.sweep_state import EVENT_KINDS
 from nbtrack.store.backend import TEAM_SERVER, Backend, Writer
 from nbtrack.store.keys import kind_of, log_key, notes_prefix, run_of, stamp_key
 
@@ -54,13 +55,22 @@ def write_stamp(backend: Backend, run_id: str, writer: Writer) -> Writer:
 def sign_annotation(data: bytes, writer: Writer) -> bytes:
     """An annotation's records with ``by`` set to `writer` (whatever the client wrote there);
     ValueError unless it is intact framed records of the kinds others may add."""
+    return _signed(data, writer, ANNOTATION_KINDS, "an annotation may hold")
+
+
+def sign_sweep_event(data: bytes, writer: Writer) -> bytes:
+    """A sweep event's records with ``by`` set to `writer`; ValueError unless it is intact
+    framed records of the sweep event kinds (``nbtrack.core.sweep_state``)."""
+    return _signed(data, writer, EVENT_KINDS, "a sweep event may be")
+
+
+def _signed(data: bytes, writer: Writer, kinds: Collection[str], what: str) -> bytes:
     decoded = framing.decode(data)
     if decoded.damage or decoded.torn_tail or not decoded.records:
-        raise ValueError("an annotation must be intact framed records")
+        raise ValueError(f"{what.split(' may ')[0]} must be intact framed records")
     for record in decoded.records:
-        if record.get("t") not in ANNOTATION_KINDS:
-            raise ValueError(f"an annotation may hold {', '.join(sorted(ANNOTATION_KINDS))} records, "
-                             f"not {str(record.get('t'))[:40]!r}")
+        if record.get("t") not in kinds:
+            raise ValueError(f"{what} {', '.join(sorted(kinds))} records, not {str(record.get('t'))[:40]!r}")
     return framing.encode_many([{**record, "by": writer.name} for record in decoded.records])
 
 

@@ -1,5 +1,6 @@
 """Copy what is missing from one store to another: runs (their logs, byte for byte), their
-annotations and every blob their records refer to.
+annotations, every blob their records refer to, the data and model versions they name, and the
+events of the sweeps they belong to (so a sweep's table and progress read the same there).
 
 A run's log in the destination is always a byte-prefix of its log in the source, so copying is
 "append the bytes the destination does not have yet": a live run is copied again later and only
@@ -34,6 +35,7 @@ from nbtrack.store.keys import (
     numbered_key,
     numbered_prefix,
     run_of,
+    sweep_prefix,
 )
 from nbtrack.store.store import Store
 
@@ -48,16 +50,19 @@ class SyncReport:
     conflicts: dict[str, str] = field(default_factory=dict)
     blobs: int = 0
     versions: int = 0  # data and model version records, and the moves of those models' aliases
+    sweep_events: int = 0  # events of the sweeps the copied runs belong to
     notes: int = 0
     bytes: int = 0
 
     @property
     def copied_anything(self) -> bool:
-        return bool(self.new_runs or self.extended_runs or self.blobs or self.notes or self.versions)
+        return bool(self.new_runs or self.extended_runs or self.blobs or self.notes or self.versions
+                    or self.sweep_events)
 
     def line(self) -> str:
         text = (f"{len(self.new_runs)} new runs, {len(self.extended_runs)} extended, "
                 f"{self.unchanged_runs} unchanged; {self.blobs} blobs, {self.notes} notes, {self.versions} versions, "
+                f"{self.sweep_events} sweep events, "
                 f"{self.bytes} bytes copied")
         if self.conflicts:
             text += f"; {len(self.conflicts)} conflicts"
@@ -87,6 +92,7 @@ def sync_stores(
         raise FileNotFoundError(f"no run {missing[0]} in {source.url}")
     target_blobs: set[str] | None = None
     target_notes = {info.key for info in target.backend.list("notes")}
+    sweeps_named: set[str] = set()
     for run_id in wanted:
         have = target_sizes.get(run_id, 0)
         expected = digest_of(log_key(run_id)) if digest_of and have >= source_sizes[run_id] > 0 else None
@@ -121,6 +127,7 @@ def sync_stores(
         for key in _named_versions(source, found):  # after their blobs, before the records naming them
             if target.backend.write_once(key, source.backend.read(key)):
                 report.versions += 1
+        sweeps_named |= {str(r["sweep"]) for r in found if r.get("sweep")}
         for key, raw in note_bytes.items():
             if target.backend.write_once(key, raw):
                 report.notes += 1
@@ -135,8 +142,22 @@ def sync_stores(
                 progress(run_id)
         elif new_notes:
             report.extended_runs.append(run_id)
+    report.sweep_events = _copy_sweeps(source, target, sweeps_named)
     return report
 
+
+
+def _copy_sweeps(source: Store, target: Store, named: set[str]) -> int:
+    """Copy the events the target lacks of the sweeps `named` by the copied runs and of those the
+    target already holds (a sweep goes on after its runs were copied: its later events follow).
+    Events are write-once, so each is copied at most once; one listing of each store."""
+    have = {info.key for info in target.backend.list(sweep_prefix())}
+    wanted = named | {key.split("/")[1] for key in have}
+    copied = 0
+    for info in source.backend.list(sweep_prefix()):
+        if kind_of(info.key) == "sweep" and info.key.split("/")[1] in wanted and info.key not in have:
+            copied += target.backend.write_once(info.key, source.backend.read(info.key))
+    return copied
 
 
 def _content_chunks(source: Store, found: list[dict[str, Any]]) -> set[str]:

@@ -14,8 +14,7 @@ session, ``search`` is Optuna, ``progress`` the progress and leaderboard every v
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nbtrack.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Sweep": "nbtrack.sweeps.api",
@@ -27,8 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbtrack.sweeps' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -31,6 +31,8 @@ class ReplayTask:
     data: str = "current"  # or "recorded": the data versions the run stored
     allow_missing: bool = False
     tolerance: float = 1e-6
+    rng: str = "restored"  # or "fresh": no random state restored
+    check_determinism: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,12 @@ def cause_of(report: Report) -> str:
         for cell in report.cells:
             if cell.status == status:
                 detail = _line(cell.differences[0]) if cell.differences else ""
-                return f"cell {cell.index + 1} {status}" + (f": {detail}" if detail else "")
+                cause = f" ({cell.cause})" if cell.cause else ""
+                return f"cell {cell.index + 1} {status}{cause}" + (f": {detail}" if detail else "")
         for metric in report.metrics:
             if metric["status"] == status:
-                return f"metric {metric['key']}: {metric['original']} then {metric['replay']}"
+                cause = f" ({metric['cause']})" if metric.get("cause") else ""
+                return f"metric {metric['key']}{cause}: {metric['original']} then {metric['replay']}"
     return ""
 
 
@@ -76,7 +80,8 @@ def replay_one(task: ReplayTask) -> ReplayRow:
         name = original.name
         # yes: whose runs these are was shown and confirmed before the batch was submitted
         result = replay(original, order=task.order, kernel=task.kernel, env=task.env, data=task.data,
-                        tolerance=task.tolerance, allow_missing=task.allow_missing, store=task.store, yes=True)
+                        tolerance=task.tolerance, allow_missing=task.allow_missing, store=task.store, yes=True,
+                        rng=task.rng, check_determinism=task.check_determinism)
         return ReplayRow(task.run, name, result.verdict, cause_of(result.report), result.run_id)
     except Exception as exc:
         return ReplayRow(task.run, name, FAILED, _line(f"{type(exc).__name__}: {exc}"))

@@ -157,6 +157,22 @@ def test_rich_outputs_compare_their_real_representation() -> None:
     assert compare_outputs([error_a], [error_b], 1e-6)[0] == IDENTICAL
 
 
+def test_svg_drawings_that_differ_only_in_their_ids_are_identical() -> None:
+    # matplotlib salts its SVG ids with a value drawn afresh in each process
+    def svg(salt: str, y: str = "10") -> dict:
+        return result("<IPython.core.display.SVG object>", **{"image/svg+xml": (
+            f'<svg><defs><clipPath id="p{salt}"><rect y="{y}"/></clipPath>'
+            f'<path id="m{salt}a" d="M 0 0"/></defs>'
+            f'<g clip-path="url(#p{salt})"><use xlink:href="#m{salt}a" x="1"/><use href="#m{salt}a" x="2"/></g>'
+            '<metadata><dc:date>2026-11-29T10:00:01.5</dc:date></metadata></svg>')})
+
+    assert compare_outputs([svg("1f2e3d")], [svg("9a8b7c")], 1e-6)[0] == IDENTICAL
+    assert compare_outputs([svg("1f2e3d")], [svg("9a8b7c", y="11")], 1e-6)[0] == DIFFERENT  # the drawing
+    swapped = svg("1f2e3d")
+    swapped["data"]["image/svg+xml"] = swapped["data"]["image/svg+xml"].replace("url(#p1f2e3d)", "url(#m1f2e3da)")
+    assert compare_outputs([svg("1f2e3d")], [swapped], 1e-6)[0] == DIFFERENT  # a reference to another element
+
+
 def test_missing_and_extra_outputs_are_differences() -> None:
     status, differences = compare_outputs([stream("x\n")], [], 1e-6)
     assert status == DIFFERENT and differences[0].startswith("missing from the replay")

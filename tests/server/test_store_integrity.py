@@ -111,6 +111,26 @@ async def test_annotations_are_signed_by_their_writer_and_limited_to_annotation_
     assert await call(lambda: Store(alice).read_run(run_id).state().status) == "finished"
 
 
+async def test_sweep_events_are_signed_by_their_writer_and_limited_to_sweep_events(team, store_dir):
+    from nbtrack.core.sweep_spec import make_spec, parse_dimension
+    from nbtrack.core.sweep_state import event
+    from nbtrack.store.keys import sweep_event_key
+    from nbtrack.store.sweeps import SweepRecord
+
+    alice, bob = team["alice"], team["bob"]
+    spec = make_spec([parse_dimension("x=1,2")]).to_json()
+    started = event("sweep", id="01sweep", name="grid", spec=spec, user="carol")  # alice claims to be carol
+    await call(alice.write_once, sweep_event_key("01sweep", new_run_id()), framing.encode(started))
+    cancel = event("cancel", user="alice", reason="cancelled")  # bob claims to be alice
+    await call(bob.write_once, sweep_event_key("01sweep", new_run_id()), framing.encode(cancel))
+    state = await call(lambda: SweepRecord(Store(alice), "01sweep").state())
+    assert state.user == "alice" and state.cancelled and state.cancels[0]["by"] == "bob"
+    with pytest.raises(ValueError, match="a sweep event may be"):
+        await call(bob.write_once, sweep_event_key("01sweep", new_run_id()), framing.encode(records.note("x")))
+    with pytest.raises(ValueError, match="intact framed records"):
+        await call(bob.write_once, sweep_event_key("01sweep", new_run_id()), b"not framed")
+
+
 async def test_nothing_is_deleted_through_the_team_store(team, store_dir):
     alice = team["alice"]
     store = await call(Store, alice)

@@ -158,3 +158,42 @@ def test_cli_export_import_sync_and_conflicts(tmp_path: Path, capsys: pytest.Cap
     assert main(["sync", str(mine), str(clash), ids[0]]) == 1
     assert "different logs" in capsys.readouterr().err
     assert open_store(clash).backend.read_log(log_key(ids[0])) == b"not the same log at all"
+
+
+def test_sync_and_bundles_carry_the_sweeps_of_the_runs_they_copy(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbtrack.core.sweep_state import ENV_SWEEP, event, trial_environment
+    from nbtrack.store.sweeps import SweepRecord, sweep_ids
+
+    source_url = str(tmp_path / "laptop")
+    source = open_store(source_url)
+    swept, other = SweepRecord(source, "01sweep0000000001"), SweepRecord(source, "01sweep0000000002")
+    for record in (swept, other):
+        record.write(event("sweep", id=record.id, name=f"sweep {record.id[-1]}", tags=[], spec={"grid": {}}))
+    swept.write(event("attempt", session="s", trial=0, attempt="a0"))
+    monkeypatch.setenv(ENV_SWEEP, trial_environment(swept.id, 0, "a0"))
+    with nbtrack.start("trial 0", store=source_url) as trial:
+        nbtrack.log(loss=0.5)
+    monkeypatch.delenv(ENV_SWEEP)
+    with nbtrack.start("alone", store=source_url):
+        pass
+
+    target = open_store(str(tmp_path / "team"))
+    first = sync_stores(source, target, [trial.id])
+    assert sweep_ids(target) == [swept.id]  # the trial's sweep, not the other one
+    assert first.sweep_events == 3 and "3 sweep events" in first.line()  # sweep, attempt, started
+    assert nbtrack.runs(f"sweep={swept.id}", store=target)["id"].tolist() == [trial.id]
+    swept.write(event("result", session="s", trial=0, attempt="a0", status="finished", run=trial.id))
+    second = sync_stores(source, target)  # the trial's run is unchanged; its sweep went on
+    assert second.sweep_events == 1 and second.copied_anything
+    state = SweepRecord(target, swept.id).state()
+    assert state.trial_status(state.trials[0]) == "finished"
+    assert not sync_stores(source, target).copied_anything
+
+    bundle = tmp_path / "trial.nbtrack.zip"
+    export_runs([trial.id], bundle, source)
+    elsewhere = open_store(str(tmp_path / "elsewhere"))
+    import_bundle(bundle, elsewhere)
+    assert sweep_ids(elsewhere) == [swept.id]
+    state = SweepRecord(elsewhere, swept.id).state()
+    assert state.trial_status(state.trials[0]) == "finished"

@@ -136,7 +136,8 @@ def test_batch_replay_on_the_cluster_names_the_run_that_did_not_reproduce(dask_c
     lines = result.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines[2:] if line[:1].isalnum() and len(line.split()[0]) == 16}
     assert len(rows) == 3
-    assert "differs" in rows[planted] and "draw" in rows[planted]  # the cause: its printed draw or metric
+    assert "differs" in rows[planted] and "draw" in rows[planted]  # what differs: its printed draw or metric
+    assert "(randomness)" in rows[planted]  # and why
     assert sum("reproduced" in line for run, line in rows.items() if run != planted) == 2
     assert lines[-1] == f"2 of 3 reproduced; not reproduced: {planted}"
     replays = nbtrack.runs(f"replay_of={planted}", store=store)

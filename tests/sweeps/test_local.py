@@ -15,7 +15,7 @@ import nbtrack
 from nbtrack.core.sweep_spec import make_spec, parse_dimension
 from nbtrack.core.sweep_state import event
 from nbtrack.store.store import Store
-from tests.sweeps.conftest import NOTEBOOK, cli, only_sweep, progress_of, start_cli, wait_for_trial_run
+from tests.sweeps.conftest import NOTEBOOK, ROOT, cli, only_sweep, progress_of, start_cli, wait_for_trial_run
 
 pytestmark = pytest.mark.slow
 
@@ -174,3 +174,25 @@ def test_a_trial_the_search_stops_has_its_kernel_interrupted_and_ends_pruned(loc
     assert trial["status"] == "pruned" and trial["run"] == running.run
     logged = nbtrack.get_run(running.run, local_store).metrics
     assert len(logged[logged["key"] == "val_acc"]) < 3  # interrupted mid-training
+
+
+def test_batch_replay_restores_random_state_unless_told_fresh(local_store: Store, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    import papermill
+
+    out = tmp_path / "unseeded.ipynb"
+    monkeypatch.setenv("NBTRACK_STORE", local_store.url)
+    monkeypatch.setenv("NBTRACK_NOTEBOOK", str(out))
+    papermill.execute_notebook(str(ROOT / "tests" / "notebooks" / "replay_unseeded.ipynb"), str(out),
+                               kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+    monkeypatch.delenv("NBTRACK_NOTEBOOK")
+    [original] = nbtrack.runs(store=local_store)["id"]
+    restored = cli("--store", local_store.url, "replay", "--filter", "name~unseeded", "--workers", "1", "--yes",
+                   "--json")
+    assert restored.returncode == 0, restored.stderr
+    assert [row["verdict"] for row in json.loads(restored.stdout)] == ["reproduced"]
+    fresh = cli("--store", local_store.url, "replay", "--filter", f"id={original}", "--workers", "1", "--yes",
+                "--rng", "fresh", "--json")
+    assert fresh.returncode == 1, fresh.stderr
+    [row] = json.loads(fresh.stdout)
+    assert row["verdict"] == "differs" and "(randomness)" in row["cause"]
