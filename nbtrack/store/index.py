@@ -93,7 +93,7 @@ class Index(IndexTables):
                 annotated = dict(self._db.execute("SELECT id, notes FROM runs WHERE notes > 0").fetchall())
         if full:
             sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()
-                     if kind_of(key) == "log"}  # never a stray file
+                     if size is None or kind_of(key) == "log"}  # never a stray file (None: one of `final`)
         else:
             sizes = {run_id: backend.log_size(log_key(run_id)) for run_id in live}
         notes = self.store.annotation_counts()

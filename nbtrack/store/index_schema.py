@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 TABLES = ("runs", "params", "metrics", "tags", "packs", "meta")
+FORMER_TABLES = ("metric_packs",)  # tables of older layouts: dropped with them, never taken for foreign
 SCHEMA_VERSION = "7"  # raise it whenever SCHEMA or columns.SUMMARY_COLUMNS change
 DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
@@ -74,12 +75,12 @@ def layout_problem(db: sqlite3.Connection) -> str | None:
     """Make `db` this index's layout: created when new, recreated when an older nbtrack layout;
     returns what is wrong instead when it holds anything else."""
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    foreign = {t for t in tables - set(TABLES) if not t.startswith("sqlite_")}
+    foreign = {t for t in tables - set(TABLES) - set(FORMER_TABLES) if not t.startswith("sqlite_")}
     if foreign:
         return f"it holds tables nbtrack does not write: {', '.join(sorted(foreign))}"
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
+        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in (*TABLES, *FORMER_TABLES)))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     db.executescript(SCHEMA)
     columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]

@@ -143,6 +143,20 @@ def _damage_rows(path: Path) -> None:
                 fh.write(os.urandom(size))
 
 
+def test_an_index_of_an_older_layout_is_rebuilt_without_a_word(indexed: tuple[str, Path]) -> None:
+    """An older nbtrack's index (another version number, a table this one no longer keeps) is
+    derived data: dropped and rebuilt in place, not moved aside as foreign."""
+    store, path = indexed
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;"
+                     f"PRAGMA user_version = {int(SCHEMA_VERSION) - 1};")
+    db.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = nbtrack.runs(store=store)
+    assert len(frame) == RUNS and _moved_aside(path) == []
+
+
 def test_damage_found_by_a_query_after_opening_is_repaired_too(indexed: tuple[str, Path]) -> None:
     store, path = indexed
     _damage_rows(path)
