@@ -42,12 +42,22 @@ def finish(url: str, run_id: str) -> None:
 def spied(store: Store) -> dict[str, list[Any]]:
     """What `store` lists in full, lists from a watermark on, and reads of logs."""
     seen: dict[str, list[Any]] = {"full": [], "after": [], "read": []}
-    backend = store.backend
+    backend: Any = store.backend
     real_full, real_after, real_read = backend.log_sizes, backend.log_sizes_after, backend.read_log
-    backend.log_sizes = lambda prefix: seen["full"].append(prefix) or real_full(prefix)  # type: ignore[method-assign]
-    backend.log_sizes_after = (  # type: ignore[method-assign]
-        lambda prefix, after: seen["after"].append(after) or real_after(prefix, after))
-    backend.read_log = lambda key, offset=0: seen["read"].append(key.split("/")[1]) or real_read(key, offset)  # type: ignore[method-assign]
+
+    def full(prefix: str) -> Any:
+        seen["full"].append(prefix)
+        return real_full(prefix)
+
+    def after(prefix: str, start: str) -> Any:
+        seen["after"].append(start)
+        return real_after(prefix, start)
+
+    def read(key: str, offset: int = 0) -> Any:
+        seen["read"].append(key.split("/")[1])
+        return real_read(key, offset)
+
+    backend.log_sizes, backend.log_sizes_after, backend.read_log = full, after, read
     return seen
 
 
