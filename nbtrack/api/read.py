@@ -7,14 +7,16 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.api.curves import metrics_frame, run_curves
+from nbtrack.api.frame import all_columns, encodable_column
 from nbtrack.api.rows import FilterSpec, RunRow, columns
+from nbtrack.core.bulk import gc_paused
 from nbtrack.core.identity import effective_status
 from nbtrack.core.series import Curve
 from nbtrack.core.state import RunState
@@ -40,23 +42,17 @@ def runs(filter: FilterSpec = None, store: StoreLike = None) -> pd.DataFrame:
     columns (``params.lr``, ``metrics.loss.last``/``min``/``max``), ``start`` as UTC datetimes."""
     import pandas as pd
 
-    found = columns(as_store(store), filter)
+    target = as_store(store)
+    if filter is None or filter == "":  # every run: the finished ones' columns are kept (``api.frame``)
+        found = all_columns(target)
+    else:
+        found = {name: encodable_column(values) for name, values in columns(target, filter).items()}
     names = BASE_COLUMNS + sorted(set(found) - set(BASE_COLUMNS) - {"metrics"})
-    frame = pd.DataFrame({encodable(name): _encodable(found[name]) for name in names} if found else [],
-                         columns=[encodable(name) for name in names])
+    with gc_paused():
+        frame = pd.DataFrame({encodable(name): found[name] for name in names} if found else [],
+                             columns=[encodable(name) for name in names])
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame
-
-
-def _encodable(values: Sequence[Any]) -> Sequence[Any]:
-    """A column whose text UTF-8 can encode (`encodable`): checked at C speed, copied only when
-    some value holds a lone surrogate."""
-    text = [v for v in values if isinstance(v, str)]
-    try:
-        "".join(text).encode("utf-8")
-        return values
-    except UnicodeEncodeError:
-        return [encodable(v) if isinstance(v, str) else v for v in values]
 
 
 def get_run(run_id: str, store: StoreLike = None) -> Run:

@@ -208,11 +208,15 @@ def _placed(n: int, where: list[int], values: list[Any]) -> list[Any]:
     return column
 
 
-def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -> dict[str, Sequence[Any]]:
+def columns(
+    store: Store, filter: FilterSpec = None, now: float | None = None, final: bool | None = None,
+    refresh: bool = True,
+) -> dict[str, Sequence[Any]]:
     """What `rows` answers, by column: each key of `RunRow.flat` but ``metrics`` (its figures are
     columns) with one value per matching run, oldest first (``start`` as epoch seconds here; NaN
     where a run lacks a param or metric), for tables built a column at a time (``nbtrack.runs()``'s
-    DataFrame) without a row object per run."""
+    DataFrame) without a row object per run. `final` and `refresh`: as ``Index.table`` (with a
+    filter given as text)."""
     now = time.time() if now is None else now
     if callable(filter) and not isinstance(filter, Mapping):
         found = [{**row.flat, "start": row.started} for row in rows(store, filter, now)]
@@ -220,7 +224,7 @@ def columns(store: Store, filter: FilterSpec = None, now: float | None = None) -
             del flat["metrics"]
         keys = dict.fromkeys(k for flat in found for k in flat)
         return {k: [flat.get(k, MISSING) for flat in found] for k in keys}
-    out = store.index.table(_parsed(filter), now=now)
+    out = store.index.table(_parsed(filter), now=now, final=final, refresh=refresh)
     if not out:
         return {}
     import numpy as np

@@ -37,10 +37,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("compact", "pack finished runs' summaries and metric columns for other machines to read")
+@command("compact", "pack finished runs' summaries for other machines to read")
 def cmd_compact(args: argparse.Namespace) -> int:
     store = as_store(args.store)
     store.index.refresh()
-    report = compact(store.index, store.backend, metrics=True)
+    report = compact(store.index, store.backend)
     print(report.line())
     return 0

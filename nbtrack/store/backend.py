@@ -93,6 +93,12 @@ class Backend(ABC):
         complete) instead of measuring them: the local folder then skips their stat calls."""
         return dict(self.log_sizes(prefix))
 
+    def log_sizes_after(self, prefix: str, after: str) -> dict[str, int] | None:
+        """`log_sizes` of the logs ``<prefix>/<name>/log`` whose name sorts after `after`, from a
+        listing that starts there (``nbtrack.store.watermark``); None when this backend can only
+        list everything (then listing everything is the reader's business)."""
+        return None
+
     def log_listing_version(self, prefix: str) -> str | None:
         """A cheap token that changes whenever a log is added under `prefix` or removed (None:
         the backend cannot tell, list every time). While it stays the same, a reader only needs

@@ -31,7 +31,7 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -243,14 +243,45 @@ class FsspecBackend(Backend):
 
     def log_sizes(self, prefix: str) -> dict[str, int]:
         prefix = prefix.strip("/")
+        return self._log_chains(prefix, ((rel, int(info.get("size") or 0)) for rel, info in self._find(prefix).items()))
+
+    def log_size(self, key: str) -> int | None:
+        """One listing of this log's segments (not of every log)."""
+        chain = self._segments(key)
+        return sum(size for _start, size, _path in chain) if chain else None
+
+    def log_sizes_after(self, prefix: str, after: str) -> dict[str, int] | None:
+        """One S3 listing from ``<prefix>/<after>/`` on (``StartAfter``): the logs of the runs
+        whose names sort after `after`. Other filesystems list everything (None)."""
+        if not hasattr(self.fs, "_call_s3"):
+            return None
+        from fsspec.asyn import sync
+
+        prefix = prefix.strip("/")
+        bucket, _, base = self.root.partition("/")
+        head = f"{base}/" if base else ""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": f"{head}{prefix}/",
+                                  "StartAfter": f"{head}{prefix}/{after}/~"}  # ("~" sorts after "log")
+        found: list[tuple[str, int]] = []
+        while True:
+            page = sync(self.fs.loop, self.fs._call_s3, "list_objects_v2", **kwargs)
+            found += [(item["Key"][len(head):], int(item.get("Size") or 0)) for item in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                break
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+        return self._log_chains(prefix, found)
+
+    def _log_chains(self, prefix: str, found: Iterable[tuple[str, int]]) -> dict[str, int]:
+        """The size of each log ``<prefix>/<name>/log`` among listed (key, size) pairs; their
+        segment chains serve the prefetches that follow."""
         chains: dict[str, list[tuple[int, int, str]]] = {}
-        for rel, info in self._find(prefix).items():
+        for rel, size in found:
             if not _is_segment(rel):
                 continue
             log = rel.rsplit("/", 1)[0]
             if log.count("/") != prefix.count("/") + 2:  # only <prefix>/<name>/log
                 continue
-            chains.setdefault(log, []).append((int(rel.rsplit("/", 1)[1]), int(info.get("size") or 0), self._path(rel)))
+            chains.setdefault(log, []).append((int(rel.rsplit("/", 1)[1]), size, self._path(rel)))
         listed = {log: _chain(segments) for log, segments in chains.items()}
         with self._lock:
             self._listed, self._listed_at = listed, time.monotonic()

@@ -11,168 +11,43 @@ pages run in SQL (``nbtrack.store.query``) and only the rows asked for become Py
 A running run's row keeps its reduced state, to continue reading its log from where it stopped;
 a finished run's state is read again from its log when someone asks for it (`state`).
 
-Being derived, it repairs itself: a file that is not an SQLite database, is damaged, or holds
-tables of another shape (found when it is opened, or by any later query) is moved aside (renamed
-``<name>.damaged-<time>``), a warning says so once, and a fresh index is rebuilt from the logs.
-An index nbtrack cannot use at all (a read-only or locked folder) raises `IndexUnavailable`
-with what to do about it; a sound index is never moved aside for that.
+Being derived, it repairs itself (``nbtrack.store.index_file``): a damaged file is moved aside and
+the index rebuilt from the logs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import os
 import sqlite3
-import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from collections.abc import Collection
+from typing import Any
 
+from nbtrack.core.bulk import gc_paused
 from nbtrack.core.filters import Filter
 from nbtrack.core.identity import boot_id, pid_alive
 from nbtrack.core.records import RUNNING
 from nbtrack.core.state import RunState, reduce
-from nbtrack.core.text import encodable
-from nbtrack.store import columns, query
+from nbtrack.store import query, watermark
 from nbtrack.store.backend import Backend
-from nbtrack.store.index_schema import (
-    RUN_COLUMNS,
-    SCHEMA_VERSION,
-    TABLES,
-    ForeignLayout,
-    IndexUnavailable,
-    damaged,
-    layout_problem,
-)
+from nbtrack.store.compaction import concurrently
+from nbtrack.store.index_file import IndexedStore, repairing
+from nbtrack.store.index_schema import SCHEMA_VERSION, TABLES, IndexUnavailable
+from nbtrack.store.index_tables import FINAL_GENERATION, IndexRow, IndexTables
 from nbtrack.store.keys import kind_of, log_key, run_of
-from nbtrack.store.packs import Entry, IndexRows, min_loose_runs
+from nbtrack.store.packs import min_loose_runs
 
 __all__ = ["SCHEMA_VERSION", "Index", "IndexRow", "IndexUnavailable", "IndexedStore"]
 
 
-class IndexedStore(Protocol):
-    """What the index reads of the store it is handed (``nbtrack.store.store.Store``)."""
-
-    url: str
-    backend: Backend
-
-    def read_run(self, run_id: str, offset: int = 0, annotations: bool = True) -> Any: ...
-    def annotation_counts(self) -> dict[str, int]: ...
-
-
 PREFETCH_BATCH = 256  # runs whose new bytes a remote backend fetches at once
-_INSERT_RUN = f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-BUSY_SECONDS = 60.0  # how long to wait for another process's write to the index
-T = TypeVar("T")
 
 
-def _repairing(method: Callable[..., T]) -> Callable[..., T]:
-    """Run `method`; if the index turns out damaged, repair it and run `method` once more."""
-
-    @functools.wraps(method)
-    def wrapper(self: Index, *args: Any, **kwargs: Any) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            self._repair(exc)
-        return method(self, *args, **kwargs)
-
-    return wrapper
-
-
-@dataclass
-class IndexRow:
-    """One run as the index stores it: its bookkeeping and its summary fields."""
-
-    id: str
-    cursor: int
-    seen: int
-    notes: int
-    damaged: int
-    final: bool
-    fields: dict[str, Any]
-    state: str | None = None  # RunState JSON, kept while the run is not final
-    pack: str | None = None
-
-
-class Index:
-    def __init__(self, path: Path, store: IndexedStore) -> None:
-        self.path = path
-        self.store = store
-        self._lock = threading.RLock()  # one connection, shared by the kernel's threads
-        self._problems: set[str] = set()  # reported once
-        self._db, self._file = self._open()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA cache_size=-65536")  # 64 MB: a rebuild inserts into several B-trees
-            problem = layout_problem(db)
-        except BaseException:
-            db.close()
-            raise
-        if problem is not None:
-            db.close()
-            raise ForeignLayout(problem)
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('store', ?)", (self.store.url,))
-        query.register_functions(db)
-        return db
-
-    def _open(self) -> tuple[sqlite3.Connection, tuple[int, int] | None]:
-        """A connection to a sound index (the file moved aside first if it is not one), and the
-        identity of the file it opened."""
-        try:
-            db = self._connect()
-        except sqlite3.Error as exc:
-            if not damaged(exc):
-                raise IndexUnavailable.at(self.path, exc) from exc
-            self._move_aside(exc)
-            try:
-                db = self._connect()
-            except sqlite3.Error as again:
-                raise IndexUnavailable.at(self.path, again) from again
-        return db, self._identity()
-
-    def _identity(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino
-
-    def _repair(self, exc: sqlite3.Error) -> None:
-        if not damaged(exc):
-            raise IndexUnavailable.at(self.path, exc) from exc
-        with self._lock:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            if self._identity() == self._file:  # still the file this process opened: move it aside
-                self._move_aside(exc)  # (else another process did, and rebuilt it: just reopen)
-            self._db, self._file = self._open()
-
-    def _move_aside(self, exc: BaseException) -> None:
-        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
-        try:
-            for suffix in ("", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
-        except OSError as failed:
-            raise IndexUnavailable.at(self.path, failed) from exc
-        warnings.warn(f"nbtrack: the index {self.path} was unusable ({exc}); moved it aside to {aside.name} "
-                      "and rebuilt it from the store's logs", RuntimeWarning, stacklevel=4)
-
-    def close(self) -> None:
-        self._db.close()
-
+class Index(IndexTables):
     # ---- keeping up with the store
-    @_repairing
+    @repairing
     def refresh(self) -> int:
         """Bring the index up to date with the store; returns how many runs changed.
 
@@ -185,8 +60,11 @@ class Index:
 
         backend = self.store.backend
         version = backend.log_listing_version("runs")
-        changed = read_pack_list(self, backend)
-        changed += self._refresh(backend, version)
+        started = time.time()
+        with gc_paused():  # rows by the hundred thousand on a fresh machine
+            changed = read_pack_list(self, backend)
+            changed += self._refresh(backend, version)
+        self._listed_at = started
         threshold = min_loose_runs()
         if threshold and self.loose_count() >= threshold:
             try:
@@ -200,6 +78,12 @@ class Index:
 
     def _refresh(self, backend: Backend, version: str | None) -> int:
         with self._lock:
+            start = watermark.listing_start(self._db) if version is None else None
+        if start is not None:
+            listed = backend.log_sizes_after("runs", start[0])
+            if listed is not None:
+                return self._refresh_after(backend, start[0], start[1], listed)
+        with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'runs-listing'").fetchone()
             full = version is None or row is None or row[0] != version
             if full:
@@ -209,7 +93,7 @@ class Index:
                 annotated = dict(self._db.execute("SELECT id, notes FROM runs WHERE notes > 0").fetchall())
         if full:
             sizes = {run_of(key): size for key, size in backend.log_sizes_except("runs", final).items()
-                     if kind_of(key) == "log"}  # never a stray file
+                     if size is None or kind_of(key) == "log"}  # never a stray file (None: one of `final`)
         else:
             sizes = {run_id: backend.log_size(log_key(run_id)) for run_id in live}
         notes = self.store.annotation_counts()
@@ -220,7 +104,32 @@ class Index:
             for run_id in gone:
                 del sizes[run_id]
         with self._lock:
-            return self._apply(sizes, notes, gone, version if full else None, full)
+            changed = self._apply(sizes, notes, gone, version if full else None, full)
+            if full:
+                watermark.listed_fully(self._db)
+            return changed
+
+    def _refresh_after(self, backend: Backend, through: str, open_runs: list[str], listed: dict[str, int]) -> int:
+        """`_refresh` from a listing of the logs after the watermark `through` (``store.watermark``):
+        runs at or before it are in packs, but for the entry's `open_runs` and this index's
+        running runs, looked at one by one."""
+        with self._lock:
+            db = self._db
+            live = [r for (r,) in db.execute("SELECT id FROM runs WHERE final = 0 AND id <= ?", (through,))]
+            later = [r for (r,) in db.execute("SELECT id FROM runs WHERE id > ?", (through,))]
+            known = {r for (r,) in db.execute("SELECT id FROM runs WHERE id IN (SELECT value FROM json_each(?))",
+                                              (json.dumps(open_runs),))}
+            annotated = [r for (r,) in db.execute("SELECT id FROM runs WHERE notes > 0")]
+        sizes: dict[str, int | None] = {run_of(key): size for key, size in listed.items() if kind_of(key) == "log"}
+        looked = [*live, *(r for r in open_runs if r not in known)]
+        sizes.update(zip(looked, concurrently(lambda r: backend.log_size(log_key(r)), looked)))
+        gone = [r for r in live if sizes[r] is None] + [r for r in later if r not in sizes]
+        for run_id in [r for r in looked if sizes[r] is None]:
+            del sizes[run_id]
+        notes = self.store.annotation_counts()
+        sizes.update((run_id, None) for run_id in set(notes) | set(annotated) if run_id not in sizes)
+        with self._lock:
+            return self._apply(sizes, notes, gone, None, False)
 
     def _apply(
         self, sizes: dict[str, int | None], notes: dict[str, int], gone: list[str], version: str | None, full: bool
@@ -295,128 +204,18 @@ class Index:
         return IndexRow(run_id, log.end, log.size, n_notes, damaged, final, state.summary_fields(),
                         None if final else json.dumps(state.to_json()))
 
-    def _write(self, found: Iterable[IndexRow], replaced: Iterable[str] = ()) -> None:
-        """Insert (or replace) rows, with their params, metrics and tags rows (in a transaction)."""
-        self._delete(replaced, keep_runs=True)
-        rows = IndexRows()
-        for row in found:
-            fields = row.fields
-            rows.runs.append((row.id, row.cursor, row.seen, row.notes, row.damaged, row.state, int(row.final),
-                              row.pack, *columns.summary_row(fields)))
-            rows.params += columns.param_rows(row.id, fields["params"])
-            rows.metrics += columns.metric_rows(row.id, fields["metrics"])
-            rows.tags += columns.tag_rows(row.id, fields["tags"])
-        self._insert(rows)
-
-    def _bump(self) -> None:
-        self._db.execute("INSERT INTO meta VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
-
-    def _insert(self, rows: IndexRows) -> None:
-        db = self._db
-        for statement, values in ((_INSERT_RUN, rows.runs),
-                                  ("INSERT INTO params VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.params),
-                                  ("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows.metrics),
-                                  ("INSERT OR IGNORE INTO tags VALUES (?, ?)", rows.tags)):
-            try:
-                db.executemany(statement, values)
-            except UnicodeEncodeError:  # text with a lone surrogate (Python allows it, SQLite does not);
-                # the rows before it are in: replace them with the same values
-                db.executemany(statement.replace("INSERT INTO", "INSERT OR REPLACE INTO"),
-                               [tuple(encodable(v) if isinstance(v, str) else v for v in row) for row in values])
-
-    def _delete(self, run_ids: Iterable[str], keep_runs: bool = False) -> None:
-        """Remove runs' params, metrics and tags rows (and their runs rows unless `keep_runs`)."""
-        params, metrics, tags = [], [], []
-        for run_id in run_ids:
-            found = self._db.execute("SELECT params, metrics, tags FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if found is None:
-                continue
-            params += [(key, run_id) for key in json.loads(found[0])]
-            metrics += [(key, run_id) for key in json.loads(found[1])]
-            tags += columns.tag_rows(run_id, json.loads(found[2]))
-            if not keep_runs:
-                self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        self._db.executemany("DELETE FROM params WHERE key = ? AND run = ?", params)
-        self._db.executemany("DELETE FROM metrics WHERE key = ? AND run = ?", metrics)
-        self._db.executemany("DELETE FROM tags WHERE tag = ? AND run = ?", tags)
-
-    @_repairing
+    @repairing
     def rebuild(self) -> int:
         with self._lock:
             self._db.executescript("BEGIN;" + "".join(f"DELETE FROM {t};" for t in TABLES if t != "meta")
-                                   + "DELETE FROM meta WHERE key = 'runs-listing'; COMMIT;")
+                                   + "DELETE FROM meta WHERE key = 'runs-listing';"
+                                   + f"UPDATE meta SET value = value + 1 WHERE key = '{FINAL_GENERATION}';")
+            watermark.forget(self._db)
+            self._db.execute("COMMIT")
         return self.refresh()
 
-    # ---- packs (``nbtrack.store.packs``, ``nbtrack.store.compaction``)
-    @_repairing
-    def pack_seqs(self) -> set[int]:
-        """The pack list entries this index has read (or found unusable)."""
-        with self._lock:
-            return {seq for (seq,) in self._db.execute("SELECT seq FROM packs")}
-
-    def add_pack(self, entry: Entry, rows: IndexRows | None) -> int:
-        """Record pack list entry `entry` (`rows`: its summary pack's rows; None: the pack is
-        unusable and its runs are read from their logs); returns how many runs it added."""
-        added = 0
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?, ?)",
-                           (entry.seq, entry.kind, entry.sha, int(rows is not None or entry.kind == "metrics")))
-                if entry.kind == "metrics":
-                    db.executemany("INSERT OR IGNORE INTO metric_packs VALUES (?, ?)",
-                                   [(r, entry.sha) for r in entry.runs])
-                elif rows is not None:
-                    ids = json.dumps([r[0] for r in rows.runs])
-                    have = {r[0]: (r[1], r[2]) for r in db.execute(
-                        "SELECT id, seen, notes FROM runs WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
-                    same = [(entry.sha, r[0]) for r in rows.runs if have.get(r[0]) == (r[2], r[3])]
-                    db.executemany("UPDATE runs SET pack = ? WHERE id = ? AND pack IS NULL", same)
-                    if have:  # insert only the runs this index does not have yet
-                        rows = rows.only({r[0] for r in rows.runs if r[0] not in have})
-                    self._insert(rows)
-                    added = len(rows.runs)
-                    self._bump()
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return added
-
-    @_repairing
-    def loose(self) -> IndexRows:
-        """The finished runs in no summary pack, oldest first, with their params, metrics and tags."""
-        with self._lock:
-            runs = self._db.execute("SELECT * FROM runs WHERE final = 1 AND pack IS NULL ORDER BY id").fetchall()
-            ids = json.dumps([r[0] for r in runs])
-            child = "WHERE run IN (SELECT value FROM json_each(?)) ORDER BY run, key"
-            return IndexRows(
-                runs, self._db.execute(f"SELECT * FROM params {child}", (ids,)).fetchall(),
-                self._db.execute(f"SELECT * FROM metrics {child}", (ids,)).fetchall(),
-                self._db.execute("SELECT tag, run FROM tags WHERE run IN (SELECT value FROM json_each(?))"
-                                 " ORDER BY run, tag", (ids,)).fetchall())
-
-    @_repairing
-    def loose_count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM runs WHERE final = 1 AND pack IS NULL").fetchone()[0])
-
-    @_repairing
-    def metrics_loose(self) -> list[str]:
-        """Finished runs whose metric columns are in no metrics pack, oldest first."""
-        with self._lock:
-            return [r for (r,) in self._db.execute(
-                "SELECT id FROM runs WHERE final = 1 AND id NOT IN (SELECT run FROM metric_packs) ORDER BY id")]
-
-    @_repairing
-    def metrics_pack(self, run_id: str) -> str | None:
-        """The metrics pack holding run `run_id`'s metric columns, if any."""
-        with self._lock:
-            found = self._db.execute("SELECT sha FROM metric_packs WHERE run = ?", (run_id,)).fetchone()
-        return None if found is None else str(found[0])
-
-    @_repairing
+    # ---- reading
+    @repairing
     def curves(self, run_id: str) -> str | None:
         """The blob of run `run_id`'s metric envelopes (stored when it finished), if any."""
         self.refresh()
@@ -424,14 +223,7 @@ class Index:
             found = self._db.execute("SELECT curves FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if found is None else found[0]
 
-    def forget_metrics_pack(self, sha: str) -> None:
-        """A metrics pack turned out damaged: its runs' metrics are read from their logs."""
-        with self._lock:
-            self._db.execute("DELETE FROM metric_packs WHERE sha = ?", (sha,))
-            self._db.execute("UPDATE packs SET ok = 0 WHERE sha = ?", (sha,))
-
-    # ---- reading
-    @_repairing
+    @repairing
     def state(self, run_id: str) -> RunState:
         self.refresh()
         with self._lock:
@@ -444,7 +236,7 @@ class Index:
         state.id = state.id or run_id
         return state
 
-    @_repairing
+    @repairing
     def states(self) -> list[RunState]:
         """Every run's state, oldest first (a finished run's is read from its log: slow)."""
         self.refresh()
@@ -452,12 +244,12 @@ class Index:
             ids = [run_id for (run_id,) in self._db.execute("SELECT id FROM runs ORDER BY id")]
         return [self.state(run_id) for run_id in ids]
 
-    @_repairing
+    @repairing
     def summaries(self) -> list[dict[str, Any]]:
         """Every run's summary fields (see ``RunState.summary_fields``), oldest first."""
         return self.select()[0]
 
-    @_repairing
+    @repairing
     def select(
         self,
         spec: Filter | None = None,
@@ -474,14 +266,27 @@ class Index:
         with self._lock:
             return query.select(self._db, self._moment(now), spec, sort, desc, offset, limit, notebooks)
 
-    @_repairing
-    def table(self, spec: Filter | None = None, now: float | None = None) -> dict[str, list[Any]]:
-        """The runs matching `spec` by column (``nbtrack.store.query.table``)."""
-        self.refresh()
+    @repairing
+    def table(
+        self, spec: Filter | None = None, now: float | None = None, final: bool | None = None, refresh: bool = True
+    ) -> dict[str, list[Any]]:
+        """The runs matching `spec` by column (``nbtrack.store.query.table``); `final`: only the
+        finished runs (True) or only the others (False); `refresh=False`: as the index is now."""
+        if refresh:
+            self.refresh()
         with self._lock:
-            return query.table(self._db, self._moment(now), spec)
+            return query.table(self._db, self._moment(now), spec, final)
 
-    @_repairing
+    @repairing
+    def table_version(self) -> tuple[str, int]:
+        """(this index file's uuid, a number that grows whenever a finished run's row is written
+        or any row removed): what a copy of the finished runs' `table` is valid for."""
+        with self._lock:
+            found = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('uuid', ?)",
+                                          (FINAL_GENERATION,)).fetchall())
+        return str(found.get("uuid", "")), int(found.get(FINAL_GENERATION) or 0)
+
+    @repairing
     def column_use(
         self, spec: Filter | None = None, now: float | None = None
     ) -> tuple[int, dict[str, int], dict[str, int], set[str]]:
@@ -490,7 +295,7 @@ class Index:
         with self._lock:
             return query.column_use(self._db, self._moment(now), spec)
 
-    @_repairing
+    @repairing
     def generation(self) -> int:
         """A number that grows whenever the index changes (any process's refresh)."""
         with self._lock:
@@ -501,19 +306,19 @@ class Index:
         """What status and duration are computed from: the time, and this machine's running runs
         whose process is gone (liveness needs the OS to say)."""
         rows = self._db.execute(
-            "SELECT id, pid FROM runs WHERE status = ? AND boot_id = ? AND pid != 0", (RUNNING, boot_id())
+            f"SELECT id, pid FROM runs WHERE status = '{RUNNING}' AND boot_id = ? AND pid != 0", (boot_id(),)
         ).fetchall()
         dead = [run_id for run_id, pid in rows if not pid_alive(pid)]
         return {"now": time.time() if now is None else now, "dead": json.dumps(dead)}
 
-    @_repairing
+    @repairing
     def notebooks(self) -> list[str]:
         """The distinct notebooks runs were recorded from (as of now: the index is refreshed)."""
         self.refresh()
         with self._lock:
             return [n for (n,) in self._db.execute("SELECT DISTINCT notebook FROM runs WHERE notebook IS NOT NULL")]
 
-    @_repairing
+    @repairing
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])

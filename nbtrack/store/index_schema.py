@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS runs (
     {columns.SUMMARY_SCHEMA}
 );
 CREATE INDEX IF NOT EXISTS runs_start ON runs(start);
-CREATE INDEX IF NOT EXISTS runs_live ON runs(final) WHERE final = 0;
+CREATE INDEX IF NOT EXISTS runs_final ON runs(final);  -- also the smallest index: count(*) scans it
+CREATE INDEX IF NOT EXISTS runs_running ON runs(boot_id) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS runs_annotated ON runs(notes) WHERE notes > 0;
 CREATE TABLE IF NOT EXISTS params (
     key TEXT NOT NULL, run TEXT NOT NULL, kind INTEGER NOT NULL, num REAL, fnum REAL, text TEXT, lower TEXT,
@@ -38,11 +39,11 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY (tag, run)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_loose ON runs(final) WHERE final = 1 AND pack IS NULL;
 CREATE TABLE IF NOT EXISTS packs (seq INTEGER PRIMARY KEY, kind TEXT, sha TEXT, ok INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-TABLES = ("runs", "params", "metrics", "tags", "packs", "metric_packs", "meta")
-SCHEMA_VERSION = "6"  # raise it whenever SCHEMA or columns.SUMMARY_COLUMNS change
+TABLES = ("runs", "params", "metrics", "tags", "packs", "meta")
+FORMER_TABLES = ("metric_packs",)  # tables of older layouts: dropped with them, never taken for foreign
+SCHEMA_VERSION = "7"  # raise it whenever SCHEMA or columns.SUMMARY_COLUMNS change
 DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 DAMAGE_WORDS = ("malformed", "not a database", "no such table", "no such column", "has no column",
                  "columns but", "values were supplied")
@@ -74,12 +75,12 @@ def layout_problem(db: sqlite3.Connection) -> str | None:
     """Make `db` this index's layout: created when new, recreated when an older nbtrack layout;
     returns what is wrong instead when it holds anything else."""
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    foreign = {t for t in tables - set(TABLES) if not t.startswith("sqlite_")}
+    foreign = {t for t in tables - set(TABLES) - set(FORMER_TABLES) if not t.startswith("sqlite_")}
     if foreign:
         return f"it holds tables nbtrack does not write: {', '.join(sorted(foreign))}"
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if str(version) != SCHEMA_VERSION:  # derived data: an old layout is simply rebuilt
-        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES))
+        db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in (*TABLES, *FORMER_TABLES)))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     db.executescript(SCHEMA)
     columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]

@@ -2,10 +2,12 @@
 
 A store with 100,000 runs holds 100,000 logs; a machine that joins it would read every one. So any
 client that sees many loose finished runs (runs in no pack) writes their summaries into one
-**summary pack** (``packs/summaries/<sha256>.parquet``), and ``nbtrack compact`` also writes their
-metric columns into **metrics packs** (``packs/metrics/<sha256>.parquet``). A pack is named by the
-hash of its bytes, written once, verified when read, and never replaces a log: logs stay the
-source of truth, a pack only saves reading them.
+**summary pack** (``packs/summaries/<sha256>.parquet``). A pack is named by the hash of its bytes,
+written once, verified when read, and never replaces a log: logs stay the source of truth, a pack
+only saves reading them. (Earlier versions also wrote **metrics packs** of runs' metric columns,
+``packs/metrics/``; nothing read them: charts draw the min/max envelope a run stores when it
+finishes, and one run's points from a pack on a bucket would mean fetching the whole pack. Readers
+skip their entries; ``nbtrack fsck`` and ``nbtrack gc`` still know them.)
 
 The **pack list** is a sequence of small JSON entries, ``packs/list/<seq>``, each naming one pack.
 A compaction writes its pack, then claims the next sequence number with a write-once object: on a
@@ -35,7 +37,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +54,6 @@ MIN_LOOSE_RUNS = 1000  # loose finished runs that make a client write a summary 
 BOOK_COLUMNS = ("id", "cursor", "seen", "notes", "damaged")  # a run's bookkeeping, as the index's
 PACK_COLUMNS = (*BOOK_COLUMNS, *columns.SUMMARY_COLUMNS)
 _SQL_TYPES = {"TEXT": "string", "REAL": "float64", "INTEGER": "int64"}
-MAX_METRIC_POINTS = 20_000_000  # points per metrics pack (a run with more gets a pack of its own)
 
 
 class PackDamaged(IOError):
@@ -64,13 +65,16 @@ class Entry:
     """One entry of the pack list."""
 
     seq: int
-    kind: str  # "summaries" or "metrics"
+    kind: str  # "summaries" (or "metrics", from earlier versions)
     sha: str
     runs: tuple[str, ...] = ()  # metrics packs: the runs whose columns they hold
+    through: str = ""  # summary packs: the watermark (``nbtrack.store.watermark``), "" for none
+    open: tuple[str, ...] = ()  # and the runs at or before it still running then
 
     def to_json(self) -> bytes:
         return json.dumps({"format": PACK_FORMAT, "kind": self.kind, "sha256": self.sha, "runs": list(self.runs),
-                           "written": time.time()}, sort_keys=True).encode()
+                           "listed_through": self.through, "open": list(self.open), "written": time.time()},
+                          sort_keys=True).encode()
 
 
 @dataclass
@@ -107,7 +111,8 @@ def read_entry(backend: Backend, seq: int) -> Entry | None:
     """Entry `seq`, or None (with a warning) when it is not one."""
     try:
         data = json.loads(backend.read(pack_entry_key(seq)))
-        return Entry(seq, str(data["kind"]), str(data["sha256"]), tuple(str(r) for r in data.get("runs") or ()))
+        return Entry(seq, str(data["kind"]), str(data["sha256"]), tuple(str(r) for r in data.get("runs") or ()),
+                     str(data.get("listed_through") or ""), tuple(str(r) for r in data.get("open") or ()))
     except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"nbtrack: the pack list entry {pack_entry_key(seq)} is not one ({exc}); ignored",
                       RuntimeWarning, stacklevel=2)
@@ -122,9 +127,10 @@ def read_pack(backend: Backend, kind: str, sha: str) -> bytes:
     return data
 
 
-def publish(backend: Backend, kind: str, data: bytes, runs: Sequence[str], next_seq: int) -> Entry | None:
-    """Write a pack and claim entry `next_seq` for it: the entry, or None when another client took
-    that number first."""
+def publish(backend: Backend, kind: str, data: bytes, runs: Sequence[str], next_seq: int,
+            coverage: tuple[str, tuple[str, ...]] = ("", ())) -> Entry | None:
+    """Write a pack and claim entry `next_seq` for it (with `coverage`: its watermark and open
+    runs): the entry, or None when another client took that number first."""
     sha = hashlib.sha256(data).hexdigest()
     key = pack_key(kind, sha)
     if not backend.write_once(key, data):  # the same bytes from another client, or a damaged copy
@@ -133,7 +139,7 @@ def publish(backend: Backend, kind: str, data: bytes, runs: Sequence[str], next_
         except PackDamaged:  # (this is what it should hold: put it back)
             backend.delete(key)
             backend.write_once(key, data)
-    entry = Entry(next_seq, kind, sha, tuple(runs) if kind == "metrics" else ())
+    entry = Entry(next_seq, kind, sha, tuple(runs) if kind == "metrics" else (), *coverage)
     return entry if backend.write_once(pack_entry_key(next_seq), entry.to_json()) else None
 
 
@@ -238,52 +244,3 @@ def _recomputed(ids: list[str], table: pa.Table, sha: str) -> IndexRows:
         out.metrics += columns.metric_rows(run_id, fields["metrics"])
         out.tags += columns.tag_rows(run_id, fields["tags"])
     return out
-
-
-# ---- metrics packs
-def metrics_pack(series: Iterable[tuple[str, str, Sequence[float], Sequence[float], Sequence[float]]]) -> bytes:
-    """Metric columns (run, key, steps, times, values), runs in id order, as one metrics pack:
-    one row group per run, so a reader fetches one run's columns without the others."""
-    import numpy as np
-    import pyarrow as pa
-
-    tables = []
-    for run_id, key, steps, times, values in series:
-        n = len(values)
-        tables.append(pa.table({
-            "run": pa.array([run_id] * n, pa.string()).dictionary_encode(),
-            "key": pa.array([key] * n, pa.string()).dictionary_encode(),
-            "step": np.asarray(steps, dtype=np.float64), "time": np.asarray(times, dtype=np.float64),
-            "value": np.asarray(values, dtype=np.float64),
-        }))
-    text = pa.dictionary(pa.int32(), pa.string())
-    schema = pa.schema([("run", text), ("key", text), ("step", pa.float64()), ("time", pa.float64()),
-                        ("value", pa.float64())], metadata={"nbtrack.pack": str(PACK_FORMAT)})
-    if not tables:
-        return _parquet(schema.empty_table())
-    table = pa.concat_tables([t.cast(schema) for t in tables]).unify_dictionaries()
-    runs = table.column("run").combine_chunks().indices.to_numpy(zero_copy_only=False)
-    bounds = np.flatnonzero(np.diff(runs)) + 1  # where one run's rows end
-    import pyarrow.parquet as pq
-
-    sink = io.BytesIO()
-    with pq.ParquetWriter(sink, table.schema, compression="zstd", write_page_checksum=True) as writer:
-        for chunk in np.split(np.arange(len(runs)), bounds):
-            if len(chunk):
-                writer.write_table(table.slice(int(chunk[0]), len(chunk)), row_group_size=len(chunk))
-    return sink.getvalue()
-
-
-def run_row_groups(source: Any, run_id: str) -> tuple[Any, list[int]]:
-    """(the ParquetFile of a metrics pack, the row groups holding run `run_id`)."""
-    import pyarrow.parquet as pq
-
-    found = pq.ParquetFile(source, page_checksum_verification=True)
-    meta = found.metadata
-    run_col = found.schema_arrow.get_field_index("run")
-    groups = []
-    for i in range(meta.num_row_groups):
-        stats = meta.row_group(i).column(run_col).statistics
-        if stats is None or not stats.has_min_max or stats.min <= run_id <= stats.max:
-            groups.append(i)
-    return found, groups

@@ -107,10 +107,26 @@ def candidates(field: str) -> list[Candidate]:
 
 
 class Sql:
-    """SQL text being built, with its named parameters."""
+    """SQL text being built, with its named parameters; with `db`, the params and metric keys no
+    run has are left out of the candidates (a field then compiles to less SQL, which SQLite can
+    drive from one index instead of building a list per candidate)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: sqlite3.Connection | None = None) -> None:
         self.params: dict[str, Any] = {}
+        self.db = db
+        self._present: dict[tuple[str, str], bool] = {}
+
+    def candidates(self, field: str) -> list[Candidate]:
+        """`candidates(field)`, but those no run has."""
+        return [c for c in candidates(field) if self._has(c[0], c[1])]
+
+    def _has(self, table: str, key: str) -> bool:
+        if self.db is None:
+            return True
+        if (table, key) not in self._present:
+            found = self.db.execute(f"SELECT 1 FROM {table} WHERE key = ? LIMIT 1", (key,)).fetchone()
+            self._present[table, key] = found is not None
+        return self._present[table, key]
 
     def bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
@@ -154,16 +170,17 @@ def _comparison(c: Comparison, sql: Sql) -> str:
         return _compare(BASE[c.field], c.op, c.value, sql)
     terms: list[str] = []
     absent: list[str] = []
-    for table, key, figure in candidates(c.field):
+    for table, key, figure in sql.candidates(c.field):
         alias = "p" if table == "params" else "m"
-        has = f"r.id IN (SELECT run FROM {table} WHERE key = {sql.bind(key)})"
-        match = (f"r.id IN (SELECT run FROM {table} {alias} WHERE {alias}.key = {sql.bind(key)} AND "
-                 f"{_compare(_slot_of(table, alias, figure), c.op, c.value, sql)})")
+        # correlated: one primary key probe per run that the other terms (a tag's list) leave
+        has = f"EXISTS (SELECT 1 FROM {table} WHERE key = {sql.bind(key)} AND run = r.id)"
+        match = (f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.key = {sql.bind(key)} AND {alias}.run = r.id"
+                 f" AND {_compare(_slot_of(table, alias, figure), c.op, c.value, sql)})")
         terms.append(" AND ".join([*(f"NOT {a}" for a in absent), match]))
         absent.append(has)
     if c.op == "!=":  # a run that has none of them reads None, which only != matches
-        terms.append(" AND ".join(f"NOT {a}" for a in absent))
-    return "(" + " OR ".join(f"({t})" for t in terms) + ")"
+        terms.append(" AND ".join(f"NOT {a}" for a in absent) or "1")
+    return "(" + " OR ".join(f"({t})" for t in terms) + ")" if terms else "0"
 
 
 def compile_where(spec: Filter | None, sql: Sql) -> str:
@@ -186,7 +203,9 @@ def compile_order(sort: str | None, desc: bool, sql: Sql) -> tuple[str, str]:
     if sort in BASE:
         slot, joins = BASE[sort], ""
     else:
-        found = candidates(sort)
+        found = sql.candidates(sort)
+        if not found:  # no run has it: every value missing, in id order
+            return "", "r.id"
         joins = " ".join(f"LEFT JOIN {table} s{i} ON s{i}.key = {sql.bind(key)} AND s{i}.run = r.id"
                          for i, (table, key, _figure) in enumerate(found))
         slots = [(f"s{i}.run IS NOT NULL", _slot_of(table, f"s{i}", figure))
@@ -207,6 +226,7 @@ _TABLE = {"id": "r.id", "name": "r.name", "status": STATUS, "user": "r.user", "h
           "duration": DURATION, "notebook": "r.notebook", "replay_of": "r.replay_of", "parent": "r.parent",
           "sweep": "r.sweep"}
 TABLE_COLUMNS = (*_TABLE, "json")
+FEW = 1000  # runs whose metric rows `table` looks up one by one rather than scanning
 
 
 def select(
@@ -215,15 +235,22 @@ def select(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of summary fields and the number of runs matching (see ``Index.select``);
     `moment` binds ``:now`` and ``:dead``."""
-    sql = Sql()
+    sql = Sql(db)
     where = compile_where(spec, sql)
     if notebooks is not None:
         where += f" AND r.notebook IN (SELECT value FROM json_each({sql.bind(json.dumps(list(notebooks)))}))"
     joins, order = compile_order(sort, desc, sql)
     sql.params.update(moment)
     page = f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
-    found = db.execute(f"SELECT r.id, {FIELDS} FROM runs r {joins} WHERE {where} ORDER BY {order}{page}",
-                       sql.params).fetchall()
+    if limit is None:
+        found = db.execute(f"SELECT r.id, {FIELDS} FROM runs r {joins} WHERE {where} ORDER BY {order}{page}",
+                           sql.params).fetchall()
+    else:  # a page: sort the ids alone, then read the page's rows (not every match's wide row)
+        ids = [i for (i,) in db.execute(f"SELECT r.id FROM runs r {joins} WHERE {where} ORDER BY {order}{page}",
+                                        sql.params)]
+        rows = {row[0]: row for row in db.execute(
+            f"SELECT r.id, {FIELDS} FROM runs r WHERE r.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+        found = [rows[i] for i in ids]
     if limit is None and offset == 0:
         total = len(found)
     else:
@@ -231,24 +258,37 @@ def select(
     return [summary_fields(row[0], row[1:]) for row in found], total
 
 
-def table(db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None) -> dict[str, list[Any]]:
-    """The runs matching `spec`, oldest first, by column (`TABLE_COLUMNS`, with ``status`` and
-    ``duration`` as at the moment), plus ``metric_rows``: (key, run, last, min, max) of each of
-    their metrics: what a table of every run is built from, without an object per run beyond its
-    values."""
-    sql = Sql()
+def table(
+    db: sqlite3.Connection, moment: dict[str, Any], spec: Filter | None, final: bool | None = None
+) -> dict[str, list[Any]]:
+    """The runs matching `spec` (and with `final`, only the finished runs or only the others),
+    oldest first, by column (`TABLE_COLUMNS`, with ``status`` and ``duration`` as at the moment),
+    plus ``metric_rows``: (key, run, last, min, max) of each of their metrics: what a table of
+    every run is built from, without an object per run beyond its values."""
+    sql = Sql(db)
     where = compile_where(spec, sql)
+    if final is not None:
+        where = f"r.final = {int(final)}" if where == "1" else f"{where} AND r.final = {int(final)}"
     sql.params.update(moment)
     found = db.execute(
         f"SELECT {', '.join(_TABLE.values())}, '[' || r.tags || ',' || r.params || ','"
         f" || COALESCE(r.note_texts, '[]') || ']' FROM runs r WHERE {where} ORDER BY r.id", sql.params
     ).fetchall()
-    figures = "SELECT key, run, last_v, min_v, max_v FROM metrics"
-    if where != "1":
-        figures += f" WHERE run IN (SELECT r.id FROM runs r WHERE {where})"
-    metric_rows = db.execute(figures, sql.params).fetchall()
     if not found:
         return {}
+    figures = "SELECT key, run, last_v, min_v, max_v FROM metrics"
+    if len(found) <= FEW:  # a few runs (the running ones): looked up by (key, run), no scan
+        ids = [row[0] for row in found]
+        keys = {key for (text,) in db.execute(
+            "SELECT metrics FROM runs WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+            for key in json.loads(text)}
+        metric_rows = db.execute(f"{figures} WHERE key IN (SELECT value FROM json_each(?))"
+                                 " AND run IN (SELECT value FROM json_each(?))",
+                                 (json.dumps(sorted(keys)), json.dumps(ids))).fetchall()
+    else:
+        if where != "1":
+            figures += f" WHERE run IN (SELECT r.id FROM runs r WHERE {where})"
+        metric_rows = db.execute(figures, sql.params).fetchall()
     out = {name: list(values) for name, values in zip(TABLE_COLUMNS, zip(*found))}
     parsed = json.loads("[" + ",".join(out.pop("json")) + "]")  # the JSON columns, in one go
     out["tags"], out["params"], out["notes"] = (list(c) for c in zip(*parsed))
@@ -262,7 +302,7 @@ def column_use(
     """Among the runs matching `spec`: how many there are, how many have each param (not None)
     and each metric, and which of name, user, tags, notebook any has (what a table needs to pick
     its columns)."""
-    sql = Sql()
+    sql = Sql(db)
     where = compile_where(spec, sql)
     sql.params.update(moment)
     matching = "" if where == "1" else f" AND run IN (SELECT r.id FROM runs r WHERE {where})"

@@ -19,8 +19,7 @@ import pytest
 
 import nbtrack
 from nbtrack.cli import main
-from nbtrack.store import index as index_module
-from nbtrack.store import index_schema
+from nbtrack.store import index_file, index_schema
 from nbtrack.store import store as store_module
 from nbtrack.store.index import SCHEMA_VERSION, IndexUnavailable
 from nbtrack.store.locate import index_path
@@ -144,6 +143,20 @@ def _damage_rows(path: Path) -> None:
                 fh.write(os.urandom(size))
 
 
+def test_an_index_of_an_older_layout_is_rebuilt_without_a_word(indexed: tuple[str, Path]) -> None:
+    """An older nbtrack's index (another version number, a table this one no longer keeps) is
+    derived data: dropped and rebuilt in place, not moved aside as foreign."""
+    store, path = indexed
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE metric_packs (run TEXT PRIMARY KEY, sha TEXT NOT NULL) WITHOUT ROWID;"
+                     f"PRAGMA user_version = {int(SCHEMA_VERSION) - 1};")
+    db.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = nbtrack.runs(store=store)
+    assert len(frame) == RUNS and _moved_aside(path) == []
+
+
 def test_damage_found_by_a_query_after_opening_is_repaired_too(indexed: tuple[str, Path]) -> None:
     store, path = indexed
     _damage_rows(path)
@@ -242,7 +255,7 @@ def test_a_locked_index_is_one_clear_error_and_is_not_moved(
     indexed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, path = indexed
-    monkeypatch.setattr(index_module, "BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(index_file, "BUSY_SECONDS", 0.3)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
     try:

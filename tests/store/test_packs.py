@@ -1,4 +1,4 @@
-"""Packs (``nbtrack.store.packs``): finished runs' summaries and metric columns in write-once,
+"""Packs (``nbtrack.store.packs``): finished runs' summaries in write-once,
 content-addressed Parquet files that any client may write and every reader uses.
 
 Two real processes compact one store at the same moment (on a folder, and on the S3 server on
@@ -215,7 +215,7 @@ def test_a_damaged_pack_is_detected_and_its_runs_read_from_their_logs(tmp_path: 
     ids = write_runs(url, 15)
     writer = fresh(url, tmp_path / "writer")
     before = answers(writer)
-    compact(writer.index, writer.backend, metrics=True, min_runs=1)
+    compact(writer.index, writer.backend, min_runs=1)
     (summary,) = [k for k in pack_files(writer)[0] if k.startswith("packs/summaries/")]
     path = Path(url) / summary
     data = bytearray(path.read_bytes())
@@ -245,13 +245,12 @@ def test_entries_name_their_packs_and_packs_are_plain_parquet(tmp_path: Path) ->
     write_runs(url, 6)
     store = fresh(url, tmp_path / "index")
     store.index.refresh()
-    compact(store.index, store.backend, metrics=True, min_runs=1)
+    compact(store.index, store.backend, min_runs=1)
     entries = [json.loads(store.backend.read(f"{PACK_LIST}/{seq:010d}")) for seq in entry_seqs(store.backend)]
-    assert [e["kind"] for e in entries] == ["summaries", "metrics"]
+    assert [e["kind"] for e in entries] == ["summaries"]  # metrics packs are no longer written
+    assert not (Path(url) / "packs" / "metrics").exists()
     frame = pd.read_parquet(Path(url) / "packs" / "summaries")
     assert sorted(frame["name"]) == sorted(f"run {i}" for i in range(6))
-    curves = pd.read_parquet(Path(url) / "packs" / "metrics")
-    assert len(curves[curves["key"] == "loss"]) == 18 and set(curves["run"]) == set(frame["id"])
 
 
 def test_packs_round_trip_on_every_backend(store_url: str, tmp_path: Path) -> None:
@@ -260,8 +259,8 @@ def test_packs_round_trip_on_every_backend(store_url: str, tmp_path: Path) -> No
     ids = write_runs(store_url, 5)
     writer = fresh(store_url, tmp_path / "writer")
     writer.index.refresh()
-    report = compact(writer.index, writer.backend, metrics=True, min_runs=1)
-    assert report.runs == 5 and report.metric_runs == 5
+    report = compact(writer.index, writer.backend, min_runs=1)
+    assert report.runs == 5
     reader = fresh(store_url, tmp_path / "reader")
     read: list[str] = []
     real = reader.backend.read_log
