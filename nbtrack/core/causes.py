@@ -13,7 +13,8 @@ Causes, tried in this order (the first with evidence wins):
 * ``randomness``: the cell differed between two replays (``--check-determinism``), or draws from
   a generator the restore may not cover (``uuid4``, ``secrets``, ``os.urandom``; numpy's
   unseeded generators when the original was tracked without their entropy), or draws while its
-  original random state was not restored;
+  original random state was not restored, or builds a set of objects (ordered by their memory
+  addresses), or ran with a random PYTHONHASHSEED;
 * ``data``: a dataset the original tracked has another fingerprint now;
 * ``environment``: a package the notebook imports (or Python) has another version;
 * ``unknown``: none of the above, as a last resort.
@@ -21,6 +22,7 @@ Causes, tried in this order (the first with evidence wins):
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,11 +110,32 @@ def cell_cause(evidence: CellEvidence, differences: Sequence[str], data: Iterabl
         return TIMING, "only numbers differ, and an earlier cell measures time"
     if evidence.nondeterministic is None and _UNCOVERED.search(evidence.earlier):
         return RANDOMNESS, "the notebook draws from a generator no restore covers"
+    if _builds_set_of_objects(evidence.source):
+        return RANDOMNESS, "it builds a set of objects, whose order follows their memory addresses"
     if not evidence.hash_seed_known:
         reordered = any(_same_words_reordered(d) for d in differences)
         return RANDOMNESS, ("the same values in another order: " if reordered else "") + \
             "the original ran with a random PYTHONHASHSEED (set order and string hashes vary with it)"
     return UNKNOWN, "no cause found (replay with --check-determinism to test for hidden randomness)"
+
+
+def _builds_set_of_objects(source: str) -> bool:
+    """A set display or ``set(...)``/``frozenset(...)`` of objects made by calls: objects without
+    their own hash are ordered by address, which differs from one process to the next."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # IPython syntax (magics): no evidence either way
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Set):
+            elements: list[ast.expr] = list(node.elts)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
+            elements = [e for arg in node.args if isinstance(arg, (ast.List, ast.Tuple)) for e in arg.elts]
+        else:
+            continue
+        if any(isinstance(e, ast.Call) for e in elements):
+            return True
+    return False
 
 
 def _numbers_only(difference: str) -> bool:

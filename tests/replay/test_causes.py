@@ -34,6 +34,9 @@ CHANGED_DATA = [{"path": "/d/train.csv", "status": "different"}]
         (CellEvidence("print(np.linalg.norm(x))", earlier="import numpy as np"), [], CHANGED_NUMPY, "environment"),
         (CellEvidence("print(pd.__version__)", earlier="import pandas as pd"), [], CHANGED_NUMPY, "unknown"),
         (CellEvidence("print({'a', 'b'})", hash_seed_known=False), [], [], "randomness"),
+        (CellEvidence("for s in {Scaler(), Sampler(seed=0)}:\n    plot(s)"), [], [], "randomness"),
+        (CellEvidence("for s in set([Scaler(), Sampler()]):\n    plot(s)"), [], [], "randomness"),
+        (CellEvidence("for s in {'a', 'b'}:\n    plot(s)"), [], [], "unknown"),  # strings: the hash seed
     ],
 )
 def test_each_difference_gets_the_cause_its_evidence_shows(evidence, data, environment, cause) -> None:
@@ -41,6 +44,12 @@ def test_each_difference_gets_the_cause_its_evidence_shows(evidence, data, envir
     assert found == cause and detail
     if cause == "secret removed":
         assert "$API_KEY" in detail
+
+
+def test_a_set_of_objects_is_named_as_ordered_by_memory_address() -> None:
+    found, detail = cell_cause(CellEvidence("samplers = {Identity(), Under(random_state=0)}\nfit(samplers)",
+                                            hash_seed_known=False), NUMBERS, [], [])
+    assert found == "randomness" and "memory addresses" in detail
 
 
 def test_metrics_take_the_cause_of_the_cell_that_computes_them() -> None:
