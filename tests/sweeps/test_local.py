@@ -163,12 +163,13 @@ def test_env_recreate_runs_each_trial_in_a_virtual_environment_of_the_starting_p
 
 
 def test_a_trial_the_search_stops_has_its_kernel_interrupted_and_ends_pruned(local_store: Store, tmp_path: Path):
-    # 3 epochs of 20 s each: the trial could not end on its own within the wait below
-    driver = start_cli("--store", local_store.url, "sweep", str(NOTEBOOK), "-g", "epochs=3", "-p", "pause", "20",
+    # 3 epochs of 60 s each: the trial could not end on its own within the wait below (which leaves a
+    # loaded machine two minutes to interrupt the kernel and end the sweep)
+    driver = start_cli("--store", local_store.url, "sweep", str(NOTEBOOK), "-g", "epochs=3", "-p", "pause", "60",
                        "--workers", "1", "--no-progress", "--cwd", str(tmp_path), "--json")
     running = wait_for_trial_run(local_store, 0)
     only_sweep(local_store).write(event("stop", attempt=running.id, reason="pruned"))  # as the driver prunes
-    out, err = driver.communicate(timeout=40)
+    out, err = driver.communicate(timeout=150)
     assert driver.returncode == 0, err  # a pruned trial is no failure
     [trial] = json.loads(out)["trials"]
     assert trial["status"] == "pruned" and trial["run"] == running.run
