@@ -197,3 +197,26 @@ def test_batch_replay_restores_random_state_unless_told_fresh(local_store: Store
     assert fresh.returncode == 1, fresh.stderr
     [row] = json.loads(fresh.stdout)
     assert row["verdict"] == "differs" and "(randomness)" in row["cause"]
+
+
+def test_a_trial_replays_with_its_own_hash_seed(local_store: Store, tmp_path: Path):
+    import nbformat
+
+    # the order of a set of strings follows the kernel's hash seed: a replay must set the trial's
+    words = ", ".join(f"'w{i}'" for i in range(20))
+    notebook = tmp_path / "hashed.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(f"print(list({{{words}}}), x)")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, notebook)
+    made = cli("--store", local_store.url, "sweep", str(notebook), "-g", "x=1,2", "--workers", "1", "--json",
+               "--no-progress")
+    assert made.returncode == 0, made.stderr
+    runs = [nbtrack.get_run(t["run"], local_store) for t in progress_of(made)["trials"]]
+    seeds = [run.records[0]["hash_seed"] for run in runs]
+    assert all(seed.isdigit() for seed in seeds) and seeds[0] != seeds[1]  # drawn per trial, recorded
+    replayed = cli("--store", local_store.url, "replay", runs[0].id, "--yes", "--json", "--no-progress")
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    report = json.loads(replayed.stdout)["report"]
+    assert report["verdict"] == "reproduced" and report["hash_seed"] == seeds[0]
