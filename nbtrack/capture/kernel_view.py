@@ -76,12 +76,15 @@ def pair(file_cells: Sequence[tuple[str | None, str]], ran: Sequence[Ran],
         if index is not None and index not in taken:
             paired[cell.key] = index
             taken.add(index)
+    by_source: dict[str, list[int]] = {}  # `_same` sources: one lookup per executed cell, not a scan
+    for index, (_, source) in enumerate(file_cells):
+        by_source.setdefault(source.strip(), []).append(index)
     for cell in ran:
         if cell.key in paired:
             continue
-        same = [index for index, (cid, source) in enumerate(file_cells)
-                if index not in taken and _same(source, cell.source)
-                and not (cell.cell_id and cid and cid != cell.cell_id and cell.cell_id in ids)]
+        same = [index for index in by_source.get(cell.source.strip(), ())
+                if index not in taken and not (cell.cell_id and file_cells[index][0]
+                                               and file_cells[index][0] != cell.cell_id and cell.cell_id in ids)]
         if same:
             ran_as = cell.execution_count
             counted = [i for i in same if ran_as is not None and i < len(counts) and counts[i] == ran_as]
