@@ -55,22 +55,24 @@ def write_stamp(backend: Backend, run_id: str, writer: Writer) -> Writer:
 def sign_annotation(data: bytes, writer: Writer) -> bytes:
     """An annotation's records with ``by`` set to `writer` (whatever the client wrote there);
     ValueError unless it is intact framed records of the kinds others may add."""
-    return _signed(data, writer, ANNOTATION_KINDS, "an annotation may hold")
+    return _signed(data, writer, ANNOTATION_KINDS, "an annotation", "may hold")
 
 
 def sign_sweep_event(data: bytes, writer: Writer) -> bytes:
     """A sweep event's records with ``by`` set to `writer`; ValueError unless it is intact
     framed records of the sweep event kinds (``nbtrack.core.sweep_state``)."""
-    return _signed(data, writer, EVENT_KINDS, "a sweep event may be")
+    return _signed(data, writer, EVENT_KINDS, "a sweep event", "may be")
 
 
-def _signed(data: bytes, writer: Writer, kinds: Collection[str], what: str) -> bytes:
+def _signed(data: bytes, writer: Writer, kinds: Collection[str], what: str, allowed: str) -> bytes:
+    """`data`'s records signed by `writer`; ValueError unless they are intact and of `kinds`
+    (`what` they are and how the message names the `allowed` kinds)."""
     decoded = framing.decode(data)
     if decoded.damage or decoded.torn_tail or not decoded.records:
-        raise ValueError(f"{what.split(' may ')[0]} must be intact framed records")
+        raise ValueError(f"{what} must be intact framed records")
     for record in decoded.records:
         if record.get("t") not in kinds:
-            raise ValueError(f"{what} {', '.join(sorted(kinds))} records, not {str(record.get('t'))[:40]!r}")
+            raise ValueError(f"{what} {allowed} {', '.join(sorted(kinds))} records, not {str(record.get('t'))[:40]!r}")
     return framing.encode_many([{**record, "by": writer.name} for record in decoded.records])
 
 
