@@ -28,6 +28,8 @@ from papermill.execute import remove_error_markers
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
+from nbtrack.core.records import CRASHED, FAILED
+
 ENGINE = "nbtrack-replay"
 Progress = Callable[[int, int], None]
 
@@ -103,6 +105,11 @@ class Execution:
     error: str | None  # why execution stopped early, or None
     failed_cell: int | None = None  # index of the cell that stopped it
     crashed: bool = False  # the kernel died or never started (not a cell's fault)
+
+    @property
+    def failure(self) -> str:
+        """The status of a run recorded for this execution when tracking never started."""
+        return CRASHED if self.crashed else FAILED
 
 
 def _progress_hook(progress: Progress | None, total: int) -> Callable[..., None] | None:

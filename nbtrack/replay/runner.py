@@ -27,7 +27,7 @@ from nbtrack.core.checks import check_identifier
 from nbtrack.core.fingerprint import HashCache
 from nbtrack.core.identity import host_fields, user_name
 from nbtrack.core.ids import new_run_id
-from nbtrack.core.records import CRASHED, FAILED
+from nbtrack.core.records import FAILED
 from nbtrack.core.redact import Redactor
 from nbtrack.core.reproduce import DEFAULT_TOLERANCE, Report, compare_metrics
 from nbtrack.core.run import ActiveRun
@@ -306,9 +306,8 @@ def replay(
         prepared.cleanup()
     after = {d["path"]: fingerprint_now(d["path"], original_cwd, folder, cache) for d in original.data}
     replayed = _find_replay_run(target, original.id, output, started, _started_in_cell(original))
-    failure = CRASHED if execution.crashed else FAILED
     replay_id = replayed.id if replayed else _record_failure(
-        target, original, output, execution.error or "no run started", failure)
+        target, original, output, execution.error or "no run started", execution.failure)
     if replayed is not None and parameters:
         record_missing_params(target, replayed, parameters)
     replay_env = replayed.environment() if replayed else None

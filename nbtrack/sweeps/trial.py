@@ -130,7 +130,7 @@ def _attempt(task: TrialTask, store: Store, record: SweepRecord, attempt_id: str
         header = {"name": task.name, "tags": [*task.tags, sweep_tag(task.sweep)], "sweep": task.sweep,
                   "trial": task.trial, "attempt": attempt_id}
         run = Run(store, failed_run(store, header, f"the trial failed before tracking started: {execution.error}",
-                                    CRASHED if execution.crashed else FAILED))
+                                    execution.failure))
     else:
         record_missing_params(store, run, task.params)
     status = _status(execution, run, watcher.stopped_as)
