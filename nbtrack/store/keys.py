@@ -101,6 +101,12 @@ def entry_seq(key: str) -> int | None:
     return None if match is None else int(match["seq"])
 
 
+def sweep_of(key: str) -> str | None:
+    """The sweep id of a sweep event's key (``sweeps/<id>/<event>``), None when `key` is not one."""
+    match = _LAYOUT["sweep"].fullmatch(key)
+    return None if match is None else match["sweep"]
+
+
 def run_of(key: str) -> str:
     """The run id in a log or annotation key (``runs/<id>/log``, ``notes/<id>/<note>``)."""
     return key.split("/")[1]

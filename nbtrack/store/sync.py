@@ -35,6 +35,7 @@ from nbtrack.store.keys import (
     numbered_key,
     numbered_prefix,
     run_of,
+    sweep_of,
     sweep_prefix,
 )
 from nbtrack.store.store import Store
@@ -152,10 +153,10 @@ def _copy_sweeps(source: Store, target: Store, named: set[str]) -> int:
     target already holds (a sweep goes on after its runs were copied: its later events follow).
     Events are write-once, so each is copied at most once; one listing of each store."""
     have = {info.key for info in target.backend.list(sweep_prefix())}
-    wanted = named | {key.split("/")[1] for key in have}
+    wanted = named | {sweep for sweep in map(sweep_of, have) if sweep}
     copied = 0
     for info in source.backend.list(sweep_prefix()):
-        if kind_of(info.key) == "sweep" and info.key.split("/")[1] in wanted and info.key not in have:
+        if sweep_of(info.key) in wanted and info.key not in have:
             copied += target.backend.write_once(info.key, source.backend.read(info.key))
     return copied
 
