@@ -6,13 +6,10 @@
   newest first, then a filter with a sort by a metric) in a process whose index is warm; the cold
   index build (index deleted, first ``runs()`` in a new process) from the packs and from the logs
   alone (a copy of the store without ``packs/``, hard links).
-- **Bucket** (moto's S3 server on loopback, each request held 20 ms like a real bucket: see
-  ``benchmarks/_slow_s3.py``): colleagues' runs are written at full speed (each run whole, one
-  PUT), one machine packs them (``nbtrack compact``), then a fresh machine (empty index) is ready
-  when its first ``runs()`` returns every run. Measured at 10,000 and 30,000 runs (100,000 runs
-  would hold ~1 GB in moto's memory on the 2-core reference machine); the fresh-machine time is
-  reported with its per-run slope. MLflow ``search_runs`` (SQLite) on 10,000 runs of the same
-  shape gives the ratio against nbtrack's ``runs()`` on the 10,000-run bucket (warm new process).
+- **Bucket** (``benchmarks/_scale_bucket.py``): a fresh machine (empty index) joining a team's
+  bucket of 10,000 and 100,000 runs, packed by another machine, on moto's S3 server on loopback
+  slowed to 20 ms a request, is ready when its first ``runs()`` returns every run; then ``runs()``
+  with that index warm, against MLflow ``search_runs`` (SQLite) on 10,000 runs of the same shape.
 - **Long curves**: 10 runs of 1,000,000 points each, logged with ``nbtrack.log`` (so each stored
   its min/max envelope when it finished); in a new process, the comparison's curves (what the
   compare view and ``GET runs/ID/metrics?points=W`` send: ``Run.curves(1000)`` for every run)
@@ -34,24 +31,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import (
-    ROOT,
     WORK_DIR,
     Row,
     all_met,
     import_nbtrack,
     lt,
     main,
-    peer,
     run_isolated,
-    scratch_dir,
 )
+from benchmarks._scale_bucket import bucket_rows
 
 NAME = "scale"
-DELAY = 0.020  # seconds per request of the slowed S3 server
 LOCAL_RUNS = 100_000
-BUCKET_SIZES = (10_000, 30_000)
 LONG_RUNS, LONG_POINTS, LONGEST = 10, 1_000_000, 10_000_000
-QUICK = {"local": 300, "bucket": (200, 400), "long": (3, 20_000, 50_000)}
+QUICK = {"local": 300, "long": (3, 20_000, 50_000)}
 
 
 CHILD_LOG = WORK_DIR / NAME / "children.jsonl"  # what every child returned, as it returned it
@@ -101,46 +94,7 @@ def logs_only_copy(store: Path, target: Path) -> None:
         (target / ".complete").write_text("ok")
 
 
-# ---------------------------------------------------------------- bucket (children)
-
-
-def fill_bucket(url: str, first: int, count: int) -> dict[str, Any]:
-    """Child: `count` finished runs written whole (one PUT each), 16 at a time."""
-    nbtrack = import_nbtrack()  # noqa: F841
-    from nbtrack.api.whole import WholeRun
-    from nbtrack.core.ids import new_run_id
-    from nbtrack.store.store import open_store
-
-    store = open_store(url)
-    base = time.time() - 86400 * 365
-
-    def write(i: int) -> None:
-        started = base + i * 300
-        run = WholeRun(new_run_id(started), started, {"name": f"run-{i}", "user": f"user{i % 7}",
-                                                      "tags": ["bench", f"group-{i % 10}"]})
-        run.params({"lr": 10 ** -(1 + i % 4), "batch": 2 ** (4 + i % 5), "arch": f"net{i % 7}"})
-        for step in range(10):
-            run.metrics_at(step, {"loss": 1.0 / (step + 1 + i % 3), "acc": step / 10}, ts=started + step)
-        run.write(store, started + 60)
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(write, range(first, first + count)))
-    return _logged("fill_bucket", {"seconds": time.perf_counter() - t0}, first=first, count=count)
-
-
-def pack_bucket(url: str, index_dir: str) -> dict[str, Any]:
-    """Child: one machine packs the bucket's finished runs (what any client does past 1,000)."""
-    os.environ["NBTRACK_INDEX_DIR"] = index_dir
-    import_nbtrack()
-    from nbtrack.store.compaction import compact
-    from nbtrack.store.store import open_store
-
-    store = open_store(url)
-    t0 = time.perf_counter()
-    store.index.refresh()
-    report = compact(store.index, store.backend)
-    return _logged("pack_bucket", {"seconds": time.perf_counter() - t0, "runs": report.runs})
+# ---------------------------------------------------------------- runs() (children)
 
 
 def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack: int | None = None) -> dict[str, Any]:
@@ -159,24 +113,7 @@ def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack:
     if len(frame) != n:
         raise AssertionError(f"runs() returned {len(frame)} rows, expected {n}")
     figures = {"seconds": seconds, "cpu_s": cpu}  # CPU: what the process needed, whatever else ran
-    if "://" in store:  # the floor: one recursive listing of the logs with s3fs alone
-        try:
-            figures["listing_s"] = listing_floor(store)
-        except Exception as exc:  # the floor is a note; the figure stands
-            figures["listing_error"] = repr(exc)
     return _logged("runs_frame", figures, store=store.split("?")[0], n=n, cold=cold)
-
-
-def listing_floor(url: str) -> float:
-    """Seconds of one recursive listing of a bucket store's logs with fsspec alone."""
-    import fsspec
-
-    path, _, query = url.partition("?")
-    options = dict(part.split("=", 1) for part in query.split("&") if part)
-    fs, root = fsspec.core.url_to_fs(path, **options)
-    t0 = time.perf_counter()
-    fs.find(f"{root}/runs")
-    return time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------- long curves (children)
@@ -233,38 +170,6 @@ def read_longest(store: str, index_dir: str, run_id: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- parent
 
 
-class _SlowS3:
-    def __init__(self, work: Path) -> None:
-        from tests.servers import BUCKET, S3_ENV, free_port, wait_for_http
-
-        os.environ.update(S3_ENV)
-        self.switch = work / "delay"
-        port = free_port()
-        self.log = open(work / "moto.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._slow_s3", "127.0.0.1", str(port), str(self.switch)],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=os.environ | S3_ENV,
-        )
-        self.endpoint = f"http://127.0.0.1:{port}"
-        wait_for_http(self.endpoint, self.process)
-        import s3fs
-
-        s3fs.S3FileSystem(endpoint_url=self.endpoint).mkdir(BUCKET)
-        self.bucket = BUCKET
-
-    def url(self, prefix: str) -> str:
-        return f"s3://{self.bucket}/{prefix}?endpoint_url={self.endpoint}"
-
-    def slow(self, on: bool) -> None:
-        self.switch.write_text(str(DELAY) if on else "0")
-        time.sleep(0.6)  # the server reads the switch at most every half second
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self.log.close()
-
-
 def _local_rows(n: int, quick: bool) -> list[Row]:
     from benchmarks import query
 
@@ -303,60 +208,6 @@ def _local_rows(n: int, quick: bool) -> list[Row]:
     ]
 
 
-def _bucket_rows(sizes: tuple[int, ...], notes: list[str]) -> list[Row]:
-    rows: list[Row] = []
-    with scratch_dir("nbtrack-bench-scale-") as work:
-        server = _SlowS3(work)
-        try:
-            url = server.url("team")
-            written = 0
-            fresh: dict[int, float] = {}
-            for n in sizes:
-                server.slow(False)
-                run_isolated(f"benchmarks.{NAME}:fill_bucket", url=url, first=written, count=n - written, timeout=7200)
-                written = n
-                server.slow(True)
-                packed = run_isolated(f"benchmarks.{NAME}:pack_bucket", url=url, index_dir=str(work / f"packer-{n}"))
-                machine = str(work / f"fresh-{n}")
-                ready = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n, cold=True)
-                warm = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n)
-                fresh[n] = ready["seconds"]
-                rows.append(Row(NAME, f"fresh machine ready, {n:,} runs on the bucket (20 ms/request)", "s",
-                                ready["seconds"], target="< 60 s at 100k",
-                                note=f"packed by another machine ({packed['runs']} runs, {packed['seconds']:.1f} s)"))
-                rows.append(Row(NAME, f"runs() {n:,} runs on the bucket, warm index, new process", "s",
-                                warm["seconds"], note="one listing of the bucket, nothing new"))
-                if n == 10_000 or n == sizes[0]:
-                    mlf = _mlflow(n, notes)
-                    rows[-1].mlflow = mlf
-            if len(fresh) >= 2:
-                (a, ta), (b, tb) = sorted(fresh.items())[:2]
-                # per run: the growth between the two sizes; when two small sizes fall within noise of
-                # each other (no growth at all), the larger one's average instead
-                slope = (tb - ta) / (b - a)
-                slope = slope if slope > 0 else tb / b
-                at = tb + slope * (LOCAL_RUNS - b)
-                rows.append(Row(NAME, f"fresh machine ready, {LOCAL_RUNS:,} runs (extrapolated)", "s", at,
-                                target="< 60 s", met=lt(at, 60.0),
-                                note=f"linear from {a:,} and {b:,} runs: {slope * 1000:.3f} s per 1,000 runs"))
-        finally:
-            server.slow(False)
-            server.stop()
-    return rows
-
-
-def _mlflow(n: int, notes: list[str]) -> float | None:
-    from benchmarks import query
-
-    db = WORK_DIR / "query" / f"mlflow-{n}"
-    try:
-        query._cached(db, lambda: query._build_mlflow_or_fail(db / "mlflow.db", n, notes))
-    except query._PeerMissing:
-        return None
-    found = peer("benchmarks.query:mlflow_search", notes, db=str(db / "mlflow.db"), n=n)
-    return None if found is None else float(found["first_s"])
-
-
 def _long_rows(runs: int, points: int, longest: int) -> list[Row]:
     base = WORK_DIR / NAME / f"long-{runs}x{points}"
     store, index = str(base / "store"), str(base / "index")
@@ -392,7 +243,6 @@ def measure(quick: bool = False) -> list[Row]:
     notes: list[str] = []
     rows: list[Row] = []
     local = QUICK["local"] if quick else LOCAL_RUNS
-    sizes = QUICK["bucket"] if quick else BUCKET_SIZES
     runs, points, longest = QUICK["long"] if quick else (LONG_RUNS, LONG_POINTS, LONGEST)
     only = set(filter(None, os.environ.get("NBTRACK_BENCH_SCALE", "local,long,bucket").split(",")))
     if "local" in only:
@@ -400,7 +250,7 @@ def measure(quick: bool = False) -> list[Row]:
     if "long" in only:
         rows += _long_rows(runs, points, longest)
     if "bucket" in only:
-        rows += _bucket_rows(tuple(sizes), notes)
+        rows += bucket_rows(quick, notes)
     if notes and rows:
         rows[0].note += "; " + "; ".join(notes)
     for row in rows:

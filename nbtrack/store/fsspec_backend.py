@@ -29,6 +29,7 @@ has them removed.
 from __future__ import annotations
 
 import builtins
+import inspect
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -107,6 +108,10 @@ class FsspecBackend(Backend):
         self.root = root.rstrip("/")
         self.url = redact_url(url).rstrip("/")
         self._exclusive = True  # conditional PUT supported, until the filesystem says no
+        # s3fs asks each object's size (a HEAD request) before its GET, to fetch a large one in
+        # concurrent parts, unless told to fetch it in one piece: segments are small, one GET each
+        reads = inspect.signature(getattr(self.fs, "_cat_file", None) or self.fs.cat_file).parameters
+        self._one_piece = {"max_concurrency": 1} if "max_concurrency" in reads else {}
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
         # the last log_sizes listing (for prefetches) and the last prefetch (one read per log)
@@ -227,7 +232,7 @@ class FsspecBackend(Backend):
         chains = {key: (listed or {}).get(key) or self._segments(key) for key in offsets}
         wanted = {key: [seg for seg in chains[key] if seg[0] + seg[1] > offset] for key, offset in offsets.items()}
         paths = [path for chain in wanted.values() for _s, _n, path in chain]
-        contents = self.fs.cat(paths, on_error="return") if paths else {}
+        contents = self.fs.cat(paths, on_error="return", **self._one_piece) if paths else {}
         if len(paths) == 1 and not isinstance(contents, dict):
             contents = {paths[0]: contents}
         found = {}

@@ -101,3 +101,28 @@ def test_prefetched_logs_serve_one_read_each(bucket_url: str) -> None:
     assert [reader.read_log(key, 1 if i == 5 else 0) for i, key in enumerate(keys)] == [
         (b"x" * i + b"y")[1 if i == 5 else 0:] for i in range(12)]
     assert reader.read_log(keys[0]) == b"yz"  # each prefetch serves one read: then a new look
+
+
+def test_fetching_logs_from_s3_is_one_get_per_segment(s3_server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A prefetch, then the reads it serves, ask S3 for each segment once and nothing else (s3fs
+    used to ask each object's size first: a HEAD per segment doubled what a machine syncing a
+    bucket waits for)."""
+    url = s3_server.url()
+    writer = FsspecBackend(url)
+    keys = [log_key(f"01requests{i:06d}") for i in range(10)]
+    for key in keys:
+        writer.append(key, b"abc")
+        writer.append(key, b"de")
+    reader = FsspecBackend(url)
+    reader.log_sizes("runs")
+    calls: list[str] = []
+    call_s3 = reader.fs._call_s3
+
+    async def counted(method: str, *args: object, **kwargs: object) -> object:
+        calls.append(method)
+        return await call_s3(method, *args, **kwargs)
+
+    monkeypatch.setattr(reader.fs, "_call_s3", counted)
+    reader.prefetch_logs(dict.fromkeys(keys, 0))
+    assert [reader.read_log(key) for key in keys] == [b"abcde"] * len(keys)
+    assert calls == ["get_object"] * 2 * len(keys)
