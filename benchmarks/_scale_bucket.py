@@ -2,18 +2,21 @@
 joining a team's bucket of 10,000 and then 100,000 runs.
 
 The bucket is moto's S3 server on loopback, each request held 20 ms like a real bucket
-(``benchmarks/_slow_s3.py``). The steps, each in its own process:
+(``benchmarks/_slow_s3.py``). Each step runs in its own process:
 
 1. **Colleagues' runs** (each written whole by ``WholeRun.write``, finished) are written once by
    nbtrack's bucket backend on a local folder (``FsspecBackend`` on ``file://``: the keys and bytes
-   it PUTs on a bucket) and cached in the work dir; the server loads them into its bucket through
-   moto's own ``put_object``, not over HTTP (setup, not measured).
-2. **Another machine packs them** over HTTP (``pack_bucket``: what ``nbtrack compact`` does), the
-   server slowed to 20 ms a request: the packs are exactly what a client writes.
+   it PUTs on a bucket, ``tests/benchmarks/test_bucket_fill.py``), 1,000 runs a folder, and kept
+   in the work dir.
+2. **The team's bucket grows** 1,000 runs at a time: the server takes a folder's objects in
+   through moto's own ``put_object`` (not over HTTP, which costs a listing of the whole bucket
+   per new log), then **another machine packs them** with ``nbtrack compact``, over HTTP at 20 ms a
+   request: the packs are exactly what a client writes, as many as a team's clients write (a
+   client's refresh packs past 1,000 loose finished runs), 100 of them at 100,000 runs.
 3. **A fresh machine** (a new process, an empty index) is ready when its first ``runs()`` returns
    every run; then ``runs()`` in another new process with that now warm index. The server counts
-   the requests each made, and the seconds moto spent on them (moto sorts every key of the bucket
-   for each listing, which a real bucket does not).
+   the requests each made and the CPU seconds moto spent on them (a listing sorts every key of
+   the bucket, which a real bucket does not).
 
 MLflow's ``search_runs`` (SQLite) on 10,000 runs of the same shape, in a new process, gives the
 ratio against the warm ``runs()`` on the 10,000-run bucket.
@@ -37,7 +40,7 @@ NAME = "scale"
 DELAY = 0.020  # seconds per request of the slowed S3 server
 SIZES = (10_000, 100_000)
 QUICK_SIZES = (200, 400)
-CHUNK = 10_000  # runs per cached folder (one child process writes one)
+PACK_EVERY, QUICK_EVERY = 1_000, 100  # runs the team adds between two packings
 BASE = 1_700_000_000.0  # the first colleague's run started then; one every 5 minutes after
 TARGET_RUNS, TARGET_S = 100_000, 60.0
 CHILD = "benchmarks._scale_bucket"
@@ -74,35 +77,40 @@ def write_runs(url: str, first: int, count: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0}
 
 
-def runs_folder(first: int, count: int) -> Path:
-    """The local folder holding colleagues' runs `first`.. as a bucket holds them (cached)."""
+def write_folders(parts: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """Child: for each (folder, first, count), colleagues' runs `first`.. written to a store in
+    `folder` by nbtrack's bucket backend on the local filesystem, then the folder marked complete."""
+    import shutil
+
+    for folder, first, count in parts:
+        shutil.rmtree(Path(folder) / "store", ignore_errors=True)  # what an interrupted child left
+        write_runs(f"file://{folder}/store?auto_mkdir=true", first, count)
+        (Path(folder) / ".complete").write_text("ok")
+    return {}
+
+
+def runs_folders(first: int, count: int, every: int) -> list[Path]:
+    """Local folders holding colleagues' runs `first`.. (`every` runs each) as a bucket holds them;
+    written by 2 processes when missing, then kept in the work dir."""
     from benchmarks.query import _format_key
 
-    base = WORK_DIR / NAME / f"bucket-runs-{_format_key()}" / f"{first}-{count}"
-    if not (base / ".complete").exists():
-        import shutil
-
-        shutil.rmtree(base, ignore_errors=True)
-        base.mkdir(parents=True)
-        run_isolated(f"{CHILD}:write_runs", url=f"file://{base / 'store'}?auto_mkdir=true", first=first,
-                     count=count, timeout=3600)
-        (base / ".complete").write_text("ok")
-    return base / "store"
-
-
-def fill_folders(first: int, count: int) -> list[Path]:
-    """The folders of runs `first`.. in chunks of `CHUNK`, written 2 at a time when missing."""
-    parts = [(start, min(CHUNK, first + count - start)) for start in range(first, first + count, CHUNK)]
+    base = WORK_DIR / NAME / f"bucket-runs-{_format_key()}"
+    parts = [(base / f"{start}-{min(every, first + count - start)}", start, min(every, first + count - start))
+             for start in range(first, first + count, every)]
+    missing = [(str(folder), start, n) for folder, start, n in parts if not (folder / ".complete").exists()]
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda part: runs_folder(*part), parts))
+        list(pool.map(lambda half: run_isolated(f"{CHILD}:write_folders", parts=half, timeout=3600),
+                      [half for half in (missing[::2], missing[1::2]) if half]))
+    return [folder / "store" for folder, _start, _n in parts]
 
 
 # ---------------------------------------------------------------- readers (children)
 
 
-def pack_bucket(url: str, index_dir: str) -> dict[str, Any]:
-    """Child: another machine packs the bucket's finished runs (``nbtrack compact``: a refresh,
-    then a summary pack of the loose finished runs; its refresh leaves the packing to `compact`)."""
+def pack_as_runs_arrive(url: str, index_dir: str, folders: list[str], endpoint: str) -> dict[str, Any]:
+    """Child: a machine of the team packs the runs as they arrive: the colleagues' runs of each
+    folder appear in the bucket, then it runs ``nbtrack compact`` (a refresh, then a summary pack
+    of the loose finished runs; its own refresh leaves the packing to `compact`)."""
     os.environ["NBTRACK_INDEX_DIR"] = index_dir
     os.environ["NBTRACK_PACK_MIN_RUNS"] = "0"
     from benchmarks._common import import_nbtrack
@@ -112,12 +120,17 @@ def pack_bucket(url: str, index_dir: str) -> dict[str, Any]:
     from nbtrack.store.store import open_store
 
     store = open_store(url)
-    t0 = time.perf_counter()
-    store.index.refresh()
-    refreshed = time.perf_counter() - t0
-    report = compact(store.index, store.backend)
-    return {"seconds": time.perf_counter() - t0, "refresh_s": refreshed, "runs": report.runs,
-            "packs": len(report.summary_packs)}
+    bucket, prefix = url.split("://", 1)[1].split("?")[0].split("/", 1)
+    found = {"seconds": 0.0, "load_s": 0.0, "runs": 0, "packs": 0}
+    for folder in folders:
+        found["load_s"] += load_folder(endpoint, bucket, prefix, folder)["seconds"]
+        t0 = time.perf_counter()
+        store.index.refresh()
+        report = compact(store.index, store.backend)
+        found["seconds"] += time.perf_counter() - t0
+        found["runs"] += report.runs
+        found["packs"] += len(report.summary_packs)
+    return found
 
 
 # ---------------------------------------------------------------- the server
@@ -151,22 +164,9 @@ class SlowS3:
         self.switch.write_text(str(DELAY) if on else "0")
         time.sleep(0.6)  # the server reads the switch at most every half second
 
-    def _control(self, path: str, method: str = "GET") -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.endpoint}/_bench/{path}", method=method)
-        with urllib.request.urlopen(request, timeout=3600) as answer:
-            found: dict[str, Any] = json.loads(answer.read())
-        return found
-
-    def load(self, folder: Path, prefix: str) -> dict[str, Any]:
-        """Every file of `folder` put at ``prefix/<relative path>`` in the bucket (not over HTTP)."""
-        from urllib.parse import urlencode
-
-        return self._control("load?" + urlencode({"bucket": self.bucket, "prefix": prefix, "folder": str(folder)}),
-                             "POST")
-
     def stats(self) -> dict[str, Any]:
         """The requests served since the last call, by kind, and moto's own seconds on them."""
-        return self._control("stats")
+        return _control(self.endpoint, "stats")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -174,65 +174,87 @@ class SlowS3:
         self.log.close()
 
 
+def _control(endpoint: str, path: str, method: str = "GET") -> dict[str, Any]:
+    request = urllib.request.Request(f"{endpoint}/_bench/{path}", method=method)
+    with urllib.request.urlopen(request, timeout=3600) as answer:
+        found: dict[str, Any] = json.loads(answer.read())
+    return found
+
+
+def load_folder(endpoint: str, bucket: str, prefix: str, folder: str | Path) -> dict[str, Any]:
+    """Every file of `folder` put at ``prefix/<relative path>`` in the bucket (not over HTTP)."""
+    from urllib.parse import urlencode
+
+    return _control(endpoint, "load?" + urlencode({"bucket": bucket, "prefix": prefix, "folder": str(folder)}), "POST")
+
+
 def _served(stats: dict[str, Any]) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(stats["requests"].items()))
     return f"{sum(stats['requests'].values())} requests ({kinds}), moto's own work {stats['moto_s']:.2f} s"
 
 
-def _load() -> str:
+def _load_average() -> str:
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 # ---------------------------------------------------------------- rows
 
 
+def pack_every() -> int:
+    """Runs the team adds between two ``nbtrack compact`` of the packing machine (what a client's
+    refresh packs past 1,000 loose finished runs); NBTRACK_BENCH_PACK_EVERY changes it."""
+    return int(os.environ.get("NBTRACK_BENCH_PACK_EVERY") or PACK_EVERY)
+
+
 def bucket_rows(quick: bool, notes: list[str]) -> list[Row]:
-    sizes = QUICK_SIZES if quick else SIZES
+    sizes, every = (QUICK_SIZES, QUICK_EVERY) if quick else (SIZES, pack_every())
     rows: list[Row] = []
     with scratch_dir("nbtrack-bench-scale-") as work:
         server = SlowS3(work)
         try:
-            url, written = server.url("team"), 0
+            url, written, packs = server.url("team"), 0, 0
             for n in sizes:
-                server.slow(False)  # setup: the colleagues' runs appear in the bucket
-                loaded = [server.load(folder, "team") for folder in fill_folders(written, n - written)]
-                written = n
+                folders = runs_folders(written, n - written, every)
                 server.slow(True)
-                packed = run_isolated(f"{CHILD}:pack_bucket", url=url, index_dir=str(work / f"packer-{n}"),
-                                      timeout=3600)
-                packing = server.stats()
+                packed = run_isolated(f"{CHILD}:pack_as_runs_arrive", url=url, index_dir=str(work / "packer"),
+                                      folders=[str(f) for f in folders], endpoint=server.endpoint, timeout=3600)
+                written, packs = n, packs + packed["packs"]
+                found = {"packed": packed, "packing_served": server.stats()}
                 machine = str(work / f"fresh-{n}")
-                load_ready = _load()
-                ready = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n, cold=True)
-                ready_served = server.stats()
-                load_warm = _load()
-                warm = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n)
-                warm_served = server.stats()
-                _log(n, loaded, packed, packing, ready, ready_served, warm, warm_served)
-                size = f"{n:,}"
-                rows.append(Row(
-                    NAME, f"fresh machine ready, {size} runs on the bucket (20 ms/request)", "s", ready["seconds"],
-                    target=f"< {TARGET_S:.0f} s at {TARGET_RUNS:,}",
-                    met=lt(ready["seconds"], TARGET_S) if n >= TARGET_RUNS else None,
-                    note=f"{_served(ready_served)}; CPU {ready['cpu_s']:.2f} s; {load_ready}; packed by another "
-                         f"machine over HTTP at 20 ms/request ({packed['runs']:,} runs in {packed['seconds']:.0f} s)"))
-                warm_row = Row(NAME, f"runs() {size} runs on the bucket, warm index, new process", "s",
-                               warm["seconds"], note=f"{_served(warm_served)}; CPU {warm['cpu_s']:.2f} s; {load_warm}")
-                if n == SIZES[0] or n == sizes[0]:
-                    warm_row.mlflow = _mlflow(n, notes)
-                rows.append(warm_row)
+                for name, cold in (("ready", True), ("warm", False)):
+                    found[f"{name}_load"] = _load_average()
+                    found[name] = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n,
+                                               cold=cold)
+                    found[f"{name}_served"] = server.stats()
+                _log(n, found)
+                rows += _rows(n, packs, every, found, notes, with_mlflow=n == sizes[0])
         finally:
-            server.slow(False)
             server.stop()
     return rows
 
 
-def _log(n: int, *parts: Any) -> None:
+def _rows(n: int, packs: int, every: int, found: dict[str, Any], notes: list[str], with_mlflow: bool) -> list[Row]:
+    ready, warm, packed = found["ready"], found["warm"], found["packed"]
+    size = f"{n:,}"
+    fresh = Row(NAME, f"fresh machine ready, {size} runs on the bucket (20 ms/request)", "s", ready["seconds"],
+                target=f"< {TARGET_S:.0f} s at {TARGET_RUNS:,}",
+                met=lt(ready["seconds"], TARGET_S) if n >= TARGET_RUNS else None,
+                note=f"{_served(found['ready_served'])}; CPU {ready['cpu_s']:.2f} s; {found['ready_load']}; "
+                     f"{packs} summary packs, written over HTTP at 20 ms/request by another machine's nbtrack "
+                     f"compact after every {every:,} new runs ({packed['runs']:,} runs in {packed['seconds']:.0f} s)")
+    again = Row(NAME, f"runs() {size} runs on the bucket, warm index, new process", "s", warm["seconds"],
+                note=f"{_served(found['warm_served'])}; CPU {warm['cpu_s']:.2f} s; {found['warm_load']}")
+    if with_mlflow:
+        again.mlflow = _mlflow(n, notes)
+    return [fresh, again]
+
+
+def _log(n: int, found: dict[str, Any]) -> None:
+    """Everything measured at `n` runs, appended to the work dir's ``scale/bucket.jsonl``."""
     log = WORK_DIR / NAME / "bucket.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
-    names = ("loaded", "packed", "packing_served", "ready", "ready_served", "warm", "warm_served")
     with log.open("a") as out:
-        out.write(json.dumps({"n": n, "at": time.time(), **dict(zip(names, parts, strict=True))}) + "\n")
+        out.write(json.dumps({"n": n, "at": time.time(), **found}) + "\n")
 
 
 def _mlflow(n: int, notes: list[str]) -> float | None:

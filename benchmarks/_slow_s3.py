@@ -43,7 +43,7 @@ moto.backends.list_of_moto_modules = lambda: _MODULES  # the same answer, read o
 CONTROL = "/_bench/"
 
 
-def load_folder(bucket: str, prefix: str, folder: Path) -> dict[str, Any]:
+def put_folder(bucket: str, prefix: str, folder: Path) -> dict[str, Any]:
     """Put every file under `folder` into `bucket` at ``prefix/<relative path>`` (moto's backend)."""
     from moto.s3.models import s3_backends
 
@@ -84,7 +84,7 @@ def slowed(app: Any, switch: Path) -> Any:
         path = environ["PATH_INFO"][len(CONTROL):]
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         if path == "load":
-            return _answer(start_response, load_folder(query["bucket"], query.get("prefix", ""), Path(query["folder"])))
+            return _answer(start_response, put_folder(query["bucket"], query.get("prefix", ""), Path(query["folder"])))
         with lock:
             stats = {"requests": dict(served), "moto_s": work[0]}
             served.clear()

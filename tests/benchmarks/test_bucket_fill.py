@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._scale_bucket import SlowS3, write_runs  # noqa: E402
+from benchmarks._scale_bucket import SlowS3, load_folder, write_runs  # noqa: E402
 from nbtrack.store.fsspec_backend import FsspecBackend  # noqa: E402
 from nbtrack.store.store import Store  # noqa: E402
 
@@ -29,7 +29,7 @@ def test_a_loaded_folder_holds_the_keys_and_bytes_nbtrack_puts_on_the_bucket(tmp
     try:
         write_runs(server.url("put"), 0, 5)  # over HTTP, one run after another
         write_runs(f"file://{tmp_path / 'folder'}?auto_mkdir=true", 0, 5)
-        loaded = server.load(tmp_path / "folder", "loaded")
+        loaded = load_folder(server.endpoint, server.bucket, "loaded", tmp_path / "folder")
         put, found = _objects(server, "put"), _objects(server, "loaded")
         assert loaded["objects"] == len(found) == 6  # 5 logs and the store's marker
         assert found == put
