@@ -226,6 +226,11 @@ def bucket_rows(quick: bool, notes: list[str]) -> list[Row]:
                     found[name] = run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=machine, n=n,
                                                cold=cold)
                     found[f"{name}_served"] = server.stats()
+                if os.environ.get("NBTRACK_BENCH_PROFILE"):  # once more, profiled: where the time goes
+                    for name, cold in (("ready", True), ("warm", False)):
+                        run_isolated(f"benchmarks.{NAME}:runs_frame", store=url, index_dir=f"{machine}-profiled", n=n,
+                                     cold=cold, profile=str(WORK_DIR / NAME / f"profile-{name}-{n}.prof"))
+                    server.stats()
                 _log(n, found)
                 rows += _rows(n, packs, every, found, notes, with_mlflow=n == sizes[0])
         finally:

@@ -97,8 +97,10 @@ def logs_only_copy(store: Path, target: Path) -> None:
 # ---------------------------------------------------------------- runs() (children)
 
 
-def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack: int | None = None) -> dict[str, Any]:
-    """Child: the first ``runs()`` of a new process (`cold`: with its index deleted first)."""
+def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack: int | None = None,
+               profile: str | None = None) -> dict[str, Any]:
+    """Child: the first ``runs()`` of a new process (`cold`: with its index deleted first;
+    `profile`: a path where cProfile's statistics of the call are written, for looking into it)."""
     if cold:
         shutil.rmtree(index_dir, ignore_errors=True)
     os.environ["NBTRACK_INDEX_DIR"] = index_dir
@@ -107,9 +109,18 @@ def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack:
     nbtrack = import_nbtrack()
     import pandas  # noqa: F401  (import time is not query time)
 
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0, cpu = time.perf_counter(), time.process_time()
     frame = nbtrack.runs(store=store)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     if len(frame) != n:
         raise AssertionError(f"runs() returned {len(frame)} rows, expected {n}")
     figures = {"seconds": seconds, "cpu_s": cpu}  # CPU: what the process needed, whatever else ran
