@@ -124,6 +124,8 @@ def runs_frame(store: str, index_dir: str, n: int, cold: bool = False, min_pack:
     if len(frame) != n:
         raise AssertionError(f"runs() returned {len(frame)} rows, expected {n}")
     figures = {"seconds": seconds, "cpu_s": cpu}  # CPU: what the process needed, whatever else ran
+    index = nbtrack.open_store(store).index  # what it holds now: summary packs, finished runs in none
+    figures.update(packs=len(index.pack_seqs()), loose=index.loose_count())
     return _logged("runs_frame", figures, store=store.split("?")[0], n=n, cold=cold)
 
 
