@@ -7,7 +7,6 @@ nvidia-smi) runs in the run's background writer.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -17,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nbtrack.core import records
+from nbtrack.core.framing import json_bytes
 from nbtrack.core.redact import Redactor, is_secret_name
 
 ALLOWED_VARIABLES = frozenset({
@@ -161,7 +161,7 @@ def capture_for(run: Any) -> None:
 
     def record() -> list[records.EnvRecord]:
         found = capture(folder, kernel_name, redactor=getattr(run, "redactor", None))
-        data = json.dumps(found, sort_keys=True, separators=(",", ":")).encode()
+        data = json_bytes(found, sort_keys=True)
         return [records.env(run.store.put_blob(data))]
 
     run.defer(record)

@@ -22,7 +22,6 @@ import base64
 import ctypes
 import importlib.abc
 import importlib.machinery
-import json
 import os
 import random as _random
 import struct
@@ -31,6 +30,8 @@ from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from nbtrack.core.framing import json_bytes
 
 NUMPY_RANDOM = "numpy.random"
 NUMPY_BIT_GENERATOR = "numpy.random.bit_generator"
@@ -264,7 +265,7 @@ def encode(cell: CellRng) -> bytes:
     states = before.states if before is not None else {}
     document = {"before": {name: _jsonable(name, s) for name, s in states.items()},
                 "imported": {name: _jsonable(name, s) for name, s in cell.imported.items()}}
-    data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    data = json_bytes(document, sort_keys=True)
     if before is not None and not cell.imported:
         before.encoded = data
     return data

@@ -58,13 +58,23 @@ class Decoded:
     recovered: list[Damage] = field(default_factory=list)  # torn writes sent again after them
 
 
+# (sort_keys, ensure_ascii) -> an encoder made once: ``json.dumps`` with options builds one per call
+_ENCODERS = {(keys, ascii_only): json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only, sort_keys=keys)
+             for keys in (False, True) for ascii_only in (False, True)}
+
+
+def compact_json(value: Any, sort_keys: bool = False) -> str:
+    """`value` as compact JSON text (``json.dumps(value, separators=(",", ":"))``)."""
+    return _ENCODERS[sort_keys, True].encode(value)
+
+
 def json_bytes(value: Any, sort_keys: bool = False) -> bytes:
     """`value` as compact UTF-8 JSON; text UTF-8 cannot encode (lone surrogates) is written as
     ``\\u`` escapes, which read back as the identical string."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys).encode()
+        return _ENCODERS[sort_keys, False].encode(value).encode()
     except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode()
+        return compact_json(value, sort_keys).encode()
 
 
 def encode(record: Mapping[str, Any]) -> bytes:

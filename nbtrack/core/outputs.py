@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from nbtrack.core.framing import json_bytes
 from nbtrack.core.nbjson import multiline
 
 DEFAULT_MAX_OUTPUT_BYTES = 20 * 1024 * 1024
@@ -138,7 +139,7 @@ def externalize(output: dict[str, Any], put_blob: PutBlob,
             else:
                 payload = text.encode("utf-8", "surrogatepass")
         elif is_json_mime(mime):
-            payload = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            payload = json_bytes(value, sort_keys=True)
             if len(payload) <= threshold:
                 continue
         else:

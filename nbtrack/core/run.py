@@ -279,7 +279,7 @@ class ActiveRun:
         self.collect_metrics()  # rows logged since this write began (none can follow: finishing)
         if self.history.longest() <= CURVE_BUCKETS:
             return []
-        data = json.dumps(self.history.curves(), separators=(",", ":")).encode()
+        data = framing.json_bytes(self.history.curves())
         return [records.curves(self.store.put_blob(data))]
 
     @property

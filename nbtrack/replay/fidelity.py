@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,16 @@ class Preparation:
                 os.unlink(self.states_file)
             except OSError:
                 pass
+
+
+def with_hash_seed(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` for a kernel about to start, with a ``PYTHONHASHSEED`` drawn for that kernel unless
+    `env` names one: as random as Python's own from one kernel to the next, but the run records it
+    (its header's ``hash_seed``), so a replay can set the same one and sets and dicts of strings
+    come out in the same order."""
+    if env.get("PYTHONHASHSEED"):
+        return dict(env)
+    return {**env, "PYTHONHASHSEED": str(random.SystemRandom().randrange(1, 2**32))}
 
 
 def hash_seed_of(header: Mapping[str, Any]) -> str:

@@ -28,6 +28,25 @@ def _raw_store_routes() -> list[tuple[str, type]]:
     return list(HANDLERS)
 
 
+def _seed_session_kernels(serverapp: Any) -> None:
+    """Kernels the server starts for notebook sessions get a hash seed of their own, which their
+    runs record (``nbtrack.replay.fidelity.with_hash_seed``): wraps the session manager's
+    ``get_kernel_env``, the environment jupyter_server gives each session's kernel."""
+    from nbtrack.replay.fidelity import with_hash_seed
+
+    sessions = getattr(serverapp, "session_manager", None)
+    kernel_env = getattr(sessions, "get_kernel_env", None)
+    if kernel_env is None:  # a jupyter_server without it: kernels keep Python's random seed
+        serverapp.log.warning("nbtrack: this jupyter_server gives kernels no environment to seed; "
+                              "replays of its kernels will not know their PYTHONHASHSEED")
+        return
+
+    def seeded_kernel_env(*args: Any, **kwargs: Any) -> dict[str, str]:
+        return with_hash_seed(kernel_env(*args, **kwargs))
+
+    sessions.get_kernel_env = seeded_kernel_env
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     from nbtrack.core.redact import redact_url
     from nbtrack.server.checkpoint import SaveCheckpointer
@@ -41,6 +60,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     routes = ROUTES + SWEEP_ROUTES + _raw_store_routes()
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in routes])
+    if nbtrack.kernel_hash_seed:
+        _seed_session_kernels(serverapp)
     if nbtrack.checkpoint_on_save:
         nbtrack.checkpointer = SaveCheckpointer(nbtrack.open_store, nbtrack.root_dir, serverapp.log)
         serverapp.contents_manager.register_post_save_hook(nbtrack.checkpointer)

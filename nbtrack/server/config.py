@@ -34,6 +34,14 @@ class NBTrack(LoggingConfigurable):
         help="When a notebook is saved while a run recorded from it is running, add a "
         "snapshot of the saved notebook to that run (reason 'save').",
     )
+    kernel_hash_seed = Bool(
+        True,
+        config=True,
+        help="Start every kernel of a notebook session with a PYTHONHASHSEED drawn for it (unless the "
+        "server's environment or the kernel spec sets one). Python draws a random one otherwise, which "
+        "no run can record; with a seed of the kernel's own in its run, a replay orders sets and dicts "
+        "of strings as the original did.",
+    )
     max_replays = Int(
         2,
         config=True,

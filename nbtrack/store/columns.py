@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from nbtrack.core.filters import haystack, number
+from nbtrack.core.framing import compact_json
 
 KIND_NONE, KIND_NAN, KIND_NUMBER, KIND_TEXT = 0, 1, 2, 3
 TEXT_FIELDS = ("id", "name", "user", "host", "notebook", "replay_of", "parent", "sweep")
@@ -62,8 +63,7 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_dump = compact_json
 
 
 def _lower_or_none(text: str) -> str | None:

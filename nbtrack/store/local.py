@@ -82,26 +82,31 @@ class LocalBackend(Backend):
         problem = unmounted_drive(self.root)
         if problem:
             raise FileNotFoundError(problem)
-        self.url = str(self.root)
+        self.url = self._root = str(self.root)
         self._fds: dict[str, int] = {}
         self._ends: dict[str, int] = {}  # each open log's size after its last complete append
         self._torn: set[str] = set()  # logs whose failed append could not be cut off yet
 
     def _path(self, key: str) -> Path:
+        return Path(self._checked(key))
+
+    def _checked(self, key: str) -> str:
+        """The file name of `key` (a string: readers of many logs skip building paths), after
+        checking that no part of it below the root is a symbolic link."""
         parts = key.split("/")
         if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
             raise ValueError(f"invalid store key {key!r}")
-        current = self.root
+        current = self._root
         for part in parts:  # never through a symbolic link (lstat: the link itself)
-            current = current / part
+            current = f"{current}{os.sep}{part}"
             try:
                 mode = os.lstat(current).st_mode
             except (FileNotFoundError, NotADirectoryError):
                 break
             if stat.S_ISLNK(mode):
-                raise LinkRefused(f"{key}: {current.relative_to(self.root)} is a symbolic link inside the store "
-                                  f"{self.root}; nbtrack never follows one")
-        return self.root.joinpath(*parts)
+                raise LinkRefused(f"{key}: {os.path.relpath(current, self._root)} is a symbolic link inside the "
+                                  f"store {self.root}; nbtrack never follows one")
+        return os.path.join(self._root, *parts)
 
     def write_once(self, key: str, data: bytes) -> bool:
         path = self._path(key)
@@ -129,7 +134,7 @@ class LocalBackend(Backend):
                 temp.unlink()
 
     def read(self, key: str) -> bytes:
-        fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(self._checked(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
             return fh.read()
 
@@ -202,7 +207,7 @@ class LocalBackend(Backend):
 
     def read_log(self, key: str, offset: int = 0) -> bytes:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(self._checked(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return b""
         try:
@@ -233,7 +238,7 @@ class LocalBackend(Backend):
 
     def log_size(self, key: str) -> int | None:
         try:
-            return os.stat(self._path(key)).st_size
+            return os.stat(self._checked(key)).st_size
         except (FileNotFoundError, NotADirectoryError):
             return None
 

@@ -95,7 +95,7 @@ class Store:
         return self.backend.exists(blob_key(sha))
 
     def put_json(self, value: Any) -> str:
-        return self.put_blob(json.dumps(value, sort_keys=True, separators=(",", ":")).encode())
+        return self.put_blob(framing.json_bytes(value, sort_keys=True))
 
     def get_json(self, sha: str) -> Any:
         return json.loads(self.get_blob(sha))

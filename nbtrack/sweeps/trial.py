@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import os
-import random
 import socket
 import tempfile
 import threading
@@ -49,6 +48,7 @@ from nbtrack.core.sweep_state import (
 )
 from nbtrack.replay.build import build
 from nbtrack.replay.execute import Execution, execute
+from nbtrack.replay.fidelity import with_hash_seed
 from nbtrack.replay.runner import failed_run, kernel_exists, recent_runs, record_missing_params, recreated_kernel
 from nbtrack.store.store import Store, open_store
 from nbtrack.store.sweeps import SweepRecord
@@ -179,10 +179,7 @@ def _execute(task: TrialTask, attempt_id: str, stop: threading.Event) -> Executi
     folder = _folder(task)
     out_dir = Path(task.out_dir).resolve() if task.out_dir else folder / "nbtrack-sweeps"
     output = out_dir / task.sweep / f"trial-{task.trial:03d}-{attempt_id}.ipynb"
-    kernel_env = {k: v for k, v in os.environ.items() if k != "NBTRACK_REPLAY_OF"}
-    # a hash seed drawn for this trial and recorded in its run's header (`hash_seed`): as random as
-    # Python's own from one trial to the next, but a replay of the trial can set the same one
-    kernel_env.setdefault("PYTHONHASHSEED", str(random.SystemRandom().randrange(1, 2**32)))
+    kernel_env = with_hash_seed({k: v for k, v in os.environ.items() if k != "NBTRACK_REPLAY_OF"})
     kernel_env.update(NBTRACK_STORE=task.store, NBTRACK_NOTEBOOK=str(output),
                       **{ENV_SWEEP: trial_environment(task.sweep, task.trial, attempt_id, task.tags)})
     if task.env == RECREATE:

@@ -1,5 +1,7 @@
 """A kernel started by a real Jupyter server (over HTTP and its kernel websocket): the run knows
-its notebook path, kernel id and kernel name, and snapshots the file the server serves."""
+its notebook path, kernel id and kernel name, and snapshots the file the server serves. The
+server's nbtrack extension gives the kernel a hash seed of its own, which the run records, so a
+replay prints a set of strings in the order the original did."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ import nbformat
 import pytest
 
 from nbtrack.api import get_run
+from nbtrack.replay.runner import replay
 from nbtrack.store.store import open_store
 from tests.capture.kernels import ROOT
 from tests.servers import free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
+SET_OF_STRINGS = "print(list({f'key-{i}' for i in range(20)}))"  # its order follows the hash seed
 
 
 async def execute(ws_url: str, codes: list[str]) -> list[str]:
@@ -83,11 +87,12 @@ def test_a_server_kernel_knows_its_notebook(tmp_path: Path, store_path: Path, mo
             kernel_id = json.load(response)["kernel"]["id"]
         ws_url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={token}"
         texts = asyncio.run(execute(ws_url, [
-            "x = 41 + 1", "%load_ext nbtrack", '%nbtrack start "server run"', "print(x)", "%nbtrack stop"]))
+            "x = 41 + 1", "%load_ext nbtrack", '%nbtrack start "server run"', "print(x)", SET_OF_STRINGS,
+            "import os; print(os.environ.get('PYTHONHASHSEED'))", "%nbtrack stop"]))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert texts[3] == "42\n" and "finished" in texts[4]
+    assert texts[3] == "42\n" and "finished" in texts[6]
     opened = open_store(str(store_path))
     run = get_run(opened.run_ids()[-1], opened)
     header = run.records[0]
@@ -98,9 +103,17 @@ def test_a_server_kernel_knows_its_notebook(tmp_path: Path, store_path: Path, mo
     # the file's cells, with the cells that ran but were never saved in it where they ran
     assert [(c.cell_type, c.source) for c in snapshot.cells] == [
         ("markdown", "# Analysis"), ("code", "x = 41 + 1"), ("code", "%load_ext nbtrack"),
-        ("code", '%nbtrack start "server run"'), ("code", "print(x)"), ("code", "%nbtrack stop")]
+        ("code", '%nbtrack start "server run"'), ("code", "print(x)"), ("code", SET_OF_STRINGS),
+        ("code", "import os; print(os.environ.get('PYTHONHASHSEED'))"), ("code", "%nbtrack stop")]
     # the file was never saved with outputs: the kernel's own run of the cell is merged in
     assert snapshot.cells[4].outputs[0]["text"] == "42\n" and snapshot.cells[4].execution_count == 4
-    assert [c.execution_count for c in snapshot.cells[1:]] == [1, 2, 3, 4, 5]
+    assert [c.execution_count for c in snapshot.cells[1:]] == [1, 2, 3, 4, 5, 6, 7]
     environment: dict[str, Any] = run.environment() or {}
     assert environment["kernel"]["name"] == "python3"
+
+    # the kernel ran with a seed drawn for it (Python's own random one could not be recorded)
+    seed = texts[5].strip()
+    assert seed.isdigit() and header["hash_seed"] == seed
+    replayed = replay(run.id, store=str(store_path), cwd=root / "project", yes=True)
+    assert replayed.report.hash_seed == seed
+    assert replayed.report.verdict == "reproduced", replayed.report.cells
