@@ -13,9 +13,10 @@ Two benchmark-only paths are answered by this process itself, never by moto, and
   45 minutes. The folder is what nbtrack's bucket backend writes on a local filesystem (the same
   keys and bytes as on a bucket: ``tests/benchmarks/test_bucket_fill.py`` compares them).
 * ``GET /_bench/stats`` answers the requests moto served since the last stats call, by kind
-  (LIST, GET, HEAD, PUT, ...), and the CPU seconds moto spent on them (the threads' own time: the
-  delay and waits for the GIL left out): what a reader asked of the bucket, and how much of its
-  wait was moto's own work (a listing sorts every key of the bucket), not the network's.
+  (LIST, GET, HEAD, PUT, ...), the CPU seconds moto spent on them (the threads' own time: the
+  delay and waits for the GIL left out), and the most requests that were in the server at once:
+  what a reader asked of the bucket, how much of its wait was moto's own work (a listing sorts
+  every key of the bucket), not the network's, and how many requests it kept in flight.
 
 moto looks its service up by listing its own package folder at every request (half a millisecond
 each); the list is read once here, so that 100,000 requests do not pay it 100,000 times.
@@ -79,6 +80,7 @@ def slowed(app: Any, switch: Path) -> Any:
     lock = threading.Lock()
     served: Counter[str] = Counter()
     work = [0.0]  # CPU seconds moto spent serving since the last stats call
+    flight = {"now": 0, "most": 0}  # requests in the server (delay included), and the most at once
 
     def control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         path = environ["PATH_INFO"][len(CONTROL):]
@@ -86,26 +88,33 @@ def slowed(app: Any, switch: Path) -> Any:
         if path == "load":
             return _answer(start_response, put_folder(query["bucket"], query.get("prefix", ""), Path(query["folder"])))
         with lock:
-            stats = {"requests": dict(served), "moto_s": work[0]}
+            stats = {"requests": dict(served), "moto_s": work[0], "most_in_flight": flight["most"]}
             served.clear()
-            work[0] = 0.0
+            work[0], flight["most"] = 0.0, flight["now"]
         return _answer(start_response, stats)
 
     def handle(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO", "").startswith(CONTROL):
             return control(environ, start_response)
-        now = time.monotonic()
-        if now - state["read"] > 0.5:
-            state["read"] = now
-            try:
-                state["delay"] = float(switch.read_text() or 0)
-            except (OSError, ValueError):
-                state["delay"] = 0.0
-        if state["delay"]:
-            time.sleep(state["delay"])
-        t0 = time.thread_time()
-        body = app(environ, start_response)
-        spent = time.thread_time() - t0
+        with lock:
+            flight["now"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+        try:
+            now = time.monotonic()
+            if now - state["read"] > 0.5:
+                state["read"] = now
+                try:
+                    state["delay"] = float(switch.read_text() or 0)
+                except (OSError, ValueError):
+                    state["delay"] = 0.0
+            if state["delay"]:
+                time.sleep(state["delay"])
+            t0 = time.thread_time()
+            body = app(environ, start_response)
+            spent = time.thread_time() - t0
+        finally:
+            with lock:
+                flight["now"] -= 1
         with lock:
             served[_kind(environ)] += 1
             work[0] += spent
@@ -115,5 +124,8 @@ def slowed(app: Any, switch: Path) -> Any:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request: 100,000s of them
     host, port, switch = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     run_simple(host, port, slowed(DomainDispatcherApplication(create_backend_app), switch), threaded=True)

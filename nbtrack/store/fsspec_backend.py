@@ -47,6 +47,7 @@ except ImportError as exc:  # pragma: no cover - the optional extra is missing
     raise ImportError("bucket stores need fsspec: pip install 'nbtrack[s3]' (or [gcs])") from exc
 
 OFFSET_DIGITS = 20
+FETCH_CONNECTIONS = 64  # requests to an S3 bucket in flight at once, at most
 REUSE_SECONDS = 300.0  # a refresh's listing serves that refresh's prefetches; prefetched bytes one read
 
 
@@ -100,9 +101,11 @@ class FsspecBackend(Backend):
         parts = urlsplit(url)
         options: dict[str, Any] = {k: _option(v) for k, v in parse_qsl(parts.query)}
         options.setdefault("use_listings_cache", False)  # other writers change the bucket
-        if parts.scheme in ("s3", "s3a"):  # a stalled connection must fail and retry, never hang
+        if parts.scheme in ("s3", "s3a"):  # a stalled connection must fail and retry, never hang;
+            # a refresh fetches hundreds of log segments at once: more than botocore's 10 connections
             options.setdefault("config_kwargs", {"connect_timeout": 10, "read_timeout": 60,
-                                                 "retries": {"max_attempts": 5, "mode": "standard"}})
+                                                 "retries": {"max_attempts": 5, "mode": "standard"},
+                                                 "max_pool_connections": FETCH_CONNECTIONS})
         base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         self.fs, root = fsspec.core.url_to_fs(base, **options)
         self.root = root.rstrip("/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,29 @@ def test_fetching_logs_from_s3_is_one_get_per_segment(s3_server, monkeypatch: py
     reader.prefetch_logs(dict.fromkeys(keys, 0))
     assert [reader.read_log(key) for key in keys] == [b"abcde"] * len(keys)
     assert calls == ["get_object"] * 2 * len(keys)
+
+
+def test_fetching_many_logs_keeps_many_requests_to_s3_in_flight(tmp_path: Path) -> None:
+    """100 log segments fetched from a bucket whose every request takes 20 ms: more than 10 of
+    them are asked at once (botocore's default pool of 10 connections made a fresh machine wait
+    for the runs it reads from their logs 10 at a time). The server is the benchmarks' S3 server,
+    which counts the requests it holds at once."""
+    from benchmarks._scale_bucket import SlowS3
+
+    server = SlowS3(tmp_path)
+    try:
+        url = server.url("in-flight")
+        writer = FsspecBackend(url)
+        keys = [log_key(f"01inflight{i:06d}") for i in range(100)]
+        for key in keys:
+            writer.append(key, b"x")
+        server.slow(True)
+        reader = FsspecBackend(url)
+        reader.log_sizes("runs")
+        server.stats()
+        reader.prefetch_logs(dict.fromkeys(keys, 0))
+        found = server.stats()
+        assert found["requests"] == {"GET": len(keys)}
+        assert found["most_in_flight"] > 10
+    finally:
+        server.stop()
