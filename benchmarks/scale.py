@@ -7,9 +7,10 @@
   index build (index deleted, first ``runs()`` in a new process) from the packs and from the logs
   alone (a copy of the store without ``packs/``, hard links).
 - **Bucket** (``benchmarks/_scale_bucket.py``): a fresh machine (empty index) joining a team's
-  bucket of 10,000 and 100,000 runs, packed by another machine, on moto's S3 server on loopback
-  slowed to 20 ms a request, is ready when its first ``runs()`` returns every run; then ``runs()``
-  with that index warm, against MLflow ``search_runs`` (SQLite) on 10,000 runs of the same shape.
+  bucket of 10,000 and 100,000 runs (packed by another machine 1,000 at a time, the last 1,000
+  loose), on moto's S3 server on loopback slowed to 20 ms a request, is ready when its first
+  ``runs()`` returns every run; then ``runs()`` with that index warm, against MLflow
+  ``search_runs`` (SQLite) on 10,000 runs of the same shape; then a second fresh machine.
 - **Long curves**: 10 runs of 1,000,000 points each, logged with ``nbtrack.log`` (so each stored
   its min/max envelope when it finished); in a new process, the comparison's curves (what the
   compare view and ``GET runs/ID/metrics?points=W`` send: ``Run.curves(1000)`` for every run)
