@@ -33,3 +33,19 @@ def test_corpus_notebooks_reproduce_with_no_false_differences_and_every_differen
     for prefix in ("17_", "01_", "30_"):  # unseeded draws restored, dates and addresses masked
         assert rows[prefix]["verdict"] == "reproduced", rows[prefix]
     assert rows["39_"]["verdict"] == "reproduced" or set(rows["39_"]["causes"]) == {"timing"}, rows["39_"]
+
+
+def test_a_cell_is_only_a_false_difference_when_more_plain_executions_agree_on_it(tmp_path: Path) -> None:
+    """Two plain executions may agree by chance on a cell that varies; the benchmark executes the
+    notebook plainly again before it blames nbtrack (``benchmarks.fidelity.plain_differing``)."""
+    import nbformat
+
+    from benchmarks.fidelity import plain_differing
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(sum(range(10)))"),
+                nbformat.v4.new_code_cell("import os\nprint(os.getpid())")]  # another process each time
+    nb.cells[0].id, nb.cells[1].id = "steady", "varies"
+    path = tmp_path / "pid.ipynb"
+    nbformat.write(nb, path)
+    assert plain_differing({"file": str(path), "traits": []}, runs=2) == {"varies"}
