@@ -34,7 +34,7 @@ def _seed_session_kernels(serverapp: Any) -> None:
     ``get_kernel_env``, the environment jupyter_server gives each session's kernel."""
     from nbtrack.replay.fidelity import with_hash_seed
 
-    sessions = getattr(serverapp, "session_manager", None)
+    sessions: Any = getattr(serverapp, "session_manager", None)
     kernel_env = getattr(sessions, "get_kernel_env", None)
     if kernel_env is None:  # a jupyter_server without it: kernels keep Python's random seed
         serverapp.log.warning("nbtrack: this jupyter_server gives kernels no environment to seed; "
