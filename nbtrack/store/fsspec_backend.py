@@ -48,6 +48,7 @@ except ImportError as exc:  # pragma: no cover - the optional extra is missing
 
 OFFSET_DIGITS = 20
 FETCH_CONNECTIONS = 64  # requests to an S3 bucket in flight at once, at most
+CONNECT_SECONDS, READ_SECONDS = 10.0, 60.0  # a bucket that answers nothing within these is retried
 REUSE_SECONDS = 300.0  # a refresh's listing serves that refresh's prefetches; prefetched bytes one read
 
 
@@ -101,11 +102,18 @@ class FsspecBackend(Backend):
         parts = urlsplit(url)
         options: dict[str, Any] = {k: _option(v) for k, v in parse_qsl(parts.query)}
         options.setdefault("use_listings_cache", False)  # other writers change the bucket
-        if parts.scheme in ("s3", "s3a"):  # a stalled connection must fail and retry, never hang;
-            # a refresh fetches hundreds of log segments at once: more than botocore's 10 connections
-            options.setdefault("config_kwargs", {"connect_timeout": 10, "read_timeout": 60,
+        # a stalled connection must fail and retry, never hang
+        if parts.scheme in ("s3", "s3a"):  # a refresh fetches hundreds of log segments at once: more
+            # than botocore's 10 connections
+            options.setdefault("config_kwargs", {"connect_timeout": CONNECT_SECONDS, "read_timeout": READ_SECONDS,
                                                  "retries": {"max_attempts": 5, "mode": "standard"},
                                                  "max_pool_connections": FETCH_CONNECTIONS})
+        elif parts.scheme in ("gs", "gcs") and "requests_timeout" not in options:
+            import aiohttp  # gcsfs's HTTP client; its own default waits for ever on a silent server
+
+            # per socket operation, not in total (a large artifact may take longer than a minute);
+            # gcsfs retries a request whose read timed out
+            options["requests_timeout"] = aiohttp.ClientTimeout(sock_connect=CONNECT_SECONDS, sock_read=READ_SECONDS)
         base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         self.fs, root = fsspec.core.url_to_fs(base, **options)
         self.root = root.rstrip("/")

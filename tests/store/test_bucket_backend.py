@@ -153,3 +153,47 @@ def test_fetching_many_logs_keeps_many_requests_to_s3_in_flight(tmp_path: Path) 
         assert found["most_in_flight"] > 10
     finally:
         server.stop()
+
+
+def test_a_gcs_request_the_server_never_answers_times_out_and_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket that accepts a request and then says nothing (a stalled connection) must not hang
+    the reader: the read times out and gcsfs sends it again (here to a server that answers the
+    second time). Without a read timeout gcsfs waits for ever."""
+    import json
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from nbtrack.store import fsspec_backend
+
+    seen: list[str] = []
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append(self.path)
+            if len(seen) == 1:
+                release.wait(30)  # the first request: accepted, never answered
+                return
+            body = json.dumps({"kind": "storage#objects", "items": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(fsspec_backend, "READ_SECONDS", 1.0)
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        backend = FsspecBackend(f"gs://bucket/{uuid.uuid4().hex}?endpoint_url={endpoint}&token=anon&project=p")
+        started = time.monotonic()
+        assert list(backend.list("runs")) == []
+        assert time.monotonic() - started < 20
+        assert len(seen) >= 2 and seen[0] == seen[1]  # the same request, sent again
+    finally:
+        release.set()
+        server.shutdown()
