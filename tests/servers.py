@@ -98,7 +98,8 @@ class GcsServer:
 
 # gcsfs asks GCS for a bucket's type over gRPC, which the fake does not serve (the call waits
 # for good): the plain JSON API is what every bucket supports. gcsfs reads this when it is first
-# imported, so it is set when this module is, before any test opens a gs:// store.
+# imported, which may have happened already (papermill imports gcsfs), so `use_plain_gcsfs` also
+# registers the plain filesystem for gs:// in this process; processes started later read this.
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 GCS_SERVER = """
@@ -110,7 +111,17 @@ threading.Event().wait()
 """
 
 
+def use_plain_gcsfs() -> None:
+    """gs:// in this process is gcsfs's plain JSON API client, whatever gcsfs exports (see above)."""
+    import fsspec
+    from gcsfs.core import GCSFileSystem
+
+    for protocol in ("gs", "gcs"):
+        fsspec.register_implementation(protocol, GCSFileSystem, clobber=True)
+
+
 def start_gcs_server(log_dir: Path) -> GcsServer:
+    use_plain_gcsfs()
     port = free_port()
     log = open(log_dir / "gcs.log", "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen([sys.executable, "-c", GCS_SERVER, str(port), BUCKET], stdout=log,

@@ -164,12 +164,14 @@ def test_a_gcs_request_the_server_never_answers_times_out_and_is_retried(monkeyp
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from nbtrack.store import fsspec_backend
+    from tests.servers import use_plain_gcsfs
 
+    use_plain_gcsfs()
     seen: list[str] = []
     release = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append(self.path)
             if len(seen) == 1:
                 release.wait(30)  # the first request: accepted, never answered
