@@ -70,6 +70,19 @@ class Kernel:
         client.get_shell_msg(timeout=timeout)
         return found
 
+    def run(self, code: str, timeout: float = 60) -> str:
+        """Run `code` and wait for its reply on the shell channel only; returns the reply's status.
+        For cells whose outputs Jupyter cannot carry: ipykernel's failure to publish one can stop
+        its IOPub stream (no status message ever again), while the shell channel still answers."""
+        msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False)
+        while True:
+            try:
+                reply = self.client.get_shell_msg(timeout=timeout)
+            except queue.Empty as exc:
+                raise TimeoutError(f"no reply to {code!r}") from exc
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return str(reply["content"]["status"])
+
     def text(self, code: str, cell_id: str | None = None) -> str:
         return "".join(m.get("text", "") for m in self.execute(code, cell_id) if m["type"] == "stream")
 
