@@ -63,9 +63,6 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
-_dump = compact_json
-
-
 def _lower_or_none(text: str) -> str | None:
     lowered = text.lower()
     return None if lowered == text else lowered
@@ -110,8 +107,9 @@ def summary_row(fields: Mapping[str, Any]) -> tuple[Any, ...]:
         fields["name"], fields["status"], fields["user"], fields["host"], fields["boot_id"], int(fields["pid"] or 0),
         float(fields["heartbeat"]), float(fields["started"]), fields["ended"], float(fields["last_seen"]),
         fields.get("notebook"), fields.get("kernel_id"), fields.get("replay_of"), fields.get("parent"),
-        fields.get("sweep"), None if origin is None else _dump(origin), _dump(tags), _dump(notes) if notes else None,
-        _dump(fields["params"]), _dump(metrics), fields.get("curves"), iso(fields["started"]), haystack(flat),
+        fields.get("sweep"), None if origin is None else compact_json(origin), compact_json(tags),
+        compact_json(notes) if notes else None, compact_json(fields["params"]), compact_json(metrics),
+        fields.get("curves"), iso(fields["started"]), haystack(flat),
         ", ".join(str(t) for t in tags).lower(), *derived,
     )
 
